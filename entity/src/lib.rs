@@ -1,0 +1,8 @@
+//! sea-orm entities for pulso. Plain data: behaviour lives in the server's services.
+
+pub mod client;
+pub mod event;
+pub mod inventory_item;
+pub mod notification;
+pub mod order;
+pub mod order_item;

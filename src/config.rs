@@ -1,0 +1,200 @@
+//! Configuration: one struct, read from flags and environment variables, validated
+//! before anything starts. Production refuses unsafe defaults.
+
+use std::{collections::HashMap, net::SocketAddr, time::Duration};
+
+use clap::{Parser, ValueEnum};
+
+use crate::auth::Role;
+
+/// The API key that exists by default in development only.
+pub const DEV_API_KEY: &str = "dev";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// pulso: a Socket.IO-compatible realtime server for retail dashboards.
+#[derive(Debug, Clone, Parser)]
+#[command(version, about)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "PULSO_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+
+    /// Database URL: `sqlite://FILE?mode=rwc` (default) or `postgres://...`.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://pulso.db?mode=rwc"
+    )]
+    pub database_url: String,
+
+    /// Deployment environment (`ENVIRONMENT` is read too, as older deployments set it).
+    #[arg(long = "env", env = "PULSO_ENV", value_enum)]
+    environment: Option<Environment>,
+
+    /// API keys as `key:role,...` (roles: admin, staff, viewer). Development
+    /// defaults to the single key `dev` with role admin.
+    #[arg(long, env = "PULSO_API_KEYS", value_parser = parse_api_keys)]
+    api_keys: Option<ApiKeys>,
+
+    /// Allowed CORS origins, comma separated, or `*` for any (development only).
+    #[arg(
+        long,
+        env = "PULSO_CORS_ORIGINS",
+        value_delimiter = ',',
+        default_value = "http://localhost:5173,http://127.0.0.1:5173"
+    )]
+    pub cors_origins: Vec<String>,
+
+    /// Socket.IO heartbeat: milliseconds between pings.
+    #[arg(long, env = "PULSO_PING_INTERVAL_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub ping_interval_ms: u64,
+
+    /// Socket.IO heartbeat: milliseconds to wait for a pong before closing.
+    #[arg(long, env = "PULSO_PING_TIMEOUT_MS", default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub ping_timeout_ms: u64,
+
+    /// Largest message accepted, in bytes, on both HTTP long-polling and WebSocket.
+    #[arg(long, env = "PULSO_MAX_PAYLOAD_BYTES", default_value_t = 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..=64 * 1024 * 1024))]
+    pub max_payload_bytes: u64,
+
+    /// Log output: human-readable `pretty` or one JSON object per line.
+    #[arg(long, env = "PULSO_LOG_FORMAT", value_enum, default_value = "pretty")]
+    pub log_format: LogFormat,
+}
+
+/// API key → role.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ApiKeys(pub HashMap<String, Role>);
+
+fn parse_api_keys(raw: &str) -> Result<ApiKeys, String> {
+    let mut keys = HashMap::new();
+    for entry in raw.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let (key, role) = entry
+            .split_once(':')
+            .ok_or_else(|| format!("`{entry}` is not `key:role`"))?;
+        let role: Role = role.trim().parse()?;
+        if key.trim().is_empty() {
+            return Err("an API key is empty".into());
+        }
+        keys.insert(key.trim().to_owned(), role);
+    }
+    if keys.is_empty() {
+        return Err("no API keys given".into());
+    }
+    Ok(ApiKeys(keys))
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(String);
+
+impl Config {
+    /// Parses flags and environment, then validates. Exits on `--help` or a flag error.
+    pub fn load() -> Result<Self, ConfigError> {
+        let mut config = Self::parse();
+        if config.environment.is_none() {
+            config.environment = match std::env::var("ENVIRONMENT") {
+                Ok(raw) => Some(Environment::from_str(&raw, true).map_err(|_| {
+                    ConfigError(format!(
+                        "ENVIRONMENT=`{raw}` is not one of development, production"
+                    ))
+                })?),
+                Err(_) => None,
+            };
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The development defaults with the given database (tests and embedding use this).
+    pub fn development(database_url: &str) -> Self {
+        let mut config = Self::parse_from(["pulso"]);
+        config.addr = "127.0.0.1:0".parse().expect("literal address");
+        config.database_url = database_url.to_owned();
+        config.environment = Some(Environment::Development);
+        config.api_keys = None;
+        config
+    }
+
+    pub fn environment(&self) -> Environment {
+        self.environment.unwrap_or(Environment::Development)
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.environment() == Environment::Production
+    }
+
+    /// The configured keys, or in development the default `dev` admin key.
+    pub fn api_keys(&self) -> ApiKeys {
+        match &self.api_keys {
+            Some(keys) => keys.clone(),
+            None if self.is_production() => ApiKeys::default(),
+            None => ApiKeys(HashMap::from([(DEV_API_KEY.to_owned(), Role::Admin)])),
+        }
+    }
+
+    /// True when the development key is in use (the server warns about it at startup).
+    pub fn uses_dev_key(&self) -> bool {
+        self.api_keys().0.contains_key(DEV_API_KEY)
+    }
+
+    pub fn set_api_keys(&mut self, keys: ApiKeys) {
+        self.api_keys = Some(keys);
+    }
+
+    pub fn set_environment(&mut self, environment: Environment) {
+        self.environment = Some(environment);
+    }
+
+    pub fn ping_interval(&self) -> Duration {
+        Duration::from_millis(self.ping_interval_ms)
+    }
+
+    pub fn ping_timeout(&self) -> Duration {
+        Duration::from_millis(self.ping_timeout_ms)
+    }
+
+    pub fn allows_any_origin(&self) -> bool {
+        self.cors_origins.iter().any(|o| o.trim() == "*")
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.is_production() {
+            let keys = self.api_keys();
+            if keys.0.is_empty() {
+                return Err(ConfigError(
+                    "PULSO_API_KEYS must be set in production".into(),
+                ));
+            }
+            if keys.0.contains_key(DEV_API_KEY) {
+                return Err(ConfigError(format!(
+                    "PULSO_API_KEYS must not contain the development key `{DEV_API_KEY}` in production"
+                )));
+            }
+            if self.allows_any_origin() {
+                return Err(ConfigError(
+                    "PULSO_CORS_ORIGINS must not allow any origin (`*`) in production".into(),
+                ));
+            }
+        }
+        for origin in self.cors_origins.iter().map(|o| o.trim()) {
+            if origin != "*" && axum::http::HeaderValue::from_str(origin).is_err() {
+                return Err(ConfigError(format!(
+                    "PULSO_CORS_ORIGINS has an invalid origin `{origin}`"
+                )));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,76 @@
+//! Clients: who orders.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use validator::{Validate, ValidationError};
+
+#[derive(Debug, Deserialize, Validate)]
+pub struct NewClient {
+    #[validate(custom(function = "super::required_text"))]
+    pub name: String,
+    #[validate(custom(function = "valid_optional_email"))]
+    pub email: Option<String>,
+    #[validate(custom(function = "valid_phone"))]
+    pub phone: Option<String>,
+}
+
+/// A change to a client: absent fields stay as they are; an empty `email` or `phone` clears it.
+#[derive(Debug, Deserialize, Validate)]
+pub struct ClientPatch {
+    #[validate(custom(function = "super::required_text"))]
+    pub name: Option<String>,
+    #[validate(custom(function = "valid_optional_email"))]
+    pub email: Option<String>,
+    #[validate(custom(function = "valid_phone"))]
+    pub phone: Option<String>,
+}
+
+/// `client:update` carries the id beside the changes.
+#[derive(Debug, Deserialize, Validate)]
+pub struct UpdateClientCommand {
+    pub id: i64,
+    #[serde(flatten)]
+    #[validate(nested)]
+    pub patch: ClientPatch,
+}
+
+fn valid_phone(phone: &str) -> Result<(), ValidationError> {
+    let allowed = |c: char| c.is_ascii_digit() || " +-().".contains(c);
+    if phone.is_empty() || (phone.len() <= 32 && phone.chars().all(allowed)) {
+        Ok(())
+    } else {
+        Err(ValidationError::new("phone")
+            .with_message("must be up to 32 digits, spaces and + - ( ) .".into()))
+    }
+}
+
+fn valid_optional_email(email: &str) -> Result<(), ValidationError> {
+    if email.is_empty() || validator::ValidateEmail::validate_email(&email) {
+        Ok(())
+    } else {
+        Err(ValidationError::new("email").with_message("must be a valid email address".into()))
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClientView {
+    pub id: i64,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<entity::client::Model> for ClientView {
+    fn from(m: entity::client::Model) -> Self {
+        Self {
+            id: m.id,
+            name: m.name,
+            email: m.email,
+            phone: m.phone,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! Plain domain types: command inputs with their validation, views sent to callers,
+//! and business rules that need no database.
+
+pub mod clients;
+pub mod inventory;
+pub mod money;
+pub mod orders;
+
+use std::collections::BTreeMap;
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use validator::{Validate, ValidationErrors, ValidationErrorsKind};
+
+use crate::error::AppError;
+
+/// Reads a command input from JSON and validates it. Wrong types and failed rules both
+/// come back as an `invalid` error naming each field, so REST and sockets report alike.
+pub fn parse<T: DeserializeOwned + Validate>(value: Value) -> Result<T, AppError> {
+    if !value.is_object() {
+        return Err(AppError::invalid("expected a JSON object"));
+    }
+    let input: T = serde_path_to_error::deserialize(value).map_err(|err| {
+        let message = err.inner().to_string();
+        let path = err.path().to_string();
+        let field = if path == "." {
+            missing_field(&message).unwrap_or("body").to_owned()
+        } else {
+            path
+        };
+        AppError::invalid_field(&field, message)
+    })?;
+    input
+        .validate()
+        .map_err(|errors| AppError::invalid_fields(field_messages(&errors)))?;
+    Ok(input)
+}
+
+/// serde reports a missing field at the parent's path; pull the name out of its message.
+fn missing_field(message: &str) -> Option<&str> {
+    message.strip_prefix("missing field `")?.split('`').next()
+}
+
+/// Flattens validator's nested errors into `field` / `items[0].quantity` → message.
+fn field_messages(errors: &ValidationErrors) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    collect(errors, "", &mut out);
+    out
+}
+
+fn collect(errors: &ValidationErrors, prefix: &str, out: &mut BTreeMap<String, String>) {
+    for (field, kind) in errors.errors() {
+        let path = if prefix.is_empty() {
+            field.to_string()
+        } else {
+            format!("{prefix}.{field}")
+        };
+        match kind {
+            ValidationErrorsKind::Field(list) => {
+                let message = list
+                    .first()
+                    .map(|e| {
+                        e.message
+                            .as_ref()
+                            .map_or_else(|| e.code.to_string(), ToString::to_string)
+                    })
+                    .unwrap_or_default();
+                out.insert(path, message);
+            }
+            ValidationErrorsKind::Struct(inner) => collect(inner, &path, out),
+            ValidationErrorsKind::List(items) => {
+                for (index, inner) in items {
+                    collect(inner, &format!("{path}[{index}]"), out);
+                }
+            }
+        }
+    }
+}
+
+/// A name-like field: 1-200 characters, not only blanks.
+pub fn required_text(text: &str) -> Result<(), validator::ValidationError> {
+    if text.trim().is_empty() || text.chars().count() > 200 {
+        Err(validator::ValidationError::new("length")
+            .with_message("must be 1-200 characters, not only blanks".into()))
+    } else {
+        Ok(())
+    }
+}
+
+/// Optional text from a form: blank means "not given".
+pub fn non_blank(value: Option<String>) -> Option<String> {
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}

@@ -1,0 +1,200 @@
+//! Orders, their lines, and the status rules.
+
+use std::{collections::HashSet, fmt, str::FromStr};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use validator::{Validate, ValidationError};
+
+use super::{inventory::MAX_QUANTITY, money::Money};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OrderStatus {
+    Pending,
+    Confirmed,
+    Shipped,
+    Delivered,
+    Cancelled,
+}
+
+impl OrderStatus {
+    const ALL: [OrderStatus; 5] = [
+        OrderStatus::Pending,
+        OrderStatus::Confirmed,
+        OrderStatus::Shipped,
+        OrderStatus::Delivered,
+        OrderStatus::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Pending => "pending",
+            OrderStatus::Confirmed => "confirmed",
+            OrderStatus::Shipped => "shipped",
+            OrderStatus::Delivered => "delivered",
+            OrderStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn is_final(self) -> bool {
+        matches!(self, OrderStatus::Delivered | OrderStatus::Cancelled)
+    }
+
+    /// `pending → confirmed → shipped → delivered`, and any non-final status → `cancelled`.
+    pub fn can_move_to(self, next: OrderStatus) -> bool {
+        use OrderStatus::*;
+        matches!(
+            (self, next),
+            (Pending, Confirmed) | (Confirmed, Shipped) | (Shipped, Delivered)
+        ) || (next == Cancelled && !self.is_final())
+    }
+}
+
+impl fmt::Display for OrderStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for OrderStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        OrderStatus::ALL
+            .into_iter()
+            .find(|status| status.as_str() == s)
+            .ok_or_else(|| format!("unknown order status `{s}`"))
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, Validate)]
+pub struct NewOrderLine {
+    #[validate(custom(function = "super::inventory::sku_rule"))]
+    pub sku: String,
+    #[validate(range(min = 1, max = MAX_QUANTITY, message = "must be 1-1000000000"))]
+    pub quantity: i64,
+    pub unit_price: Money,
+}
+
+#[derive(Debug, Deserialize, Validate)]
+pub struct NewOrder {
+    #[validate(range(min = 1, message = "must be a client id"))]
+    pub client_id: i64,
+    #[validate(
+        length(min = 1, max = 100, message = "must have 1-100 lines"),
+        custom(function = "distinct_skus"),
+        nested
+    )]
+    pub items: Vec<NewOrderLine>,
+    #[validate(length(max = 2000, message = "must be at most 2000 characters"))]
+    pub notes: Option<String>,
+}
+
+fn distinct_skus(lines: &[NewOrderLine]) -> Result<(), ValidationError> {
+    let mut seen = HashSet::new();
+    if lines.iter().all(|line| seen.insert(line.sku.as_str())) {
+        Ok(())
+    } else {
+        Err(ValidationError::new("items")
+            .with_message("each sku may appear in one line only".into()))
+    }
+}
+
+/// A change to an order: a new status, new notes, or both. Empty notes clear them.
+#[derive(Debug, Deserialize, Validate)]
+pub struct OrderPatch {
+    pub status: Option<OrderStatus>,
+    #[validate(length(max = 2000, message = "must be at most 2000 characters"))]
+    pub notes: Option<String>,
+}
+
+/// `order:update` carries the id beside the changes.
+#[derive(Debug, Deserialize, Validate)]
+pub struct UpdateOrderCommand {
+    pub id: i64,
+    #[serde(flatten)]
+    #[validate(nested)]
+    pub patch: OrderPatch,
+}
+
+/// `POST /api/orders/{id}/status`.
+#[derive(Debug, Deserialize, Validate)]
+pub struct StatusChange {
+    pub status: OrderStatus,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OrderLineView {
+    pub sku: String,
+    pub quantity: i64,
+    pub unit_price: Money,
+    pub line_total: Money,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OrderView {
+    pub id: i64,
+    pub client_id: i64,
+    pub status: String,
+    pub total: Money,
+    pub notes: Option<String>,
+    pub items: Vec<OrderLineView>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl OrderView {
+    pub fn new(order: entity::order::Model, lines: Vec<entity::order_item::Model>) -> Self {
+        let items = lines
+            .into_iter()
+            .map(|line| {
+                let unit_price = Money::from_cents(line.unit_price_cents);
+                OrderLineView {
+                    line_total: unit_price.times(line.quantity).unwrap_or_default(),
+                    sku: line.sku,
+                    quantity: line.quantity,
+                    unit_price,
+                }
+            })
+            .collect();
+        Self {
+            id: order.id,
+            client_id: order.client_id,
+            status: order.status,
+            total: Money::from_cents(order.total_cents),
+            notes: order.notes,
+            items,
+            created_at: order.created_at,
+            updated_at: order.updated_at,
+        }
+    }
+}
+
+/// The `order_status_changed` event's data.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusChanged<'a> {
+    pub order_id: i64,
+    pub from: OrderStatus,
+    pub to: OrderStatus,
+    pub order: &'a OrderView,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::OrderStatus::*;
+
+    #[test]
+    fn status_moves_forward_or_cancels() {
+        assert!(Pending.can_move_to(Confirmed));
+        assert!(Confirmed.can_move_to(Shipped));
+        assert!(Shipped.can_move_to(Delivered));
+        for from in [Pending, Confirmed, Shipped] {
+            assert!(from.can_move_to(Cancelled));
+        }
+        assert!(!Pending.can_move_to(Shipped));
+        assert!(!Shipped.can_move_to(Pending));
+        assert!(!Delivered.can_move_to(Cancelled));
+        assert!(!Cancelled.can_move_to(Pending));
+        assert!(!Pending.can_move_to(Pending));
+    }
+}

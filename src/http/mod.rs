@@ -1,0 +1,114 @@
+//! REST under `/api`, plus health and readiness. Handlers only translate HTTP to
+//! service calls; every write goes through the same service function as the socket
+//! command and emits the same events.
+
+mod clients;
+mod events;
+mod health;
+mod inventory;
+mod orders;
+
+use std::sync::Arc;
+
+use axum::{
+    Router,
+    body::Bytes,
+    extract::{FromRequest, FromRequestParts, Path, Query, Request},
+    http::request::Parts,
+};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::{
+    auth::{Credentials, Identity, authenticate},
+    error::AppError,
+    state::AppState,
+};
+
+pub fn router(state: Arc<AppState>) -> Router {
+    let api = Router::new()
+        .merge(clients::router())
+        .merge(inventory::router())
+        .merge(orders::router())
+        .merge(events::router())
+        .fallback(|| async { AppError::not_found("no such endpoint") });
+    Router::new()
+        .nest("/api", api)
+        .merge(health::router())
+        .with_state(state)
+}
+
+/// The authenticated caller: `X-API-Key` plus `X-User-Id` (or `?api_key=&user_id=`).
+pub struct Caller(pub Identity);
+
+impl FromRequestParts<Arc<AppState>> for Caller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, AppError> {
+        let credentials = Credentials::from_http(&parts.headers, parts.uri.query());
+        authenticate(&state.api_keys, &credentials).map(Caller)
+    }
+}
+
+/// A JSON request body, read as a value; commands parse it with `domain::parse` exactly
+/// as socket payloads are parsed.
+pub struct JsonBody(pub Value);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = AppError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, AppError> {
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|e| AppError::invalid(format!("could not read the request body: {e}")))?;
+        if bytes.is_empty() {
+            return Ok(JsonBody(Value::Object(Default::default())));
+        }
+        serde_json::from_slice(&bytes)
+            .map(JsonBody)
+            .map_err(|e| AppError::invalid(format!("request body is not valid JSON: {e}")))
+    }
+}
+
+/// Path parameters with errors in the API's JSON shape.
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(value)| ApiPath(value))
+            .map_err(|e| AppError::not_found(format!("no such resource: {e}")))
+    }
+}
+
+/// Query parameters with errors in the API's JSON shape.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(value)| ApiQuery(value))
+            .map_err(|e| AppError::invalid(format!("invalid query: {}", e.body_text())))
+    }
+}
+
+/// Adds a path parameter to a JSON body, so `PATCH /api/x/{key}` parses like the socket
+/// command that carries the key inside its payload.
+fn with_field(body: Value, name: &str, value: Value) -> Result<Value, AppError> {
+    match body {
+        Value::Object(mut map) => {
+            map.insert(name.to_owned(), value);
+            Ok(Value::Object(map))
+        }
+        _ => Err(AppError::invalid("expected a JSON object")),
+    }
+}

@@ -1,0 +1,122 @@
+//! Room names and who may join them. The only place that builds or parses room names.
+
+use std::{fmt, str::FromStr};
+
+use crate::{
+    auth::{Identity, Role},
+    domain::inventory::valid_sku,
+    error::AppError,
+};
+
+/// Dashboard topics: every domain event goes to exactly one of these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Topic {
+    Orders,
+    Clients,
+    Inventory,
+    Alerts,
+}
+
+impl Topic {
+    pub const ALL: [Topic; 4] = [
+        Topic::Orders,
+        Topic::Clients,
+        Topic::Inventory,
+        Topic::Alerts,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Topic::Orders => "orders",
+            Topic::Clients => "clients",
+            Topic::Inventory => "inventory",
+            Topic::Alerts => "alerts",
+        }
+    }
+
+    /// Topics a role receives. Every role reads every dashboard topic today; this is
+    /// the seam for narrowing that per role.
+    pub fn readable_by(_role: Role) -> &'static [Topic] {
+        &Topic::ALL
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Room {
+    Topic(Topic),
+    Order(i64),
+    Client(i64),
+    Sku(String),
+    User(String),
+    Role(Role),
+}
+
+impl fmt::Display for Room {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Room::Topic(topic) => f.write_str(topic.as_str()),
+            Room::Order(id) => write!(f, "order:{id}"),
+            Room::Client(id) => write!(f, "client:{id}"),
+            Room::Sku(sku) => write!(f, "sku:{sku}"),
+            Room::User(id) => write!(f, "user:{id}"),
+            Room::Role(role) => write!(f, "role:{role}"),
+        }
+    }
+}
+
+impl FromStr for Room {
+    type Err = AppError;
+
+    fn from_str(name: &str) -> Result<Self, AppError> {
+        let unknown = || {
+            AppError::invalid_field(
+                "room",
+                format!(
+                    "unknown room `{name}` (expected orders, clients, inventory, alerts, order:ID, client:ID or sku:SKU)"
+                ),
+            )
+        };
+        if let Some(topic) = Topic::ALL.into_iter().find(|t| t.as_str() == name) {
+            return Ok(Room::Topic(topic));
+        }
+        let (kind, key) = name.split_once(':').ok_or_else(unknown)?;
+        let id = || {
+            key.parse::<i64>()
+                .ok()
+                .filter(|id| *id > 0)
+                .ok_or_else(unknown)
+        };
+        match kind {
+            "order" => Ok(Room::Order(id()?)),
+            "client" => Ok(Room::Client(id()?)),
+            "sku" if valid_sku(key) => Ok(Room::Sku(key.to_owned())),
+            "user" if !key.is_empty() => Ok(Room::User(key.to_owned())),
+            "role" => key.parse().map(Room::Role).map_err(|_| unknown()),
+            _ => Err(unknown()),
+        }
+    }
+}
+
+impl Room {
+    /// Rooms a user may join by hand. `user:*` and `role:*` are joined automatically at
+    /// connect and never by request (a user's own `user:` room is allowed as a no-op).
+    pub fn may_join(&self, identity: &Identity) -> Result<(), AppError> {
+        match self {
+            Room::Topic(topic) if Topic::readable_by(identity.role).contains(topic) => Ok(()),
+            Room::Topic(_) => Err(AppError::forbidden(format!(
+                "role {} may not read {self}",
+                identity.role
+            ))),
+            Room::Order(_) | Room::Client(_) | Room::Sku(_) => Ok(()),
+            Room::User(id) if *id == identity.user_id => Ok(()),
+            Room::User(_) | Room::Role(_) => {
+                Err(AppError::forbidden(format!("{self} cannot be joined")))
+            }
+        }
+    }
+
+    /// Rooms a socket is in from connect until it leaves: these cannot be left by hand.
+    pub fn is_automatic(&self) -> bool {
+        matches!(self, Room::User(_) | Room::Role(_))
+    }
+}

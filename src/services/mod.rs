@@ -1,0 +1,142 @@
+//! Services: one module per aggregate. REST handlers and socket commands call the same
+//! functions here, which authorize, validate, write (with their events, in one
+//! transaction) and then publish.
+
+pub mod clients;
+pub mod events;
+pub mod inventory;
+pub mod orders;
+
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use sea_orm::{
+    DatabaseConnection, DatabaseTransaction, EntityTrait, PaginatorTrait, QuerySelect, Select,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::{auth::Identity, error::AppError, realtime::publisher::Publisher};
+use events::NewEvent;
+
+/// What every service needs: the database and the way out to sockets.
+#[derive(Clone)]
+pub struct Services {
+    pub db: DatabaseConnection,
+    pub publisher: Publisher,
+}
+
+/// Timestamps are kept to the millisecond, as the wire format shows them.
+pub fn now() -> DateTime<Utc> {
+    let now = Utc::now();
+    now.duration_trunc(TimeDelta::milliseconds(1))
+        .unwrap_or(now)
+}
+
+/// One write: a transaction plus the events it produces. Events are recorded in the
+/// same transaction at commit and published only after the commit succeeded, so a
+/// failed write changes nothing and tells nobody.
+pub struct Write<'a> {
+    services: &'a Services,
+    actor: &'a Identity,
+    txn: DatabaseTransaction,
+    events: Vec<NewEvent>,
+}
+
+impl<'a> Write<'a> {
+    pub async fn begin(services: &'a Services, actor: &'a Identity) -> Result<Self, AppError> {
+        // SQLite: take the write lock up front, so concurrent writers queue on the busy
+        // timeout instead of failing when a read transaction tries to upgrade.
+        let options = TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        };
+        let txn = services.db.begin_with_options(options).await?;
+        Ok(Self {
+            services,
+            actor,
+            txn,
+            events: Vec::new(),
+        })
+    }
+
+    pub fn txn(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+
+    pub fn emit(&mut self, event: NewEvent) {
+        self.events.push(event);
+    }
+
+    pub async fn commit(self) -> Result<(), AppError> {
+        let deliveries = events::record(&self.txn, self.actor, self.events).await?;
+        self.txn.commit().await?;
+        self.services.publisher.publish(&deliveries).await;
+        Ok(())
+    }
+}
+
+/// `?limit=&offset=` on list endpoints.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(default)]
+pub struct PageRequest {
+    pub limit: u64,
+    pub offset: u64,
+}
+
+impl Default for PageRequest {
+    fn default() -> Self {
+        Self {
+            limit: 50,
+            offset: 0,
+        }
+    }
+}
+
+impl PageRequest {
+    pub const MAX_LIMIT: u64 = 200;
+
+    pub fn limit(self) -> u64 {
+        self.limit.clamp(1, Self::MAX_LIMIT)
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+    pub limit: u64,
+    pub offset: u64,
+}
+
+impl<T> Page<T> {
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            total: self.total,
+            limit: self.limit,
+            offset: self.offset,
+        }
+    }
+}
+
+/// One page of an ordered query, with the total count.
+pub async fn paginate<E: EntityTrait>(
+    db: &DatabaseConnection,
+    query: Select<E>,
+    page: PageRequest,
+) -> Result<Page<E::Model>, AppError>
+where
+    E::Model: Sync,
+{
+    let total = query.clone().count(db).await?;
+    let items = query
+        .limit(page.limit())
+        .offset(page.offset)
+        .all(db)
+        .await?;
+    Ok(Page {
+        items,
+        total,
+        limit: page.limit(),
+        offset: page.offset,
+    })
+}

@@ -1,0 +1,213 @@
+//! Application: connects and migrates the database, builds the Socket.IO layer and the
+//! HTTP router, binds the listener, and runs until told to stop.
+
+use std::{
+    future::{Future, IntoFuture},
+    net::SocketAddr,
+    sync::Arc,
+    time::Duration,
+};
+
+use axum::{Router, http::HeaderValue};
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DbErr,
+    sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
+};
+use socketioxide::SocketIo;
+use tokio::net::TcpListener;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+use tower_http::{
+    cors::{AllowOrigin, Any, CorsLayer},
+    trace::TraceLayer,
+};
+
+use crate::{
+    config::{Config, ConfigError},
+    http, realtime,
+    realtime::publisher::Publisher,
+    services::Services,
+    state::AppState,
+};
+
+/// How long shutdown waits for open requests and in-flight writes.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("database: {0}")]
+    Database(#[from] DbErr),
+    #[error("cannot listen: {0}")]
+    Bind(#[from] std::io::Error),
+}
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    io: SocketIo,
+    state: Arc<AppState>,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        config.validate()?;
+        if config.uses_dev_key() {
+            tracing::warn!(
+                "DEVELOPMENT MODE: the API key `dev` (role admin) is accepted. \
+                 Set PULSO_API_KEYS, and PULSO_ENV=production in production."
+            );
+        }
+        let db = connect_database(&config.database_url).await?;
+        Migrator::up(&db, None).await?;
+
+        let max_payload = usize::try_from(config.max_payload_bytes).unwrap_or(usize::MAX);
+        let (socket_layer, io) = SocketIo::builder()
+            .ping_interval(config.ping_interval())
+            .ping_timeout(config.ping_timeout())
+            // socketioxide limits each transport separately: set them all.
+            .max_payload(config.max_payload_bytes)
+            .ws_max_message_size(max_payload)
+            .ws_max_frame_size(max_payload)
+            .build_layer();
+
+        let state = Arc::new(AppState {
+            services: Services {
+                db,
+                publisher: Publisher::new(io.clone()),
+            },
+            api_keys: config.api_keys(),
+            writes: TaskTracker::new(),
+        });
+        realtime::register(&io, state.clone());
+
+        let router = http::router(state.clone())
+            .layer(socket_layer)
+            .layer(cors(&config))
+            .layer(TraceLayer::new_for_http());
+        let listener = TcpListener::bind(config.addr).await?;
+        Ok(Self {
+            listener,
+            router,
+            io,
+            state,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, closes every socket,
+    /// and waits (up to a grace period) for open requests and in-flight writes.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let addr = self.local_addr();
+        tracing::info!(
+            %addr,
+            "pulso listening: socket.io at http://{addr}/socket.io/, REST at http://{addr}/api"
+        );
+        let stopping = CancellationToken::new();
+        let io = self.io.clone();
+        tokio::spawn({
+            let stopping = stopping.clone();
+            async move {
+                shutdown.await;
+                tracing::info!("shutting down: closing sockets, finishing writes");
+                stopping.cancel();
+                io.close().await;
+            }
+        });
+        let serve = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(stopping.clone().cancelled_owned())
+            .into_future();
+        tokio::pin!(serve);
+        let result = tokio::select! {
+            result = &mut serve => result,
+            () = stopping.cancelled() => {
+                // Shutdown has begun: open requests get the grace period, no longer.
+                match tokio::time::timeout(SHUTDOWN_GRACE, &mut serve).await {
+                    Ok(result) => result,
+                    Err(_) => {
+                        tracing::warn!("shutdown: open connections did not finish in time");
+                        Ok(())
+                    }
+                }
+            }
+        };
+        self.state.writes.close();
+        if tokio::time::timeout(SHUTDOWN_GRACE, self.state.writes.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("shutdown: some writes did not finish in time");
+        }
+        if let Err(error) = self.state.services.db.close_by_ref().await {
+            tracing::warn!(%error, "shutdown: database did not close cleanly");
+        }
+        tracing::info!("pulso stopped");
+        result
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+async fn connect_database(url: &str) -> Result<DatabaseConnection, DbErr> {
+    let mut options = ConnectOptions::new(url);
+    options
+        .sqlx_logging(false)
+        // An in-memory SQLite database lives only while a connection is open.
+        .min_connections(1)
+        .idle_timeout(None::<Duration>)
+        .max_lifetime(None::<Duration>)
+        .map_sqlx_sqlite_opts(|sqlite| {
+            sqlite
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+        });
+    Database::connect(options).await
+}
+
+fn cors(config: &Config) -> CorsLayer {
+    let origins = if config.allows_any_origin() {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(
+            config
+                .cors_origins
+                .iter()
+                .filter_map(|origin| HeaderValue::from_str(origin.trim()).ok()),
+        )
+    };
+    CorsLayer::new()
+        .allow_origin(origins)
+        .allow_methods(Any)
+        .allow_headers(Any)
+}
