@@ -25,15 +25,6 @@ pub struct ClientPatch {
     pub phone: Option<String>,
 }
 
-/// `client:update` carries the id beside the changes.
-#[derive(Debug, Deserialize, Validate)]
-pub struct UpdateClientCommand {
-    pub id: i64,
-    #[serde(flatten)]
-    #[validate(nested)]
-    pub patch: ClientPatch,
-}
-
 fn valid_phone(phone: &str) -> Result<(), ValidationError> {
     let allowed = |c: char| c.is_ascii_digit() || " +-().".contains(c);
     if phone.is_empty() || (phone.len() <= 32 && phone.chars().all(allowed)) {

@@ -50,8 +50,15 @@ fn field_messages(errors: &ValidationErrors) -> BTreeMap<String, String> {
 
 fn collect(errors: &ValidationErrors, prefix: &str, out: &mut BTreeMap<String, String>) {
     for (field, kind) in errors.errors() {
+        let field = match (field.as_ref(), kind) {
+            // A rule over the whole input names the field it is about in its code.
+            ("__all__", ValidationErrorsKind::Field(list)) if !list.is_empty() => {
+                list[0].code.to_string()
+            }
+            _ => field.to_string(),
+        };
         let path = if prefix.is_empty() {
-            field.to_string()
+            field
         } else {
             format!("{prefix}.{field}")
         };
@@ -85,6 +92,12 @@ pub fn required_text(text: &str) -> Result<(), validator::ValidationError> {
     } else {
         Ok(())
     }
+}
+
+/// The `id` that update commands carry beside their changes.
+#[derive(Debug, serde::Deserialize, Validate)]
+pub struct TargetId {
+    pub id: i64,
 }
 
 /// Optional text from a form: blank means "not given".

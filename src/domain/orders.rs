@@ -108,15 +108,6 @@ pub struct OrderPatch {
     pub notes: Option<String>,
 }
 
-/// `order:update` carries the id beside the changes.
-#[derive(Debug, Deserialize, Validate)]
-pub struct UpdateOrderCommand {
-    pub id: i64,
-    #[serde(flatten)]
-    #[validate(nested)]
-    pub patch: OrderPatch,
-}
-
 /// `POST /api/orders/{id}/status`.
 #[derive(Debug, Deserialize, Validate)]
 pub struct StatusChange {

@@ -14,7 +14,7 @@ use socketioxide::{
 use super::rooms::Room;
 use crate::{
     auth::Identity,
-    domain::{clients::UpdateClientCommand, orders::UpdateOrderCommand, parse},
+    domain::{TargetId, parse},
     error::{Ack, AppError},
     services::{clients, inventory, orders},
     state::AppState,
@@ -65,15 +65,15 @@ async fn run<A: Adapter>(
         "leave_room" => leave_room(socket, payload),
         "client:create" => json_of(clients::create(services, identity, parse(payload)?).await),
         "client:update" => {
-            let UpdateClientCommand { id, patch } = parse(payload)?;
-            json_of(clients::update(services, identity, id, patch).await)
+            let TargetId { id } = parse(payload.clone())?;
+            json_of(clients::update(services, identity, id, parse(payload)?).await)
         }
         "inventory:update" => json_of(inventory::update(services, identity, parse(payload)?).await),
         "stock_low" => json_of(inventory::report_low(services, identity, parse(payload)?).await),
         "order:create" => json_of(orders::create(services, identity, parse(payload)?).await),
         "order:update" => {
-            let UpdateOrderCommand { id, patch } = parse(payload)?;
-            json_of(orders::update(services, identity, id, patch).await)
+            let TargetId { id } = parse(payload.clone())?;
+            json_of(orders::update(services, identity, id, parse(payload)?).await)
         }
         other => Err(AppError::invalid(format!("unknown command `{other}`"))),
     }

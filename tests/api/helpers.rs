@@ -1,0 +1,285 @@
+//! Test harness: the real server, built by the same `Application` as `main`, on port 0
+//! with its own in-memory SQLite migrated by the real migrator, driven by real clients
+//! (`rust_socketio` and HTTP).
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use futures_util::FutureExt;
+use pulso::{
+    auth::Role,
+    config::{ApiKeys, Config},
+    startup::Application,
+};
+use reqwest::Method;
+use rust_socketio::{
+    Payload, TransportType,
+    asynchronous::{Client, ClientBuilder},
+};
+use serde_json::{Value, json};
+use tokio::{
+    sync::{Mutex, Notify, oneshot},
+    task::JoinHandle,
+};
+
+/// How long a test waits for something that should happen.
+pub const WAIT: Duration = Duration::from_secs(5);
+
+pub const ADMIN_KEY: &str = "dev";
+pub const STAFF_KEY: &str = "staff-key";
+pub const VIEWER_KEY: &str = "viewer-key";
+
+pub struct TestApp {
+    pub url: String,
+    http: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_on("sqlite::memory:").await
+}
+
+/// A server on the given database with one key per role.
+pub async fn spawn_app_on(database_url: &str) -> TestApp {
+    let mut config = Config::development(database_url);
+    config.set_api_keys(ApiKeys(HashMap::from([
+        (ADMIN_KEY.to_owned(), Role::Admin),
+        (STAFF_KEY.to_owned(), Role::Staff),
+        (VIEWER_KEY.to_owned(), Role::Viewer),
+    ])));
+    spawn_app_with(config).await
+}
+
+pub async fn spawn_app_with(config: Config) -> TestApp {
+    pulso::telemetry::init(config.log_format);
+    let app = Application::build(config).await.expect("server builds");
+    let addr = app.local_addr();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until_stopped(async {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        url: format!("http://{addr}"),
+        http: reqwest::Client::new(),
+        stop: Some(stop),
+        server: Some(server),
+    }
+}
+
+impl TestApp {
+    /// Stops the server the way SIGTERM does and waits until it has finished.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            tokio::time::timeout(Duration::from_secs(15), server)
+                .await
+                .expect("server stops in time")
+                .expect("server task")
+                .expect("server ran cleanly");
+        }
+    }
+
+    /// A REST call as the admin user `u1`.
+    pub async fn api(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        self.api_as(ADMIN_KEY, "u1", method, path, body).await
+    }
+
+    pub async fn api_as(
+        &self,
+        key: &str,
+        user: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.url))
+            .header("X-API-Key", key)
+            .header("X-User-Id", user);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        send(request).await
+    }
+
+    /// A raw request (no credentials added), for malformed-input tests.
+    pub fn raw(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.http.request(method, format!("{}{path}", self.url))
+    }
+
+    /// A socket as `user` with `key`, polling upgraded to WebSocket.
+    pub async fn socket(&self, key: &str, user: &str) -> TestSocket {
+        self.socket_with(
+            json!({ "api_key": key, "user_id": user }),
+            TransportType::Any,
+        )
+        .await
+    }
+
+    pub async fn socket_with(&self, auth: Value, transport: TransportType) -> TestSocket {
+        TestSocket::connect(&self.url, auth, transport).await
+    }
+
+    /// Creates a client and an item with `sku`; returns the client id (for order tests).
+    pub async fn seed(&self, sku: &str, quantity: i64, threshold: i64) -> i64 {
+        let (status, client) = self
+            .api(
+                Method::POST,
+                "/api/clients",
+                Some(json!({ "name": "Seed Client" })),
+            )
+            .await;
+        assert_eq!(status, 201, "{client}");
+        let (status, item) = self
+            .api(
+                Method::POST,
+                "/api/inventory",
+                Some(json!({ "sku": sku, "name": "Seed item", "quantity": quantity, "low_stock_threshold": threshold })),
+            )
+            .await;
+        assert_eq!(status, 201, "{item}");
+        client["id"].as_i64().expect("client id")
+    }
+}
+
+pub async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let response = request.send().await.expect("request sent");
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body read");
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, body)
+}
+
+/// Everything a socket received, in order, until a test takes it.
+#[derive(Default)]
+struct Inbox {
+    events: Mutex<Vec<(String, Value)>>,
+    arrived: Notify,
+}
+
+pub struct TestSocket {
+    client: Client,
+    inbox: Arc<Inbox>,
+}
+
+impl TestSocket {
+    async fn connect(url: &str, auth: Value, transport: TransportType) -> TestSocket {
+        let inbox = Arc::new(Inbox::default());
+        let sink = inbox.clone();
+        let client = ClientBuilder::new(url)
+            .auth(auth)
+            .transport_type(transport)
+            .reconnect(false)
+            .on_any(move |event, payload, _| {
+                let sink = sink.clone();
+                async move {
+                    let value = first_arg(payload);
+                    sink.events.lock().await.push((String::from(event), value));
+                    sink.arrived.notify_waiters();
+                }
+                .boxed()
+            })
+            .connect()
+            .await
+            .expect("socket connects");
+        let socket = TestSocket { client, inbox };
+        // rust_socketio returns before the server has accepted the namespace, and an
+        // event sent before that is a protocol error. The greeting says it is accepted.
+        socket.wait_for("connection_established", false).await;
+        socket
+    }
+
+    /// Waits for the next `event` (others stay in the inbox for later).
+    pub async fn event(&self, event: &str) -> Value {
+        self.wait_for(event, true).await
+    }
+
+    async fn wait_for(&self, event: &str, take: bool) -> Value {
+        tokio::time::timeout(WAIT, async {
+            loop {
+                let arrived = self.inbox.arrived.notified();
+                tokio::pin!(arrived);
+                arrived.as_mut().enable();
+                {
+                    let mut events = self.inbox.events.lock().await;
+                    if let Some(at) = events.iter().position(|(name, _)| name == event) {
+                        return if take {
+                            events.remove(at).1
+                        } else {
+                            events[at].1.clone()
+                        };
+                    }
+                }
+                arrived.await;
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("no `{event}` within {WAIT:?}"))
+    }
+
+    /// Events of this name that have arrived and not been taken yet.
+    pub async fn received(&self, event: &str) -> Vec<Value> {
+        let events = self.inbox.events.lock().await;
+        events
+            .iter()
+            .filter(|(name, _)| name == event)
+            .map(|(_, value)| value.clone())
+            .collect()
+    }
+
+    /// Sends a command and waits for its ack.
+    pub async fn ack(&self, event: &str, payload: Value) -> Value {
+        let (tx, rx) = oneshot::channel();
+        let tx = Arc::new(std::sync::Mutex::new(Some(tx)));
+        self.client
+            .emit_with_ack(event, payload, WAIT, move |reply, _| {
+                if let Some(tx) = tx.lock().expect("ack lock").take() {
+                    // rust_socketio hands an ack's arguments over as one array.
+                    let reply = match first_arg(reply) {
+                        Value::Array(mut args) if args.len() == 1 => args.swap_remove(0),
+                        other => other,
+                    };
+                    let _ = tx.send(reply);
+                }
+                async {}.boxed()
+            })
+            .await
+            .expect("command sent");
+        tokio::time::timeout(WAIT, rx)
+            .await
+            .unwrap_or_else(|_| panic!("no ack for `{event}` within {WAIT:?}"))
+            .expect("ack delivered")
+    }
+
+    /// Sends a command, asserts it succeeded, returns its `data`.
+    pub async fn ok(&self, event: &str, payload: Value) -> Value {
+        let reply = self.ack(event, payload).await;
+        assert_eq!(reply["ok"], true, "`{event}` failed: {reply}");
+        reply["data"].clone()
+    }
+
+    /// Sends a command, asserts it failed with `code`, returns the error.
+    pub async fn err(&self, event: &str, payload: Value, code: &str) -> Value {
+        let reply = self.ack(event, payload).await;
+        assert_eq!(reply["ok"], false, "`{event}` should fail: {reply}");
+        assert_eq!(reply["error"]["code"], code, "`{event}`: {reply}");
+        reply["error"].clone()
+    }
+
+    pub async fn disconnect(self) {
+        let _ = self.client.disconnect().await;
+    }
+}
+
+fn first_arg(payload: Payload) -> Value {
+    match payload {
+        Payload::Text(mut values) if !values.is_empty() => values.swap_remove(0),
+        Payload::Text(_) => Value::Null,
+        #[allow(deprecated)]
+        Payload::String(text) => serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        Payload::Binary(bytes) => Value::String(format!("<{} bytes>", bytes.len())),
+    }
+}

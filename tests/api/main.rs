@@ -1,0 +1,9 @@
+//! Integration tests: one binary, the real server, real clients.
+
+mod connect;
+mod helpers;
+mod inventory;
+mod orders;
+mod persistence;
+mod rest;
+mod rooms;

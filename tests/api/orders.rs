@@ -1,0 +1,334 @@
+//! Orders over sockets: reservation, status rules, cancellation, all-or-nothing writes.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::*;
+
+fn order_of(client_id: i64, sku: &str, quantity: i64, price: &str) -> serde_json::Value {
+    json!({ "client_id": client_id, "items": [{ "sku": sku, "quantity": quantity, "unit_price": price }], "notes": "rush" })
+}
+
+#[tokio::test]
+async fn two_dashboards_see_each_others_orders() {
+    let app = spawn_app().await;
+    let client_id = app.seed("ORD-1", 10, 2).await;
+    let a = app.socket(STAFF_KEY, "a").await;
+    let b = app.socket(STAFF_KEY, "b").await;
+    b.event("connection_established").await;
+
+    let order = a
+        .ok("order:create", order_of(client_id, "ORD-1", 3, "19.99"))
+        .await;
+    assert_eq!(order["status"], "pending");
+    assert_eq!(order["total"], "59.97");
+    assert_eq!(order["items"][0]["unit_price"], "19.99");
+    assert_eq!(order["notes"], "rush");
+    let seen = b.event("order_created").await;
+    assert_eq!(seen["data"], order);
+    assert_eq!(seen["room"], "orders");
+    assert_eq!(seen["user_id"], "a");
+    let stock = b.event("inventory_updated").await;
+    assert_eq!(stock["data"]["quantity"], 7);
+
+    let order2 = b
+        .ok("order:create", order_of(client_id, "ORD-1", 1, "1"))
+        .await;
+    let own = a.event("order_created").await;
+    assert_eq!(
+        own["data"]["id"], order["id"],
+        "the sender's dashboard gets its own event too"
+    );
+    let seen = a.event("order_created").await;
+    assert_eq!(seen["data"]["id"], order2["id"]);
+    assert!(seen["id"].as_i64().is_some_and(|id| id > 0), "{seen}");
+    a.disconnect().await;
+    b.disconnect().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_order_that_cannot_be_filled_writes_nothing() {
+    let app = spawn_app().await;
+    let client_id = app.seed("FEW-1", 2, 0).await;
+    app.api(
+        Method::POST,
+        "/api/inventory",
+        Some(json!({ "sku": "MANY-1", "name": "Plenty", "quantity": 100 })),
+    )
+    .await;
+    let staff = app.socket(STAFF_KEY, "s1").await;
+    let (_, before) = app.api(Method::GET, "/api/events?after=0", None).await;
+
+    let order = json!({ "client_id": client_id, "items": [
+        { "sku": "MANY-1", "quantity": 5, "unit_price": 1 },
+        { "sku": "FEW-1", "quantity": 3, "unit_price": 1 }
+    ]});
+    let error = staff.err("order:create", order, "conflict").await;
+    assert!(
+        error["message"].as_str().unwrap().contains("FEW-1"),
+        "{error}"
+    );
+    let unknown = json!({ "client_id": client_id, "items": [{ "sku": "GHOST", "quantity": 1, "unit_price": 1 }] });
+    staff.err("order:create", unknown, "not_found").await;
+    let no_client = order_of(9999, "MANY-1", 1, "1");
+    staff.err("order:create", no_client, "not_found").await;
+
+    let (_, many) = app.api(Method::GET, "/api/inventory/MANY-1", None).await;
+    assert_eq!(
+        many["quantity"], 100,
+        "the first line's reservation was rolled back"
+    );
+    let (_, orders) = app.api(Method::GET, "/api/orders", None).await;
+    assert_eq!(orders["total"], 0);
+    let (_, after) = app.api(Method::GET, "/api/events?after=0", None).await;
+    assert_eq!(after["events"], before["events"], "no event recorded");
+    staff.disconnect().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn status_moves_forward_cancels_restock_and_bad_moves_conflict() {
+    let app = spawn_app().await;
+    let client_id = app.seed("ST-1", 10, 0).await;
+    let staff = app.socket(STAFF_KEY, "s1").await;
+    let watcher = app.socket(VIEWER_KEY, "v1").await;
+    watcher.event("connection_established").await;
+    let order = staff
+        .ok("order:create", order_of(client_id, "ST-1", 4, "2.50"))
+        .await;
+    let id = order["id"].clone();
+
+    staff
+        .err(
+            "order:update",
+            json!({ "id": id, "status": "shipped" }),
+            "conflict",
+        )
+        .await;
+    let confirmed = staff
+        .ok("order:update", json!({ "id": id, "status": "confirmed" }))
+        .await;
+    assert_eq!(confirmed["status"], "confirmed");
+    let change = watcher.event("order_status_changed").await;
+    assert_eq!(change["data"]["order_id"], id);
+    assert_eq!(change["data"]["from"], "pending");
+    assert_eq!(change["data"]["to"], "confirmed");
+    assert_eq!(change["data"]["order"]["status"], "confirmed");
+    assert_eq!(
+        watcher.event("order_updated").await["data"]["status"],
+        "confirmed"
+    );
+
+    let noted = staff
+        .ok(
+            "order:update",
+            json!({ "id": id, "notes": "leave at door" }),
+        )
+        .await;
+    assert_eq!(noted["notes"], "leave at door");
+    assert_eq!(noted["status"], "confirmed");
+
+    let cancelled = staff
+        .ok("order:update", json!({ "id": id, "status": "cancelled" }))
+        .await;
+    assert_eq!(cancelled["status"], "cancelled");
+    let (_, item) = app.api(Method::GET, "/api/inventory/ST-1", None).await;
+    assert_eq!(
+        item["quantity"], 10,
+        "cancelling restores the reserved stock"
+    );
+    staff
+        .err(
+            "order:update",
+            json!({ "id": id, "status": "pending" }),
+            "conflict",
+        )
+        .await;
+    staff
+        .err(
+            "order:update",
+            json!({ "id": id, "status": "confirmed" }),
+            "conflict",
+        )
+        .await;
+    staff
+        .err(
+            "order:update",
+            json!({ "id": 424242, "status": "confirmed" }),
+            "not_found",
+        )
+        .await;
+    let error = staff
+        .err(
+            "order:update",
+            json!({ "id": id, "status": "lost" }),
+            "invalid",
+        )
+        .await;
+    assert!(error["fields"]["status"].is_string(), "{error}");
+
+    let second = staff
+        .ok("order:create", order_of(client_id, "ST-1", 1, "1"))
+        .await;
+    for status in ["confirmed", "shipped", "delivered"] {
+        let moved = staff
+            .ok(
+                "order:update",
+                json!({ "id": second["id"], "status": status }),
+            )
+            .await;
+        assert_eq!(moved["status"], status);
+    }
+    staff
+        .err(
+            "order:update",
+            json!({ "id": second["id"], "status": "cancelled" }),
+            "conflict",
+        )
+        .await;
+    staff.disconnect().await;
+    watcher.disconnect().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn bad_order_input_gets_an_invalid_ack_naming_fields() {
+    let app = spawn_app().await;
+    let client_id = app.seed("BAD-1", 10, 0).await;
+    let staff = app.socket(STAFF_KEY, "s1").await;
+    let cases = [
+        (json!({ "client_id": "x", "items": [] }), "client_id"),
+        (json!({ "items": [] }), "client_id"),
+        (json!({ "client_id": client_id, "items": [] }), "items"),
+        (json!({ "client_id": client_id }), "items"),
+        (
+            json!({ "client_id": client_id, "items": [{ "sku": "BAD-1", "quantity": 0, "unit_price": 1 }] }),
+            "items[0].quantity",
+        ),
+        (
+            json!({ "client_id": client_id, "items": [{ "sku": "BAD-1", "quantity": 1.5, "unit_price": 1 }] }),
+            "items[0].quantity",
+        ),
+        (
+            json!({ "client_id": client_id, "items": [{ "sku": "BAD-1", "quantity": 1, "unit_price": "1.001" }] }),
+            "items[0].unit_price",
+        ),
+        (
+            json!({ "client_id": client_id, "items": [{ "sku": "BAD-1", "quantity": 1, "unit_price": -2 }] }),
+            "items[0].unit_price",
+        ),
+        (
+            json!({ "client_id": client_id, "items": [
+            { "sku": "BAD-1", "quantity": 1, "unit_price": 1 }, { "sku": "BAD-1", "quantity": 1, "unit_price": 1 }
+        ] }),
+            "items",
+        ),
+    ];
+    for (payload, field) in cases {
+        let error = staff.err("order:create", payload.clone(), "invalid").await;
+        assert!(
+            error["fields"][field].is_string(),
+            "{payload} should name `{field}`: {error}"
+        );
+    }
+    staff.err("order:create", json!([1, 2]), "invalid").await;
+    staff.err("order:create", json!(null), "invalid").await;
+    staff.err("order:explode", json!({}), "invalid").await;
+
+    let (_, item) = app.api(Method::GET, "/api/inventory/BAD-1", None).await;
+    assert_eq!(item["quantity"], 10);
+    // The socket is still usable after all that.
+    staff
+        .ok("order:create", order_of(client_id, "BAD-1", 1, "1"))
+        .await;
+    staff.disconnect().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn viewers_may_read_but_not_write() {
+    let app = spawn_app().await;
+    let client_id = app.seed("VIEW-1", 10, 0).await;
+    let viewer = app.socket(VIEWER_KEY, "v1").await;
+    let commands = [
+        ("client:create", json!({ "name": "x" })),
+        ("client:update", json!({ "id": client_id, "name": "x" })),
+        (
+            "inventory:update",
+            json!({ "sku": "VIEW-1", "quantity": 1 }),
+        ),
+        ("stock_low", json!({ "sku": "VIEW-1" })),
+        ("order:create", order_of(client_id, "VIEW-1", 1, "1")),
+    ];
+    for (command, payload) in commands {
+        viewer.err(command, payload, "forbidden").await;
+    }
+    let (_, item) = app.api(Method::GET, "/api/inventory/VIEW-1", None).await;
+    assert_eq!(item["quantity"], 10);
+    let (_, clients) = app.api(Method::GET, "/api/clients", None).await;
+    assert_eq!(clients["items"][0]["name"], "Seed Client");
+    viewer.disconnect().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn clients_are_created_and_changed_over_sockets() {
+    let app = spawn_app().await;
+    let staff = app.socket(STAFF_KEY, "s1").await;
+    let other = app.socket(VIEWER_KEY, "v1").await;
+    other.event("connection_established").await;
+
+    let created = staff
+        .ok(
+            "client:create",
+            json!({ "name": "  Bea  ", "email": "bea@example.com", "phone": "+34 600 000 000" }),
+        )
+        .await;
+    assert_eq!(created["name"], "Bea");
+    assert_eq!(other.event("client_created").await["data"], created);
+    let updated = staff
+        .ok(
+            "client:update",
+            json!({ "id": created["id"], "email": "", "name": "Beatriz" }),
+        )
+        .await;
+    assert_eq!(updated["name"], "Beatriz");
+    assert_eq!(updated["email"], serde_json::Value::Null);
+    assert_eq!(updated["phone"], "+34 600 000 000");
+    let seen = other.event("client_updated").await;
+    assert_eq!(seen["room"], "clients");
+    assert_eq!(seen["data"], updated);
+
+    let error = staff
+        .err(
+            "client:create",
+            json!({ "name": "", "email": "nope" }),
+            "invalid",
+        )
+        .await;
+    assert!(
+        error["fields"]["name"].is_string() && error["fields"]["email"].is_string(),
+        "{error}"
+    );
+    staff
+        .err(
+            "client:create",
+            json!({ "name": "P", "phone": "call me" }),
+            "invalid",
+        )
+        .await;
+    staff
+        .err(
+            "client:update",
+            json!({ "id": 999, "name": "x" }),
+            "not_found",
+        )
+        .await;
+    staff
+        .err("client:update", json!({ "name": "x" }), "invalid")
+        .await;
+    staff.disconnect().await;
+    other.disconnect().await;
+    app.stop().await;
+}

@@ -1,0 +1,344 @@
+//! REST: every route, its errors in the API's JSON shape, and the same events as sockets.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn health_and_readiness() {
+    let app = spawn_app().await;
+    let (status, body) = send(app.raw(Method::GET, "/health")).await;
+    assert_eq!((status, body), (200, json!({ "status": "ok" })));
+    let (status, body) = send(app.raw(Method::GET, "/ready")).await;
+    assert_eq!((status, body), (200, json!({ "status": "ready" })));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn clients_routes() {
+    let app = spawn_app().await;
+    let (status, created) = app
+        .api(
+            Method::POST,
+            "/api/clients",
+            Some(json!({ "name": "Cai", "email": "cai@example.com" })),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let id = created["id"].as_i64().unwrap();
+    let (status, shown) = app
+        .api(Method::GET, &format!("/api/clients/{id}"), None)
+        .await;
+    assert_eq!((status, &shown), (200, &created));
+    let (status, patched) = app
+        .api(
+            Method::PATCH,
+            &format!("/api/clients/{id}"),
+            Some(json!({ "phone": "555-0100" })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(patched["phone"], "555-0100");
+    assert_eq!(patched["email"], "cai@example.com");
+    for n in 0..3 {
+        app.api(
+            Method::POST,
+            "/api/clients",
+            Some(json!({ "name": format!("C{n}") })),
+        )
+        .await;
+    }
+    let (status, page) = app
+        .api(Method::GET, "/api/clients?limit=2&offset=1", None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(page["total"], 4);
+    assert_eq!(page["limit"], 2);
+    assert_eq!(page["items"].as_array().unwrap().len(), 2);
+    assert_eq!(page["items"][0]["name"], "C0");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn inventory_routes() {
+    let app = spawn_app().await;
+    let item = json!({ "sku": "R-1", "name": "Rice", "quantity": 8, "low_stock_threshold": 2 });
+    let (status, created) = app
+        .api(Method::POST, "/api/inventory", Some(item.clone()))
+        .await;
+    assert_eq!(status, 201);
+    assert_eq!(created["low_stock"], false);
+    let (status, duplicate) = app.api(Method::POST, "/api/inventory", Some(item)).await;
+    assert_eq!(status, 409, "{duplicate}");
+    assert_eq!(duplicate["error"]["code"], "conflict");
+
+    let (status, adjusted) = app
+        .api(
+            Method::POST,
+            "/api/inventory/R-1/adjust",
+            Some(json!({ "delta": -6 })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(adjusted["quantity"], 2);
+    assert_eq!(adjusted["low_stock"], true);
+    let (status, _) = app
+        .api(
+            Method::POST,
+            "/api/inventory/R-1/adjust",
+            Some(json!({ "delta": -3 })),
+        )
+        .await;
+    assert_eq!(status, 409);
+    let (status, missing) = app
+        .api(Method::POST, "/api/inventory/R-1/adjust", Some(json!({})))
+        .await;
+    assert_eq!(status, 422);
+    assert!(missing["error"]["fields"]["delta"].is_string());
+
+    let (status, patched) = app
+        .api(
+            Method::PATCH,
+            "/api/inventory/R-1",
+            Some(json!({ "quantity": 30, "threshold": 10 })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (
+            patched["quantity"].clone(),
+            patched["low_stock_threshold"].clone()
+        ),
+        (json!(30), json!(10))
+    );
+    let (status, report) = app
+        .api(
+            Method::POST,
+            "/api/inventory/R-1/stock-low",
+            Some(json!({ "note": "looks thin" })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(report["quantity"], 30);
+
+    let (status, list) = app.api(Method::GET, "/api/inventory", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(list["items"][0]["sku"], "R-1");
+    let (status, _) = app.api(Method::GET, "/api/inventory/NOPE", None).await;
+    assert_eq!(status, 404);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn orders_routes() {
+    let app = spawn_app().await;
+    let client_id = app.seed("O-1", 50, 0).await;
+    let mut ids = Vec::new();
+    for quantity in 1..=3 {
+        let (status, order) = app
+            .api(
+                Method::POST,
+                "/api/orders",
+                Some(json!({ "client_id": client_id, "items": [{ "sku": "O-1", "quantity": quantity, "unit_price": 0.1 }] })),
+            )
+            .await;
+        assert_eq!(status, 201, "{order}");
+        ids.push(order["id"].as_i64().unwrap());
+    }
+    let (_, first) = app
+        .api(Method::GET, &format!("/api/orders/{}", ids[0]), None)
+        .await;
+    assert_eq!(first["total"], "0.10");
+    let (_, third) = app
+        .api(Method::GET, &format!("/api/orders/{}", ids[2]), None)
+        .await;
+    assert_eq!(third["total"], "0.30", "exact decimal arithmetic");
+
+    let (status, confirmed) = app
+        .api(
+            Method::POST,
+            &format!("/api/orders/{}/status", ids[1]),
+            Some(json!({ "status": "confirmed" })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(confirmed["status"], "confirmed");
+    let (status, bad_move) = app
+        .api(
+            Method::POST,
+            &format!("/api/orders/{}/status", ids[1]),
+            Some(json!({ "status": "delivered" })),
+        )
+        .await;
+    assert_eq!(status, 409, "{bad_move}");
+    let (status, patched) = app
+        .api(
+            Method::PATCH,
+            &format!("/api/orders/{}", ids[0]),
+            Some(json!({ "notes": "gift wrap" })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(patched["notes"], "gift wrap");
+
+    let (_, pending) = app
+        .api(Method::GET, "/api/orders?status=pending", None)
+        .await;
+    assert_eq!(pending["total"], 2);
+    let (_, confirmed) = app
+        .api(Method::GET, "/api/orders?status=confirmed&limit=10", None)
+        .await;
+    assert_eq!(confirmed["items"][0]["id"], ids[1]);
+    assert_eq!(confirmed["items"][0]["items"][0]["quantity"], 2);
+    let (_, newest) = app.api(Method::GET, "/api/orders?limit=1", None).await;
+    assert_eq!(newest["items"][0]["id"], ids[2], "newest first");
+    assert_eq!(newest["total"], 3);
+    let (status, _) = app.api(Method::GET, "/api/orders?status=lost", None).await;
+    assert_eq!(status, 400);
+    let (status, _) = app.api(Method::GET, "/api/orders/999", None).await;
+    assert_eq!(status, 404);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn event_log_pages_after_a_cursor() {
+    let app = spawn_app().await;
+    for n in 0..5 {
+        app.api(
+            Method::POST,
+            "/api/clients",
+            Some(json!({ "name": format!("E{n}") })),
+        )
+        .await;
+    }
+    let (_, first) = app
+        .api(Method::GET, "/api/events?after=0&limit=2", None)
+        .await;
+    let events = first["events"].as_array().unwrap();
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0]["type"], "client_created");
+    assert_eq!(events[0]["room"], "clients");
+    assert_eq!(events[0]["user_id"], "u1");
+    assert!(events[0]["timestamp"].as_str().unwrap().ends_with('Z'));
+    let cursor = first["next_after"].as_i64().unwrap();
+    assert_eq!(cursor, events[1]["id"].as_i64().unwrap());
+    let (_, rest) = app
+        .api(Method::GET, &format!("/api/events?after={cursor}"), None)
+        .await;
+    let names: Vec<&str> = rest["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["data"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["E2", "E3", "E4"]);
+    let (_, none) = app.api(Method::GET, "/api/events?after=1000", None).await;
+    assert_eq!(none, json!({ "events": [], "next_after": 1000 }));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn errors_have_the_api_shape_and_status() {
+    let app = spawn_app().await;
+    let (status, body) = send(app.raw(Method::GET, "/api/clients")).await;
+    assert_eq!(status, 401);
+    assert_eq!(body["error"]["code"], "unauthorized");
+    let (status, _) = app
+        .api_as("wrong", "u1", Method::GET, "/api/clients", None)
+        .await;
+    assert_eq!(status, 401);
+    let (status, body) = app
+        .api_as(
+            VIEWER_KEY,
+            "v1",
+            Method::POST,
+            "/api/clients",
+            Some(json!({ "name": "x" })),
+        )
+        .await;
+    assert_eq!(status, 403);
+    assert_eq!(body["error"]["code"], "forbidden");
+
+    let malformed = app
+        .raw(Method::POST, "/api/clients")
+        .header("X-API-Key", ADMIN_KEY)
+        .header("X-User-Id", "u1")
+        .header("Content-Type", "application/json")
+        .body("{not json");
+    let (status, body) = send(malformed).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["code"], "invalid");
+
+    let (status, body) = app
+        .api(
+            Method::POST,
+            "/api/clients",
+            Some(json!({ "email": "bad" })),
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(body["error"]["fields"]["name"].is_string(), "{body}");
+    let (status, body) = app
+        .api(Method::POST, "/api/clients", Some(json!(["x"])))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = app.api(Method::GET, "/api/clients/abc", None).await;
+    assert_eq!(status, 404);
+    assert_eq!(body["error"]["code"], "not_found");
+    let (status, body) = app.api(Method::GET, "/api/nothing-here", None).await;
+    assert_eq!(status, 404);
+    assert_eq!(body["error"]["code"], "not_found");
+    let (status, body) = app.api(Method::GET, "/api/clients?limit=many", None).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["code"], "invalid");
+    let (_, page) = app.api(Method::GET, "/api/clients", None).await;
+    assert_eq!(page["total"], 0, "nothing was written by the failures");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn rest_writes_emit_the_same_events_as_socket_commands() {
+    let app = spawn_app().await;
+    let client_id = app.seed("SAME-1", 5, 0).await;
+    let watcher = app.socket(VIEWER_KEY, "v1").await;
+    watcher.event("connection_established").await;
+
+    let (_, order) = app
+        .api(
+            Method::POST,
+            "/api/orders",
+            Some(json!({ "client_id": client_id, "items": [{ "sku": "SAME-1", "quantity": 2, "unit_price": 5 }] })),
+        )
+        .await;
+    let seen = watcher.event("order_created").await;
+    assert_eq!(seen["data"], order);
+    assert_eq!(seen["user_id"], "u1");
+    app.api(
+        Method::POST,
+        &format!("/api/orders/{}/status", order["id"]),
+        Some(json!({ "status": "confirmed" })),
+    )
+    .await;
+    assert_eq!(
+        watcher.event("order_status_changed").await["data"]["to"],
+        "confirmed"
+    );
+    app.api(
+        Method::POST,
+        "/api/inventory/SAME-1/adjust",
+        Some(json!({ "delta": 10 })),
+    )
+    .await;
+    let stock: Value = watcher.event("inventory_updated").await;
+    assert_eq!(
+        stock["data"]["quantity"], 3,
+        "the order's reservation came first"
+    );
+    assert_eq!(
+        watcher.event("inventory_updated").await["data"]["quantity"],
+        13
+    );
+    watcher.disconnect().await;
+    app.stop().await;
+}

@@ -1,0 +1,118 @@
+//! Rooms: joining and leaving by hand, who may join what, and once-per-socket delivery.
+
+use serde_json::json;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn join_and_leave_take_a_name_or_an_object() {
+    let app = spawn_app().await;
+    let socket = app
+        .socket_with(
+            json!({ "api_key": VIEWER_KEY, "user_id": "v1", "rooms": [] }),
+            rust_socketio::TransportType::Any,
+        )
+        .await;
+    let joined = socket.ok("join_room", json!("orders")).await;
+    assert_eq!(joined["room"], "orders");
+    assert!(
+        joined["rooms"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("orders"))
+    );
+    let joined = socket.ok("join_room", json!({ "room": "sku:ABC-1" })).await;
+    assert_eq!(joined["room"], "sku:ABC-1");
+    socket.ok("join_room", json!({ "room": "order:12" })).await;
+    socket.ok("join_room", json!("client:3")).await;
+    socket.ok("join_room", json!("user:v1")).await;
+
+    let left = socket.ok("leave_room", json!("orders")).await;
+    assert!(!left["rooms"].as_array().unwrap().contains(&json!("orders")));
+    socket
+        .ok("leave_room", json!({ "room": "sku:ABC-1" }))
+        .await;
+    socket.disconnect().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn private_and_unknown_rooms_are_refused() {
+    let app = spawn_app().await;
+    let socket = app.socket(ADMIN_KEY, "boss").await;
+    for room in ["user:someone-else", "role:admin", "role:viewer"] {
+        socket.err("join_room", json!(room), "forbidden").await;
+    }
+    for room in ["lobby", "order:abc", "order:-1", "sku:bad sku", "sku:", ""] {
+        let error = socket.err("join_room", json!(room), "invalid").await;
+        assert!(error["fields"]["room"].is_string(), "{room}: {error}");
+    }
+    socket.err("join_room", json!(42), "invalid").await;
+    socket
+        .err("join_room", json!({ "name": "orders" }), "invalid")
+        .await;
+    socket
+        .err("leave_room", json!("user:boss"), "forbidden")
+        .await;
+    socket
+        .err("leave_room", json!("role:admin"), "forbidden")
+        .await;
+    socket.disconnect().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_event_reaches_a_socket_once_even_through_two_rooms() {
+    let app = spawn_app().await;
+    let client_id = app.seed("ONCE-1", 10, 0).await;
+    let staff = app.socket(STAFF_KEY, "s1").await;
+    let order = staff
+        .ok(
+            "order:create",
+            json!({ "client_id": client_id, "items": [{ "sku": "ONCE-1", "quantity": 1, "unit_price": 1 }] }),
+        )
+        .await;
+    let watcher = app.socket(VIEWER_KEY, "v1").await;
+    watcher.event("connection_established").await;
+    watcher
+        .ok("join_room", json!(format!("order:{}", order["id"])))
+        .await;
+
+    staff
+        .ok(
+            "order:update",
+            json!({ "id": order["id"], "notes": "twice?" }),
+        )
+        .await;
+    watcher.event("order_updated").await;
+    // A later event in another room: anything sent before it has arrived by now.
+    staff.ok("client:create", json!({ "name": "Marker" })).await;
+    watcher.event("client_created").await;
+    assert!(
+        watcher.received("order_updated").await.is_empty(),
+        "delivered twice"
+    );
+
+    // The entity room alone is enough to follow one order.
+    let narrow = app
+        .socket_with(
+            json!({ "api_key": VIEWER_KEY, "user_id": "v2", "rooms": [format!("order:{}", order["id"])] }),
+            rust_socketio::TransportType::Any,
+        )
+        .await;
+    narrow.event("connection_established").await;
+    staff
+        .ok(
+            "order:update",
+            json!({ "id": order["id"], "status": "confirmed" }),
+        )
+        .await;
+    assert_eq!(
+        narrow.event("order_status_changed").await["data"]["to"],
+        "confirmed"
+    );
+    staff.disconnect().await;
+    watcher.disconnect().await;
+    narrow.disconnect().await;
+    app.stop().await;
+}

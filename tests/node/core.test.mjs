@@ -1,0 +1,149 @@
+// End-to-end test of pulso with the official socket.io client.
+// Run with `npm test` (needs a built server: `cargo build` in the repo root, or PULSO_BIN).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { io } from 'socket.io-client';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const BIN = process.env.PULSO_BIN ?? path.resolve(here, '../../target/debug/pulso');
+const TIMEOUT = 5000;
+
+/** Starts the server on a free port with an in-memory database; resolves to { child, url }. */
+function startServer() {
+  const child = spawn(BIN, [], {
+    env: {
+      ...process.env,
+      PULSO_ADDR: '127.0.0.1:0', // the OS picks a free port; we read it back from the log
+      DATABASE_URL: 'sqlite::memory:',
+      PULSO_LOG_FORMAT: 'json',
+      RUST_LOG: 'info',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stderr.pipe(process.stderr);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill();
+      reject(new Error('server did not log "pulso listening" within 15 s'));
+    }, 15000);
+    child.once('error', (err) => { clearTimeout(timer); reject(err); });
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited early (code ${code})`)); });
+    // The listening line carries the real bound address in its `addr` field.
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      let entry;
+      try { entry = JSON.parse(line); } catch { return; } // ignore non-JSON output
+      if (entry.message?.startsWith('pulso listening')) {
+        clearTimeout(timer);
+        resolve({ child, url: `http://${entry.addr}` });
+      }
+    });
+  });
+}
+
+/** Resolves with the first `event` payload that matches `predicate`; rejects after `ms`. */
+function waitFor(socket, event, predicate = () => true, ms = TIMEOUT) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      socket.off(event, listener);
+      reject(new Error(`timed out waiting for "${event}"`));
+    }, ms);
+    function listener(payload) {
+      if (!predicate(payload)) return;
+      clearTimeout(timer);
+      socket.off(event, listener);
+      resolve(payload);
+    }
+    socket.on(event, listener);
+  });
+}
+
+/** A socket that is not connected yet, so listeners can be attached before the handshake. */
+function client(url, auth, opts = {}) {
+  return io(url, { auth, autoConnect: false, reconnection: false, forceNew: true, ...opts });
+}
+
+/** Sends a command and asserts the ack is ok; returns its data. */
+async function command(socket, name, payload) {
+  const ack = await socket.timeout(TIMEOUT).emitWithAck(name, payload);
+  assert.equal(ack.ok, true, `${name} failed: ${JSON.stringify(ack.error)}`);
+  return ack.data;
+}
+
+let server;
+before(async () => { server = await startServer(); });
+after(() => server?.child.kill());
+
+test('two clients see each other\'s orders and low-stock alerts', async (t) => {
+  // A: default transports (long-polling, then upgrade to websocket); B: websocket only.
+  const a = client(server.url, { api_key: 'dev', user_id: 'u1' });
+  const b = client(server.url, { api_key: 'dev', user_id: 'u2' }, { transports: ['websocket'] });
+  t.after(() => { a.disconnect(); b.disconnect(); });
+
+  // 1. Each socket gets a greeting right after connecting.
+  const hellos = [waitFor(a, 'connection_established'), waitFor(b, 'connection_established')];
+  a.connect();
+  b.connect();
+  const [helloA, helloB] = await Promise.all(hellos);
+  for (const [hello, socket, user] of [[helloA, a, 'u1'], [helloB, b, 'u2']]) {
+    assert.equal(hello.user_id, user);
+    assert.equal(hello.socket_id, socket.id);
+    assert.equal(hello.role, 'admin');
+    for (const room of ['orders', 'clients', 'inventory', 'alerts', `user:${user}`, 'role:admin']) {
+      assert.ok(hello.rooms.includes(room), `${user} should be in room ${room}`);
+    }
+    assert.ok(!Number.isNaN(Date.parse(hello.server_time)), 'server_time is a date');
+  }
+
+  // 2. A creates a client, an item and an order that drops the item from 10 to 2 (threshold 3).
+  const customer = await command(a, 'client:create', { name: 'Node Test Co' });
+  assert.ok(customer.id, 'client has an id');
+  const item = await command(a, 'inventory:update', { sku: 'N-1', name: 'Nut', quantity: 10, threshold: 3 });
+  assert.equal(item.quantity, 10);
+
+  // Listen on B before ordering, so the events cannot be missed. Awaiting all three
+  // together means a failed ack doesn't leave the waits as unhandled rejections.
+  const [order, createdEnv, lowEnv] = await Promise.all([
+    command(a, 'order:create', {
+      client_id: customer.id,
+      items: [{ sku: 'N-1', quantity: 8, unit_price: '1.25' }],
+    }),
+    waitFor(b, 'order_created'),
+    waitFor(b, 'stock_low', (env) => env.data?.sku === 'N-1'),
+  ]);
+  assert.equal(order.status, 'pending');
+  assert.equal(order.total, '10.00');
+
+  // 3. B sees both domain events, wrapped in envelopes.
+  assert.ok(Number.isInteger(createdEnv.id) && createdEnv.id > 0, 'envelope id is a positive integer');
+  assert.equal(createdEnv.type, 'order_created');
+  assert.equal(createdEnv.room, 'orders');
+  assert.equal(createdEnv.user_id, 'u1');
+  assert.equal(createdEnv.data.id, order.id);
+  assert.ok(createdEnv.timestamp, 'envelope has a timestamp');
+
+  assert.equal(lowEnv.type, 'stock_low');
+  assert.equal(lowEnv.room, 'alerts');
+  assert.equal(lowEnv.data.quantity, 2);
+  assert.equal(lowEnv.data.threshold, 3);
+  assert.equal(lowEnv.data.name, 'Nut');
+  assert.equal(lowEnv.data.item_id, item.id);
+
+  // 4. Invalid input is rejected in the ack with per-field errors.
+  const bad = await a.timeout(TIMEOUT).emitWithAck('order:create', { client_id: 'nope', items: [] });
+  assert.equal(bad.ok, false);
+  assert.equal(bad.error.code, 'invalid');
+  assert.ok(bad.error.fields?.client_id, 'error names client_id');
+});
+
+test('a wrong api_key is refused at connect', async (t) => {
+  const s = client(server.url, { api_key: 'wrong', user_id: 'u3' });
+  t.after(() => s.disconnect());
+  const refused = waitFor(s, 'connect_error');
+  s.connect();
+  const err = await refused;
+  assert.match(err.message, /unauthorized/i);
+});
