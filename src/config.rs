@@ -27,49 +27,62 @@ pub enum LogFormat {
 #[command(version, about)]
 pub struct Config {
     /// Address to listen on.
-    #[arg(long, env = "PULSO_ADDR", default_value = "127.0.0.1:8080")]
+    #[arg(
+        long,
+        env = "PULSO_ADDR",
+        value_name = "PULSO_ADDR",
+        default_value = "127.0.0.1:8080"
+    )]
     pub addr: SocketAddr,
 
     /// Database URL: `sqlite://FILE?mode=rwc` (default) or `postgres://...`.
     #[arg(
         long,
         env = "DATABASE_URL",
+        value_name = "DATABASE_URL",
         default_value = "sqlite://pulso.db?mode=rwc"
     )]
     pub database_url: String,
 
     /// Deployment environment (`ENVIRONMENT` is read too, as older deployments set it).
-    #[arg(long = "env", env = "PULSO_ENV", value_enum)]
+    #[arg(long = "env", env = "PULSO_ENV", value_name = "PULSO_ENV", value_enum)]
     environment: Option<Environment>,
 
     /// API keys as `key:role,...` (roles: admin, staff, viewer). Development
     /// defaults to the single key `dev` with role admin.
-    #[arg(long, env = "PULSO_API_KEYS", value_parser = parse_api_keys)]
+    #[arg(long, env = "PULSO_API_KEYS", value_name = "PULSO_API_KEYS", value_parser = parse_api_keys)]
     api_keys: Option<ApiKeys>,
 
     /// Allowed CORS origins, comma separated, or `*` for any (development only).
     #[arg(
         long,
         env = "PULSO_CORS_ORIGINS",
+        value_name = "PULSO_CORS_ORIGINS",
         value_delimiter = ',',
         default_value = "http://localhost:5173,http://127.0.0.1:5173"
     )]
     pub cors_origins: Vec<String>,
 
     /// Socket.IO heartbeat: milliseconds between pings.
-    #[arg(long, env = "PULSO_PING_INTERVAL_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "PULSO_PING_INTERVAL_MS", value_name = "PULSO_PING_INTERVAL_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub ping_interval_ms: u64,
 
     /// Socket.IO heartbeat: milliseconds to wait for a pong before closing.
-    #[arg(long, env = "PULSO_PING_TIMEOUT_MS", default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "PULSO_PING_TIMEOUT_MS", value_name = "PULSO_PING_TIMEOUT_MS", default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub ping_timeout_ms: u64,
 
     /// Largest message accepted, in bytes, on both HTTP long-polling and WebSocket.
-    #[arg(long, env = "PULSO_MAX_PAYLOAD_BYTES", default_value_t = 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..=64 * 1024 * 1024))]
+    #[arg(long, env = "PULSO_MAX_PAYLOAD_BYTES", value_name = "PULSO_MAX_PAYLOAD_BYTES", default_value_t = 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..=64 * 1024 * 1024))]
     pub max_payload_bytes: u64,
 
     /// Log output: human-readable `pretty` or one JSON object per line.
-    #[arg(long, env = "PULSO_LOG_FORMAT", value_enum, default_value = "pretty")]
+    #[arg(
+        long,
+        env = "PULSO_LOG_FORMAT",
+        value_name = "PULSO_LOG_FORMAT",
+        value_enum,
+        default_value = "pretty"
+    )]
     pub log_format: LogFormat,
 }
 
@@ -196,5 +209,73 @@ impl Config {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn production(keys: &str) -> Config {
+        let mut config = Config::development("sqlite::memory:");
+        config.set_environment(Environment::Production);
+        config.set_api_keys(parse_api_keys(keys).expect("keys parse"));
+        config
+    }
+
+    #[test]
+    fn api_keys_parse_with_roles() {
+        let keys = parse_api_keys("a-long-key:admin, other:viewer").unwrap();
+        assert_eq!(keys.0.get("a-long-key"), Some(&Role::Admin));
+        assert_eq!(keys.0.get("other"), Some(&Role::Viewer));
+        assert!(parse_api_keys("nokey").unwrap_err().contains("key:role"));
+        assert!(parse_api_keys("k:root").unwrap_err().contains("root"));
+        assert!(parse_api_keys(":admin").is_err());
+        assert!(parse_api_keys(" , ").is_err());
+    }
+
+    #[test]
+    fn development_defaults_to_the_dev_key() {
+        let config = Config::development("sqlite::memory:");
+        assert!(config.uses_dev_key());
+        assert_eq!(config.api_keys().0.get(DEV_API_KEY), Some(&Role::Admin));
+        config.validate().unwrap();
+    }
+
+    #[test]
+    fn production_refuses_unsafe_settings() {
+        production("a-long-production-key:admin")
+            .validate()
+            .unwrap();
+
+        let mut no_keys = Config::development("sqlite::memory:");
+        no_keys.set_environment(Environment::Production);
+        assert!(
+            no_keys
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("PULSO_API_KEYS")
+        );
+        assert!(no_keys.api_keys().0.is_empty(), "no dev key in production");
+
+        let dev_key = production("dev:admin");
+        assert!(
+            dev_key
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("development key")
+        );
+
+        let mut any_origin = production("a-long-production-key:admin");
+        any_origin.cors_origins = vec!["*".into()];
+        assert!(
+            any_origin
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("PULSO_CORS_ORIGINS")
+        );
     }
 }

@@ -110,7 +110,8 @@ impl Application {
         let addr = self.local_addr();
         tracing::info!(
             %addr,
-            "pulso listening: socket.io at http://{addr}/socket.io/, REST at http://{addr}/api"
+            "pulso listening on http://{addr} (socket.io path /socket.io/, REST /api); \
+             connect with io(\"http://{addr}\", {{ auth: {{ api_key, user_id }} }})"
         );
         let stopping = CancellationToken::new();
         let io = self.io.clone();
