@@ -57,12 +57,21 @@ pub enum Action {
     Read,
     /// Create or change clients, orders, inventory, and report stock.
     WriteCatalog,
+    /// Send notifications to a user or everyone.
+    SendNotification,
+    /// Read the socket layer's live stats.
+    ReadStats,
+    /// Fire a test broadcast (never in production).
+    TestBroadcast,
 }
 
 pub fn authorize(identity: &Identity, action: Action) -> Result<(), AppError> {
     let allowed = match action {
         Action::Read => true,
         Action::WriteCatalog => matches!(identity.role, Role::Admin | Role::Staff),
+        Action::SendNotification | Action::ReadStats | Action::TestBroadcast => {
+            identity.role == Role::Admin
+        }
     };
     if allowed {
         Ok(())

@@ -12,6 +12,8 @@ use axum::{
 use sea_orm::{DbErr, SqlErr};
 use serde::Serialize;
 
+use crate::telemetry;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
@@ -120,6 +122,7 @@ impl From<DbErr> for AppError {
             _ => {
                 // Details stay in the log; callers only learn that it failed.
                 tracing::error!(error = %err, "database error");
+                telemetry::record_db_error();
                 Self::internal()
             }
         }

@@ -8,7 +8,11 @@ use std::{
     time::Duration,
 };
 
-use axum::{Router, http::HeaderValue};
+use axum::{
+    Router,
+    body::Body,
+    http::{HeaderValue, Request},
+};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
     ConnectOptions, Database, DatabaseConnection, DbErr,
@@ -19,8 +23,10 @@ use tokio::net::TcpListener;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tower_http::{
     cors::{AllowOrigin, Any, CorsLayer},
-    trace::TraceLayer,
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    trace::{DefaultOnResponse, TraceLayer},
 };
+use tracing::{Level, Span};
 
 use crate::{
     config::{Config, ConfigError},
@@ -28,6 +34,7 @@ use crate::{
     realtime::publisher::Publisher,
     services::Services,
     state::AppState,
+    telemetry,
 };
 
 /// How long shutdown waits for open requests and in-flight writes.
@@ -79,13 +86,25 @@ impl Application {
             },
             api_keys: config.api_keys(),
             writes: TaskTracker::new(),
+            production: config.is_production(),
+            heartbeat: config.ping_interval(),
+            presence: Default::default(),
         });
         realtime::register(&io, state.clone());
 
+        telemetry::prometheus();
         let router = http::router(state.clone())
             .layer(socket_layer)
             .layer(cors(&config))
-            .layer(TraceLayer::new_for_http());
+            // Every request gets an `x-request-id` (kept if the caller sent one, echoed in
+            // the response) and a span carrying it, so its log lines name it.
+            .layer(PropagateRequestIdLayer::x_request_id())
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(request_span as fn(&Request<Body>) -> Span)
+                    .on_response(DefaultOnResponse::new().level(Level::INFO)),
+            )
+            .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid));
         let listener = TcpListener::bind(config.addr).await?;
         Ok(Self {
             listener,
@@ -124,6 +143,7 @@ impl Application {
                 io.close().await;
             }
         });
+        tokio::spawn(metrics_upkeep(stopping.clone()));
         let serve = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(stopping.clone().cancelled_owned())
             .into_future();
@@ -154,6 +174,34 @@ impl Application {
         tracing::info!("pulso stopped");
         result
     }
+}
+
+/// Folds histogram samples into buckets now and then, so memory stays bounded when
+/// nothing scrapes `/metrics`.
+async fn metrics_upkeep(stopping: CancellationToken) {
+    let mut every = tokio::time::interval(telemetry::METRICS_UPKEEP);
+    loop {
+        tokio::select! {
+            _ = every.tick() => telemetry::prometheus().run_upkeep(),
+            () = stopping.cancelled() => return,
+        }
+    }
+}
+
+/// The span of one HTTP request: its request id (set by `SetRequestIdLayer`), method
+/// and path. Only the path: query strings may carry credentials.
+fn request_span(request: &Request<Body>) -> Span {
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|id| id.to_str().ok())
+        .unwrap_or_default();
+    tracing::info_span!(
+        "http",
+        method = %request.method(),
+        path = request.uri().path(),
+        request_id,
+    )
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

@@ -1,5 +1,8 @@
 //! What request handlers and socket handlers share.
 
+use std::time::Duration;
+
+use tokio::sync::Mutex;
 use tokio_util::task::TaskTracker;
 
 use crate::{config::ApiKeys, services::Services};
@@ -9,4 +12,11 @@ pub struct AppState {
     pub api_keys: ApiKeys,
     /// Every write in flight, so shutdown can wait for them to finish.
     pub writes: TaskTracker,
+    /// Production refuses test broadcasts.
+    pub production: bool,
+    /// The Socket.IO ping interval, reported by the stats.
+    pub heartbeat: Duration,
+    /// Serializes presence decisions on this node, so two tabs of one user opening or
+    /// closing at once announce the user exactly once.
+    pub presence: Mutex<()>,
 }

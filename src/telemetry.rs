@@ -1,10 +1,18 @@
-//! Logging through `tracing`: pretty for people, JSON (one object per line) for machines.
-//! `RUST_LOG` overrides the default level filter.
+//! Logs through `tracing` (pretty for people, JSON one object per line for machines)
+//! and metrics through the `metrics` facade, rendered for Prometheus at `GET /metrics`.
+//! Every metric pulso records is named and described here.
 
+use std::{sync::OnceLock, time::Duration};
+
+use metrics::{
+    Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram,
+};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tracing_subscriber::{EnvFilter, fmt};
 
 use crate::config::LogFormat;
 
+/// `RUST_LOG` overrides the default level filter.
 pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         EnvFilter::new("info,sqlx=warn,sea_orm=warn,socketioxide=warn,engineioxide=warn")
@@ -15,4 +23,91 @@ pub fn init(format: LogFormat) {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
         LogFormat::Pretty => builder.try_init(),
     };
+}
+
+/// Command latency buckets, in seconds: from a cached read to a slow contended write.
+const LATENCY_BUCKETS: [f64; 12] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+];
+
+/// How often histogram samples are folded into their buckets when nobody scrapes.
+pub const METRICS_UPKEEP: Duration = Duration::from_secs(5);
+
+/// The process-wide Prometheus recorder, installed on first use.
+pub fn prometheus() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), &LATENCY_BUCKETS)
+            .expect("latency buckets are not empty")
+            .build_recorder();
+        let handle = recorder.handle();
+        if metrics::set_global_recorder(recorder).is_err() {
+            tracing::warn!("a metrics recorder was already installed; /metrics stays empty");
+        }
+        describe();
+        handle
+    })
+}
+
+fn describe() {
+    describe_gauge!("pulso_connections", "Sockets connected to this node");
+    describe_counter!("pulso_connects_total", "Sockets accepted");
+    describe_counter!(
+        "pulso_connects_refused_total",
+        "Connections refused at the handshake"
+    );
+    describe_counter!("pulso_disconnects_total", "Sockets closed");
+    describe_counter!(
+        "pulso_events_emitted_total",
+        "Emits to sockets or rooms, by event type"
+    );
+    describe_counter!(
+        "pulso_send_errors_total",
+        "Deliveries to a socket that failed"
+    );
+    describe_counter!(
+        "pulso_commands_total",
+        "Socket commands, by name and outcome"
+    );
+    describe_histogram!(
+        "pulso_command_duration_seconds",
+        Unit::Seconds,
+        "Socket command latency, by name"
+    );
+    describe_counter!(
+        "pulso_db_errors_total",
+        "Database errors that failed a request"
+    );
+}
+
+pub fn record_connect() {
+    counter!("pulso_connects_total").increment(1);
+    gauge!("pulso_connections").increment(1.0);
+}
+
+pub fn record_connect_refused() {
+    counter!("pulso_connects_refused_total").increment(1);
+}
+
+pub fn record_disconnect() {
+    counter!("pulso_disconnects_total").increment(1);
+    gauge!("pulso_connections").decrement(1.0);
+}
+
+pub fn record_emit(event: &str, send_errors: u64) {
+    counter!("pulso_events_emitted_total", "type" => event.to_owned()).increment(1);
+    if send_errors > 0 {
+        counter!("pulso_send_errors_total").increment(send_errors);
+    }
+}
+
+/// `command` must come from a fixed list: labels are never client-chosen text.
+pub fn record_command(command: &'static str, outcome: &'static str, took: Duration) {
+    counter!("pulso_commands_total", "command" => command, "outcome" => outcome).increment(1);
+    histogram!("pulso_command_duration_seconds", "command" => command).record(took.as_secs_f64());
+}
+
+pub fn record_db_error() {
+    counter!("pulso_db_errors_total").increment(1);
 }

@@ -4,5 +4,6 @@ pub mod client;
 pub mod event;
 pub mod inventory_item;
 pub mod notification;
+pub mod notification_read;
 pub mod order;
 pub mod order_item;

@@ -1,6 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// A notification for one user (`user_id`) or for everyone (`user_id` is `None`).
+/// Who has read it is in `notification_read`.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "notifications")]
 pub struct Model {
@@ -12,7 +13,6 @@ pub struct Model {
     pub subject: String,
     pub message: String,
     pub severity: String,
-    pub read: bool,
     pub created_at: DateTimeUtc,
 }
 

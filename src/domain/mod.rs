@@ -4,11 +4,12 @@
 pub mod clients;
 pub mod inventory;
 pub mod money;
+pub mod notifications;
 pub mod orders;
 
 use std::collections::BTreeMap;
 
-use serde::de::DeserializeOwned;
+use serde::{Deserialize, de::DeserializeOwned};
 use serde_json::Value;
 use validator::{Validate, ValidationErrors, ValidationErrorsKind};
 
@@ -103,4 +104,19 @@ pub struct TargetId {
 /// Optional text from a form: blank means "not given".
 pub fn non_blank(value: Option<String>) -> Option<String> {
     value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+/// Ids from browsers are often numbers: `7` means `"7"`.
+pub fn string_or_number<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    use serde::de::Error;
+    match Option::<Value>::deserialize(deserializer)? {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(other) => Err(D::Error::custom(format!(
+            "expected a string or a number, got {other}"
+        ))),
+    }
 }

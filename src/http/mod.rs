@@ -6,6 +6,8 @@ mod clients;
 mod events;
 mod health;
 mod inventory;
+mod notifications;
+mod operations;
 mod orders;
 
 use std::sync::Arc;
@@ -31,10 +33,12 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(inventory::router())
         .merge(orders::router())
         .merge(events::router())
+        .merge(notifications::router())
         .fallback(|| async { AppError::not_found("no such endpoint") });
     Router::new()
         .nest("/api", api)
         .merge(health::router())
+        .merge(operations::router())
         .with_state(state)
 }
 

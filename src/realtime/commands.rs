@@ -10,20 +10,83 @@ use socketioxide::{
     adapter::Adapter,
     extract::{AckSender, SocketRef},
 };
+use tracing::Instrument;
 
 use super::rooms::Room;
 use crate::{
     auth::Identity,
-    domain::{TargetId, parse},
+    domain::{TargetId, notifications::MarkRead, parse},
     error::{Ack, AppError},
-    services::{clients, inventory, orders},
+    services::{clients, inventory, notifications, operations, orders},
     state::AppState,
+    telemetry,
 };
+
+/// Every command a socket can send. Metrics label commands by these names only, so a
+/// client cannot create new label values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Command {
+    JoinRoom,
+    LeaveRoom,
+    ClientCreate,
+    ClientUpdate,
+    InventoryUpdate,
+    StockLow,
+    OrderCreate,
+    OrderUpdate,
+    NotificationSend,
+    MarkRead,
+    MarkAllRead,
+    GetUnreadCount,
+    TestBroadcast,
+}
+
+impl Command {
+    const ALL: [Command; 13] = [
+        Command::JoinRoom,
+        Command::LeaveRoom,
+        Command::ClientCreate,
+        Command::ClientUpdate,
+        Command::InventoryUpdate,
+        Command::StockLow,
+        Command::OrderCreate,
+        Command::OrderUpdate,
+        Command::NotificationSend,
+        Command::MarkRead,
+        Command::MarkAllRead,
+        Command::GetUnreadCount,
+        Command::TestBroadcast,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Command::JoinRoom => "join_room",
+            Command::LeaveRoom => "leave_room",
+            Command::ClientCreate => "client:create",
+            Command::ClientUpdate => "client:update",
+            Command::InventoryUpdate => "inventory:update",
+            Command::StockLow => "stock_low",
+            Command::OrderCreate => "order:create",
+            Command::OrderUpdate => "order:update",
+            Command::NotificationSend => "notification:send",
+            Command::MarkRead => "mark_read",
+            Command::MarkAllRead => "mark_all_read",
+            Command::GetUnreadCount => "get_unread_count",
+            Command::TestBroadcast => "admin:test_broadcast",
+        }
+    }
+
+    fn parse(name: &str) -> Option<Command> {
+        Command::ALL
+            .into_iter()
+            .find(|command| command.name() == name)
+    }
+}
 
 pub async fn dispatch<A: Adapter>(
     state: Arc<AppState>,
     socket: SocketRef<A>,
-    command: String,
+    event: String,
     payload: Value,
     ack: AckSender<A>,
 ) {
@@ -31,24 +94,36 @@ pub async fn dispatch<A: Adapter>(
         return;
     };
     let started = Instant::now();
-    let result = state
-        .writes
-        .track_future(run(&state, &socket, &identity, &command, payload))
-        .await;
+    let command = Command::parse(&event);
+    let result = match command {
+        Some(command) => {
+            let span =
+                tracing::info_span!("socket", socket_id = %socket.id, user_id = %identity.user_id);
+            state
+                .writes
+                .track_future(run(&state, &socket, &identity, command, payload))
+                .instrument(span)
+                .await
+        }
+        None => Err(AppError::invalid(format!("unknown command `{event}`"))),
+    };
+    let took = started.elapsed();
     let outcome = match &result {
         Ok(_) => "ok",
         Err(error) => error.code.as_str(),
     };
+    let name = command.map_or("unknown", Command::name);
+    telemetry::record_command(name, outcome, took);
     tracing::info!(
         socket_id = %socket.id,
         user_id = %identity.user_id,
-        command,
+        command = name,
         outcome,
-        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        duration_ms = took.as_secs_f64() * 1000.0,
         "command"
     );
     if let Err(error) = ack.send(&Ack::from(result)) {
-        tracing::warn!(socket_id = %socket.id, %error, "ack not sent");
+        tracing::warn!(socket_id = %socket.id, user_id = %identity.user_id, %error, "ack not sent");
     }
 }
 
@@ -56,26 +131,47 @@ async fn run<A: Adapter>(
     state: &AppState,
     socket: &SocketRef<A>,
     identity: &Identity,
-    command: &str,
+    command: Command,
     payload: Value,
 ) -> Result<Value, AppError> {
     let services = &state.services;
     match command {
-        "join_room" => join_room(socket, identity, payload),
-        "leave_room" => leave_room(socket, payload),
-        "client:create" => json_of(clients::create(services, identity, parse(payload)?).await),
-        "client:update" => {
+        Command::JoinRoom => join_room(socket, identity, payload),
+        Command::LeaveRoom => leave_room(socket, payload),
+        Command::ClientCreate => {
+            json_of(clients::create(services, identity, parse(payload)?).await)
+        }
+        Command::ClientUpdate => {
             let TargetId { id } = parse(payload.clone())?;
             json_of(clients::update(services, identity, id, parse(payload)?).await)
         }
-        "inventory:update" => json_of(inventory::update(services, identity, parse(payload)?).await),
-        "stock_low" => json_of(inventory::report_low(services, identity, parse(payload)?).await),
-        "order:create" => json_of(orders::create(services, identity, parse(payload)?).await),
-        "order:update" => {
+        Command::InventoryUpdate => {
+            json_of(inventory::update(services, identity, parse(payload)?).await)
+        }
+        Command::StockLow => {
+            json_of(inventory::report_low(services, identity, parse(payload)?).await)
+        }
+        Command::OrderCreate => json_of(orders::create(services, identity, parse(payload)?).await),
+        Command::OrderUpdate => {
             let TargetId { id } = parse(payload.clone())?;
             json_of(orders::update(services, identity, id, parse(payload)?).await)
         }
-        other => Err(AppError::invalid(format!("unknown command `{other}`"))),
+        Command::NotificationSend => {
+            json_of(notifications::send(services, identity, parse(payload)?).await)
+        }
+        Command::MarkRead => {
+            let MarkRead { notification_id } = parse(payload)?;
+            json_of(notifications::mark_read(services, identity, notification_id).await)
+        }
+        Command::MarkAllRead => json_of(notifications::mark_all_read(services, identity).await),
+        Command::GetUnreadCount => {
+            let count = notifications::unread_count(services, &identity.user_id).await?;
+            services.publisher.to_socket(socket, "unread_count", &count);
+            json_of(Ok(count))
+        }
+        Command::TestBroadcast => json_of(
+            operations::test_broadcast(services, identity, state.production, parse(payload)?).await,
+        ),
     }
 }
 
@@ -112,4 +208,17 @@ fn leave_room<A: Adapter>(socket: &SocketRef<A>, payload: Value) -> Result<Value
     }
     socket.leave(room.to_string());
     Ok(json!({ "room": room.to_string(), "rooms": socket.rooms() }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_names_are_distinct_and_parse_back() {
+        for command in Command::ALL {
+            assert_eq!(Command::parse(command.name()), Some(command));
+        }
+        assert_eq!(Command::parse("order:delete"), None);
+    }
 }

@@ -13,30 +13,24 @@ use socketioxide::{
 
 use super::{
     commands,
+    publisher::Publisher,
     rooms::{Room, Topic},
 };
 use crate::{
     auth::{Credentials, Identity, authenticate as check_credentials},
     error::AppError,
+    services::notifications,
     state::AppState,
+    telemetry,
 };
 
 /// The `auth` object a client sends with `io(url, { auth })`.
 #[derive(Debug, Default, Deserialize)]
 struct ConnectAuth {
     api_key: Option<String>,
-    #[serde(default, deserialize_with = "string_or_number")]
+    #[serde(default, deserialize_with = "crate::domain::string_or_number")]
     user_id: Option<String>,
     rooms: Option<Vec<String>>,
-}
-
-/// Browsers often send numeric ids; `user_id: 7` means user "7".
-fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(match Option::<Value>::deserialize(d)? {
-        Some(Value::String(s)) => Some(s),
-        Some(Value::Number(n)) => Some(n.to_string()),
-        _ => None,
-    })
 }
 
 /// The topic rooms a socket starts in: all its role may read, or the `auth.rooms` subset.
@@ -64,6 +58,7 @@ pub async fn authenticate<A: Adapter>(
         credentials.user_id = auth.user_id;
     }
     let identity = check_credentials(&state.api_keys, &credentials).inspect_err(|e| {
+        telemetry::record_connect_refused();
         tracing::info!(socket_id = %socket.id, reason = %e.message, "connection refused");
     })?;
     let rooms = initial_rooms(&identity, auth.rooms)?;
@@ -110,12 +105,26 @@ pub async fn on_connect<A: Adapter>(state: Arc<AppState>, socket: SocketRef<A>) 
         tracing::error!(socket_id = %socket.id, "socket connected without identity");
         return;
     };
+    telemetry::record_connect();
     let user_room = Room::User(identity.user_id.clone()).to_string();
     let mut joined: Vec<String> = vec![user_room.clone(), Room::Role(identity.role).to_string()];
     joined.extend(rooms.iter().map(Room::to_string));
-    socket.join(joined.clone());
+    {
+        let _turn = state.presence.lock().await;
+        socket.join(joined.clone());
+        if sockets_of(&socket, &user_room).await == 1 {
+            announce(
+                &state.services.publisher,
+                &socket,
+                "user_connected",
+                &identity,
+            )
+            .await;
+        }
+    }
     tracing::info!(socket_id = %socket.id, user_id = %identity.user_id, role = %identity.role, "socket connected");
 
+    let publisher = state.services.publisher.clone();
     let hello = Established {
         user_id: &identity.user_id,
         socket_id: socket.id.to_string(),
@@ -123,21 +132,22 @@ pub async fn on_connect<A: Adapter>(state: Arc<AppState>, socket: SocketRef<A>) 
         rooms: joined,
         server_time: Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
     };
-    if let Err(error) = socket.emit("connection_established", &hello) {
-        tracing::warn!(socket_id = %socket.id, %error, "could not greet socket");
+    publisher.to_socket(&socket, "connection_established", &hello);
+    match notifications::unread_count(&state.services, &identity.user_id).await {
+        Ok(count) => publisher.to_socket(&socket, "unread_count", &count),
+        Err(error) => {
+            tracing::warn!(socket_id = %socket.id, user_id = %identity.user_id, %error, "unread count not sent");
+        }
     }
 
-    if sockets_of(&socket, &user_room).await == 1 {
-        announce(&socket, "user_connected", &identity).await;
-    }
-
+    let commands_state = state.clone();
     socket.on_fallback(
         move |socket: SocketRef<A>,
               Event(event),
               TryData(data): TryData<Value>,
               ack: AckSender<A>| {
             commands::dispatch(
-                state.clone(),
+                commands_state.clone(),
                 socket,
                 event,
                 data.unwrap_or(Value::Null),
@@ -146,10 +156,14 @@ pub async fn on_connect<A: Adapter>(state: Arc<AppState>, socket: SocketRef<A>) 
         },
     );
     socket.on_disconnect(move |socket: SocketRef<A>| async move {
+        telemetry::record_disconnect();
         tracing::info!(socket_id = %socket.id, user_id = %identity.user_id, "socket disconnected");
-        // The leaving socket is still counted while its disconnect handler runs.
-        if sockets_of(&socket, &user_room).await <= 1 {
-            announce(&socket, "user_disconnected", &identity).await;
+        // socketioxide removes the socket from its rooms only after this handler: leave
+        // the user's room first so the count is of the other tabs.
+        let _turn = state.presence.lock().await;
+        socket.leave(user_room.clone());
+        if sockets_of(&socket, &user_room).await == 0 {
+            announce(&publisher, &socket, "user_disconnected", &identity).await;
         }
     });
 }
@@ -159,19 +173,22 @@ async fn sockets_of<A: Adapter>(socket: &SocketRef<A>, room: &str) -> usize {
     match socket.within(room.to_owned()).fetch_sockets().await {
         Ok(sockets) => sockets.len(),
         Err(error) => {
-            tracing::warn!(%error, "could not count sockets");
+            tracing::warn!(socket_id = %socket.id, %error, "could not count sockets");
             0
         }
     }
 }
 
 /// Tells every other socket that a user came or went.
-async fn announce<A: Adapter>(socket: &SocketRef<A>, event: &str, identity: &Identity) {
+async fn announce<A: Adapter>(
+    publisher: &Publisher,
+    socket: &SocketRef<A>,
+    event: &str,
+    identity: &Identity,
+) {
     let presence = Presence {
         user_id: &identity.user_id,
         role: identity.role.as_str(),
     };
-    if let Err(error) = socket.broadcast().emit(event, &presence).await {
-        tracing::warn!(%error, event, "presence not delivered");
-    }
+    publisher.to_others(socket, event, &presence).await;
 }

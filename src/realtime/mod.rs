@@ -5,6 +5,7 @@ pub mod commands;
 pub mod connect;
 pub mod publisher;
 pub mod rooms;
+pub mod stats;
 
 use std::sync::Arc;
 

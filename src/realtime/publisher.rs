@@ -1,12 +1,20 @@
-//! The only place that emits domain events: after a write commits, each recorded event
-//! goes to its topic room and its entity room (once per socket, on any node).
+//! The only place that emits to sockets. Domain events go out after their write
+//! commits, to every room they belong to (once per socket, on any node); session
+//! messages (greeting, presence, unread counts) go to one socket or one user. Every
+//! emit is counted here, so the stats and metrics are what really happened.
 
 use std::{future::Future, pin::Pin, sync::Arc};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Serialize, Serializer};
 use serde_json::Value;
-use socketioxide::{SocketIo, adapter::Adapter};
+use socketioxide::{BroadcastError, SocketIo, adapter::Adapter, extract::SocketRef};
+
+use super::{
+    rooms::Room,
+    stats::{ConnectedSocket, Counters},
+};
+use crate::auth::Identity;
 
 /// What every server→client domain event carries.
 #[derive(Debug, Clone, Serialize)]
@@ -38,7 +46,7 @@ impl From<entity::event::Model> for Envelope {
     }
 }
 
-/// A committed event and every room it goes to (its envelope names the topic room).
+/// A committed event and every room it goes to (its envelope names the main room).
 #[derive(Debug, Clone)]
 pub struct Delivery {
     pub envelope: Envelope,
@@ -47,45 +55,132 @@ pub struct Delivery {
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// Room fan-out, whatever socket.io adapter (in-memory or Redis) sits behind it.
+/// Room fan-out and the local socket list, whatever socket.io adapter (in-memory or
+/// Redis) sits behind them.
 trait Fanout: Send + Sync {
-    fn emit<'a>(&'a self, delivery: &'a Delivery) -> BoxFuture<'a, Result<(), String>>;
+    /// Emits to the rooms; returns how many local sockets it went to.
+    fn emit<'a>(
+        &'a self,
+        rooms: Vec<String>,
+        event: &'a str,
+        payload: &'a Value,
+    ) -> BoxFuture<'a, Result<usize, BroadcastError>>;
+
+    fn connected(&self) -> Vec<ConnectedSocket>;
 }
 
 impl<A: Adapter> Fanout for SocketIo<A> {
-    fn emit<'a>(&'a self, delivery: &'a Delivery) -> BoxFuture<'a, Result<(), String>> {
+    fn emit<'a>(
+        &'a self,
+        rooms: Vec<String>,
+        event: &'a str,
+        payload: &'a Value,
+    ) -> BoxFuture<'a, Result<usize, BroadcastError>> {
         Box::pin(async move {
-            self.to(delivery.rooms.clone())
-                .emit(&delivery.envelope.event_type, &delivery.envelope)
-                .await
-                .map_err(|e| e.to_string())
+            let recipients = self.to(rooms.clone()).sockets().len();
+            self.to(rooms).emit(event, payload).await?;
+            Ok(recipients)
         })
+    }
+
+    fn connected(&self) -> Vec<ConnectedSocket> {
+        self.sockets()
+            .into_iter()
+            .map(|socket| ConnectedSocket {
+                identity: socket.extensions.get::<Identity>(),
+                rooms: socket.rooms().into_iter().map(|r| r.to_string()).collect(),
+            })
+            .collect()
     }
 }
 
 #[derive(Clone)]
 pub struct Publisher {
     fanout: Arc<dyn Fanout>,
+    counters: Arc<Counters>,
 }
 
 impl Publisher {
     pub fn new<A: Adapter>(io: SocketIo<A>) -> Self {
         Self {
             fanout: Arc::new(io),
+            counters: Arc::default(),
         }
     }
 
-    /// Emits committed events in order. A failed emit is logged and does not undo the
-    /// write: the event stays in the log for clients to catch up with.
-    pub async fn publish(&self, deliveries: &[Delivery]) {
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// Sockets connected to this node.
+    pub fn connected(&self) -> Vec<ConnectedSocket> {
+        self.fanout.connected()
+    }
+
+    /// Emits committed events in order and returns how many local sockets they reached.
+    /// A failed emit is logged and counted and does not undo the write: the event stays
+    /// in the log for clients to catch up with.
+    pub async fn publish(&self, deliveries: &[Delivery]) -> usize {
+        let mut reached = 0;
         for delivery in deliveries {
-            if let Err(error) = self.fanout.emit(delivery).await {
-                tracing::warn!(
-                    event_id = delivery.envelope.id,
-                    event = %delivery.envelope.event_type,
-                    %error,
-                    "event not delivered to sockets"
-                );
+            let payload = serde_json::to_value(&delivery.envelope).unwrap_or(Value::Null);
+            reached += self
+                .to_rooms(
+                    delivery.rooms.clone(),
+                    &delivery.envelope.event_type,
+                    &payload,
+                )
+                .await;
+        }
+        reached
+    }
+
+    /// A session message (not persisted) to every socket of one user.
+    pub async fn to_user(&self, user_id: &str, event: &str, payload: &impl Serialize) -> usize {
+        let room = Room::User(user_id.to_owned()).to_string();
+        let payload = serde_json::to_value(payload).unwrap_or(Value::Null);
+        self.to_rooms(vec![room], event, &payload).await
+    }
+
+    /// A session message to one socket.
+    pub fn to_socket<A: Adapter>(
+        &self,
+        socket: &SocketRef<A>,
+        event: &str,
+        payload: &impl Serialize,
+    ) {
+        let sent = socket.emit(event, payload);
+        self.counters.record_direct(sent.is_ok(), event);
+        if let Err(error) = sent {
+            tracing::warn!(socket_id = %socket.id, event, %error, "message not sent");
+        }
+    }
+
+    /// A session message to every socket but this one (presence).
+    pub async fn to_others<A: Adapter>(
+        &self,
+        socket: &SocketRef<A>,
+        event: &str,
+        payload: &impl Serialize,
+    ) {
+        let recipients = socket.broadcast().sockets().len();
+        let result = socket.broadcast().emit(event, payload).await;
+        if let Err(error) = &result {
+            tracing::warn!(socket_id = %socket.id, event, %error, "message not delivered to every socket");
+        }
+        self.counters.record_broadcast(event, recipients, &result);
+    }
+
+    async fn to_rooms(&self, rooms: Vec<String>, event: &str, payload: &Value) -> usize {
+        match self.fanout.emit(rooms, event, payload).await {
+            Ok(recipients) => {
+                self.counters.record_broadcast(event, recipients, &Ok(()));
+                recipients
+            }
+            Err(error) => {
+                tracing::warn!(event, %error, "event not delivered to every socket");
+                self.counters.record_broadcast(event, 0, &Err(error));
+                0
             }
         }
     }

@@ -49,6 +49,8 @@ pub enum Room {
     Sku(String),
     User(String),
     Role(Role),
+    /// Every socket: delivered through the role rooms, which every socket is in.
+    Everyone,
 }
 
 impl fmt::Display for Room {
@@ -60,6 +62,7 @@ impl fmt::Display for Room {
             Room::Sku(sku) => write!(f, "sku:{sku}"),
             Room::User(id) => write!(f, "user:{id}"),
             Room::Role(role) => write!(f, "role:{role}"),
+            Room::Everyone => f.write_str("everyone"),
         }
     }
 }
@@ -109,14 +112,25 @@ impl Room {
             ))),
             Room::Order(_) | Room::Client(_) | Room::Sku(_) => Ok(()),
             Room::User(id) if *id == identity.user_id => Ok(()),
-            Room::User(_) | Room::Role(_) => {
+            Room::User(_) | Room::Role(_) | Room::Everyone => {
                 Err(AppError::forbidden(format!("{self} cannot be joined")))
             }
         }
     }
 
+    /// The socket.io rooms an emit to this room goes to.
+    pub fn targets(&self) -> Vec<String> {
+        match self {
+            Room::Everyone => Role::ALL
+                .into_iter()
+                .map(|role| Room::Role(role).to_string())
+                .collect(),
+            room => vec![room.to_string()],
+        }
+    }
+
     /// Rooms a socket is in from connect until it leaves: these cannot be left by hand.
     pub fn is_automatic(&self) -> bool {
-        matches!(self, Room::User(_) | Room::Role(_))
+        matches!(self, Room::User(_) | Room::Role(_) | Room::Everyone)
     }
 }

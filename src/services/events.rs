@@ -2,8 +2,8 @@
 //! change it describes, and replayable with `GET /api/events?after=ID`.
 
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    prelude::*,
+    ActiveModelTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, prelude::*,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -19,16 +19,18 @@ use crate::{
     },
 };
 
-/// An event produced by a write, not yet recorded.
+/// An event produced by a write, not yet recorded. It is recorded under `room` and
+/// delivered to `room` and, for dashboard events, to the entity's room too.
 #[derive(Debug)]
 pub struct NewEvent {
     pub event_type: &'static str,
-    pub topic: Topic,
-    pub entity: Room,
+    pub room: Room,
+    pub entity: Option<Room>,
     pub data: Value,
 }
 
 impl NewEvent {
+    /// A dashboard event: its topic room and the room of the entity it is about.
     pub fn new(
         event_type: &'static str,
         topic: Topic,
@@ -36,9 +38,17 @@ impl NewEvent {
         data: &impl Serialize,
     ) -> Self {
         Self {
+            entity: Some(entity),
+            ..Self::to(event_type, Room::Topic(topic), data)
+        }
+    }
+
+    /// An event for one room only (a user's, or everyone's).
+    pub fn to(event_type: &'static str, room: Room, data: &impl Serialize) -> Self {
+        Self {
             event_type,
-            topic,
-            entity,
+            room,
+            entity: None,
             // Views are plain structs of strings and numbers: serializing them cannot fail.
             data: serde_json::to_value(data).unwrap_or(Value::Null),
         }
@@ -55,7 +65,7 @@ pub async fn record<C: ConnectionTrait>(
     for event in events {
         let row = event::ActiveModel {
             event_type: Set(event.event_type.to_owned()),
-            room: Set(Room::Topic(event.topic).to_string()),
+            room: Set(event.room.to_string()),
             data: Set(event.data),
             user_id: Set(Some(actor.user_id.clone())),
             created_at: Set(super::now()),
@@ -63,8 +73,10 @@ pub async fn record<C: ConnectionTrait>(
         }
         .insert(conn)
         .await?;
+        let mut rooms = event.room.targets();
+        rooms.extend(event.entity.iter().flat_map(Room::targets));
         deliveries.push(Delivery {
-            rooms: vec![row.room.clone(), event.entity.to_string()],
+            rooms,
             envelope: Envelope::from(row),
         });
     }
@@ -73,7 +85,8 @@ pub async fn record<C: ConnectionTrait>(
 
 pub const MAX_PAGE: u64 = 1000;
 
-/// Events with an id greater than `after`, oldest first.
+/// Events with an id greater than `after` that `actor` may see, oldest first: every
+/// dashboard event, and of the private ones only those for the actor or its role.
 pub async fn list_after(
     db: &DatabaseConnection,
     actor: &Identity,
@@ -81,8 +94,17 @@ pub async fn list_after(
     limit: u64,
 ) -> Result<Vec<Envelope>, AppError> {
     authorize(actor, Action::Read)?;
+    let visible = Condition::any()
+        .add(
+            Condition::all()
+                .add(event::Column::Room.not_like("user:%"))
+                .add(event::Column::Room.not_like("role:%")),
+        )
+        .add(event::Column::Room.eq(Room::User(actor.user_id.clone()).to_string()))
+        .add(event::Column::Room.eq(Room::Role(actor.role).to_string()));
     let rows = event::Entity::find()
         .filter(event::Column::Id.gt(after))
+        .filter(visible)
         .order_by_asc(event::Column::Id)
         .limit(limit.clamp(1, MAX_PAGE))
         .all(db)

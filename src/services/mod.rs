@@ -5,6 +5,8 @@
 pub mod clients;
 pub mod events;
 pub mod inventory;
+pub mod notifications;
+pub mod operations;
 pub mod orders;
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
@@ -66,11 +68,11 @@ impl<'a> Write<'a> {
         self.events.push(event);
     }
 
-    pub async fn commit(self) -> Result<(), AppError> {
+    /// Commits, then publishes; returns how many local sockets the events reached.
+    pub async fn commit(self) -> Result<usize, AppError> {
         let deliveries = events::record(&self.txn, self.actor, self.events).await?;
         self.txn.commit().await?;
-        self.services.publisher.publish(&deliveries).await;
-        Ok(())
+        Ok(self.services.publisher.publish(&deliveries).await)
     }
 }
 

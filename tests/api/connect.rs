@@ -240,3 +240,23 @@ async fn presence_follows_a_users_first_and_last_socket() {
     watcher.disconnect().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn tabs_opening_and_closing_at_once_announce_the_user_once() {
+    let app = spawn_app().await;
+    let watcher = app.socket(VIEWER_KEY, "watcher").await;
+    for _ in 0..3 {
+        let (tab1, tab2) = tokio::join!(app.socket(STAFF_KEY, "ana"), app.socket(STAFF_KEY, "ana"));
+        assert_eq!(watcher.event("user_connected").await["user_id"], "ana");
+        tokio::join!(tab1.disconnect(), tab2.disconnect());
+        assert_eq!(watcher.event("user_disconnected").await["user_id"], "ana");
+    }
+    // A later announcement proves no duplicate was in flight before it.
+    let marker = app.socket(VIEWER_KEY, "marker").await;
+    assert_eq!(watcher.event("user_connected").await["user_id"], "marker");
+    assert!(watcher.received("user_connected").await.is_empty());
+    assert!(watcher.received("user_disconnected").await.is_empty());
+    marker.disconnect().await;
+    watcher.disconnect().await;
+    app.stop().await;
+}

@@ -7,7 +7,7 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 use futures_util::FutureExt;
 use pulso::{
     auth::Role,
-    config::{ApiKeys, Config},
+    config::{ApiKeys, Config, Environment},
     startup::Application,
 };
 use reqwest::Method;
@@ -27,6 +27,7 @@ pub const WAIT: Duration = Duration::from_secs(5);
 pub const ADMIN_KEY: &str = "dev";
 pub const STAFF_KEY: &str = "staff-key";
 pub const VIEWER_KEY: &str = "viewer-key";
+pub const PRODUCTION_ADMIN_KEY: &str = "production-admin-key";
 
 pub struct TestApp {
     pub url: String,
@@ -47,6 +48,17 @@ pub async fn spawn_app_on(database_url: &str) -> TestApp {
         (STAFF_KEY.to_owned(), Role::Staff),
         (VIEWER_KEY.to_owned(), Role::Viewer),
     ])));
+    spawn_app_with(config).await
+}
+
+/// A server in production mode, whose only key is `PRODUCTION_ADMIN_KEY`.
+pub async fn spawn_production_app() -> TestApp {
+    let mut config = Config::development("sqlite::memory:");
+    config.set_environment(Environment::Production);
+    config.set_api_keys(ApiKeys(HashMap::from([(
+        PRODUCTION_ADMIN_KEY.to_owned(),
+        Role::Admin,
+    )])));
     spawn_app_with(config).await
 }
 
@@ -166,7 +178,7 @@ pub struct TestSocket {
 }
 
 impl TestSocket {
-    async fn connect(url: &str, auth: Value, transport: TransportType) -> TestSocket {
+    pub async fn connect(url: &str, auth: Value, transport: TransportType) -> TestSocket {
         let inbox = Arc::new(Inbox::default());
         let sink = inbox.clone();
         let client = ClientBuilder::new(url)

@@ -3,6 +3,9 @@
 mod connect;
 mod helpers;
 mod inventory;
+mod logs;
+mod notifications;
+mod operations;
 mod orders;
 mod persistence;
 mod rest;

@@ -1,0 +1,163 @@
+//! Logs as an operator sees them: the real binary with `PULSO_LOG_FORMAT=json` prints
+//! one JSON object per line; HTTP lines carry a request id, socket lines the socket and
+//! user ids, command lines their name, outcome and duration; no secrets or bodies.
+
+use std::{process::Stdio, sync::Arc};
+
+use reqwest::Method;
+use rust_socketio::TransportType;
+use serde_json::{Value, json};
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    process::{Child, ChildStdout, Command},
+    sync::{Mutex, Notify},
+};
+
+use crate::helpers::*;
+
+const SECRET_KEY: &str = "a-secret-admin-key-for-logs";
+const PRIVATE_BODY: &str = "a-private-message-body";
+
+/// Every line the server printed, each parsed as JSON (a line that is not fails).
+#[derive(Default)]
+struct LogLines {
+    lines: Mutex<Vec<Value>>,
+    raw: Mutex<String>,
+    arrived: Notify,
+}
+
+impl LogLines {
+    fn follow(stdout: ChildStdout) -> Arc<Self> {
+        let logs = Arc::new(LogLines::default());
+        let sink = logs.clone();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stdout).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                let value: Value = serde_json::from_str(&line)
+                    .unwrap_or_else(|e| json!({ "not_json": line, "error": e.to_string() }));
+                sink.raw.lock().await.push_str(&line);
+                sink.lines.lock().await.push(value);
+                sink.arrived.notify_waiters();
+            }
+        });
+        logs
+    }
+
+    /// Waits for a line that matches.
+    async fn wait_for(&self, what: &str, matches: impl Fn(&Value) -> bool) -> Value {
+        tokio::time::timeout(WAIT, async {
+            loop {
+                let arrived = self.arrived.notified();
+                tokio::pin!(arrived);
+                arrived.as_mut().enable();
+                if let Some(line) = self.lines.lock().await.iter().find(|l| matches(l)) {
+                    return line.clone();
+                }
+                arrived.await;
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("no log line with {what}"))
+    }
+}
+
+fn spawn_server(database: &std::path::Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_pulso"))
+        .env_clear()
+        .env("PULSO_ADDR", "127.0.0.1:0")
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}?mode=rwc", database.display()),
+        )
+        .env("PULSO_LOG_FORMAT", "json")
+        .env("PULSO_API_KEYS", format!("{SECRET_KEY}:admin"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("pulso binary starts")
+}
+
+#[tokio::test]
+async fn json_logs_name_requests_sockets_and_commands_without_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = spawn_server(&dir.path().join("logs.db"));
+    let logs = LogLines::follow(server.stdout.take().unwrap());
+    let listening = logs
+        .wait_for("the listening address", |l| {
+            l["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("pulso listening"))
+        })
+        .await;
+    let url = format!("http://{}", listening["addr"].as_str().unwrap());
+
+    let http = reqwest::Client::new();
+    let response = http
+        .request(
+            Method::GET,
+            format!("{url}/api/notifications?api_key={SECRET_KEY}&user_id=ops"),
+        )
+        .header("x-request-id", "req-logs-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let finished = logs
+        .wait_for("the request id", |l| {
+            l["span"]["request_id"] == "req-logs-1" && l["status"].is_number()
+        })
+        .await;
+    assert_eq!(finished["span"]["path"], "/api/notifications");
+    assert_eq!(finished["status"], 200);
+
+    let socket = TestSocket::connect(
+        &url,
+        json!({ "api_key": SECRET_KEY, "user_id": "ops" }),
+        TransportType::Any,
+    )
+    .await;
+    let socket_id = socket.event("connection_established").await["socket_id"].clone();
+    let connected = logs
+        .wait_for("the socket connecting", |l| {
+            l["message"] == "socket connected"
+        })
+        .await;
+    assert_eq!(connected["socket_id"], socket_id);
+    assert_eq!(connected["user_id"], "ops");
+
+    socket
+        .ok(
+            "notification:send",
+            json!({ "user_id": "ops", "subject": "s", "message": PRIVATE_BODY }),
+        )
+        .await;
+    let command = logs
+        .wait_for("the command", |l| l["message"] == "command")
+        .await;
+    assert_eq!(command["command"], "notification:send");
+    assert_eq!(command["outcome"], "ok");
+    assert_eq!(command["socket_id"], socket_id);
+    assert_eq!(command["user_id"], "ops");
+    assert!(command["duration_ms"].as_f64().is_some_and(|ms| ms >= 0.0));
+    socket.disconnect().await;
+    logs.wait_for("the socket leaving", |l| {
+        l["message"] == "socket disconnected"
+    })
+    .await;
+
+    let lines = logs.lines.lock().await;
+    assert!(
+        lines.iter().all(|l| l.get("not_json").is_none()),
+        "every line is JSON"
+    );
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["level"].is_string() && l["timestamp"].is_string())
+    );
+    let raw = logs.raw.lock().await;
+    assert!(!raw.contains(SECRET_KEY), "the API key was logged");
+    assert!(!raw.contains(PRIVATE_BODY), "a message body was logged");
+    server.start_kill().unwrap();
+}
