@@ -17,6 +17,23 @@ async fn next_count(socket: &TestSocket) -> u64 {
         .expect("unread_count is a number")
 }
 
+/// The user's unread count as `GET /api/notifications/unread-count` reports it.
+async fn rest_count(app: &TestApp, user: &str) -> u64 {
+    let (status, body) = app
+        .api_as(
+            STAFF_KEY,
+            user,
+            Method::GET,
+            "/api/notifications/unread-count",
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["unread_count"]
+        .as_u64()
+        .expect("unread_count is a number")
+}
+
 #[tokio::test]
 async fn a_socket_learns_its_unread_count_right_after_the_greeting() {
     let app = spawn_app().await;
@@ -243,16 +260,7 @@ async fn mark_all_read_clears_only_the_callers_inbox() {
     assert_eq!(envelope["data"]["notification_ids"], json!(ids));
     assert_eq!(next_count(&ana).await, 0);
 
-    let (_, ben_count) = app
-        .api_as(
-            STAFF_KEY,
-            "ben",
-            Method::GET,
-            "/api/notifications/unread-count",
-            None,
-        )
-        .await;
-    assert_eq!(ben_count, json!({ "unread_count": 2 }));
+    assert_eq!(rest_count(&app, "ben").await, 2);
     ana.disconnect().await;
     admin.disconnect().await;
     app.stop().await;
@@ -391,16 +399,7 @@ async fn rest_routes_serve_the_callers_inbox_only() {
     );
     assert_eq!(list("").await["items"][2]["read"], true);
 
-    let (_, count) = app
-        .api_as(
-            STAFF_KEY,
-            "ana",
-            Method::GET,
-            "/api/notifications/unread-count",
-            None,
-        )
-        .await;
-    assert_eq!(count, json!({ "unread_count": 2 }));
+    assert_eq!(rest_count(&app, "ana").await, 2);
     let (status, _) = app
         .api_as(
             STAFF_KEY,
@@ -411,26 +410,8 @@ async fn rest_routes_serve_the_callers_inbox_only() {
         )
         .await;
     assert_eq!(status, 200);
-    let (_, count) = app
-        .api_as(
-            STAFF_KEY,
-            "ana",
-            Method::GET,
-            "/api/notifications/unread-count",
-            None,
-        )
-        .await;
-    assert_eq!(count, json!({ "unread_count": 0 }));
-    let (_, ben_count) = app
-        .api_as(
-            STAFF_KEY,
-            "ben",
-            Method::GET,
-            "/api/notifications/unread-count",
-            None,
-        )
-        .await;
-    assert_eq!(ben_count, json!({ "unread_count": 2 }));
+    assert_eq!(rest_count(&app, "ana").await, 0);
+    assert_eq!(rest_count(&app, "ben").await, 2);
 
     let (status, body) = app
         .api_as(
