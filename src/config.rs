@@ -5,10 +5,14 @@ use std::{collections::HashMap, net::SocketAddr, time::Duration};
 
 use clap::{Parser, ValueEnum};
 
-use crate::auth::Role;
+use crate::auth::{Authenticator, Role, jwt::JwtSecret};
 
 /// The API key that exists by default in development only.
 pub const DEV_API_KEY: &str = "dev";
+/// Published so development tokens can be minted; refused in production.
+pub const DEV_JWT_SECRET: &str = "pulso-development-secret-never-use-in-production";
+const MIN_JWT_SECRET_BYTES: usize = 32;
+const MIN_API_KEY_CHARS: usize = 16;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Environment {
@@ -52,6 +56,16 @@ pub struct Config {
     /// defaults to the single key `dev` with role admin.
     #[arg(long, env = "PULSO_API_KEYS", value_name = "PULSO_API_KEYS", value_parser = parse_api_keys)]
     api_keys: Option<ApiKeys>,
+
+    /// Shared secret for HS256 tokens (at least 32 bytes in production). Development
+    /// defaults to a published development secret.
+    #[arg(
+        long,
+        env = "PULSO_JWT_SECRET",
+        value_name = "PULSO_JWT_SECRET",
+        hide_env_values = true
+    )]
+    jwt_secret: Option<String>,
 
     /// Allowed CORS origins, comma separated, or `*` for any (development only).
     #[arg(
@@ -137,6 +151,7 @@ impl Config {
         config.database_url = database_url.to_owned();
         config.environment = Some(Environment::Development);
         config.api_keys = None;
+        config.jwt_secret = None;
         config
     }
 
@@ -160,6 +175,34 @@ impl Config {
     /// True when the development key is in use (the server warns about it at startup).
     pub fn uses_dev_key(&self) -> bool {
         self.api_keys().0.contains_key(DEV_API_KEY)
+    }
+
+    /// The configured secret, or in development the published development secret.
+    pub fn jwt_secret(&self) -> Option<JwtSecret> {
+        match &self.jwt_secret {
+            Some(secret) => Some(JwtSecret::new(secret.as_bytes())),
+            None if self.is_production() => None,
+            None => Some(JwtSecret::new(DEV_JWT_SECRET)),
+        }
+    }
+
+    /// True when tokens signed with the published development secret are accepted.
+    pub fn uses_dev_jwt_secret(&self) -> bool {
+        self.jwt_secret
+            .as_deref()
+            .is_none_or(|s| s == DEV_JWT_SECRET)
+            && !self.is_production()
+    }
+
+    pub fn set_jwt_secret(&mut self, secret: &str) {
+        self.jwt_secret = Some(secret.to_owned());
+    }
+
+    pub fn authenticator(&self) -> Authenticator {
+        Authenticator {
+            api_keys: self.api_keys(),
+            jwt_secret: self.jwt_secret(),
+        }
     }
 
     pub fn set_api_keys(&mut self, keys: ApiKeys) {
@@ -195,6 +238,33 @@ impl Config {
                     "PULSO_API_KEYS must not contain the development key `{DEV_API_KEY}` in production"
                 )));
             }
+            if keys
+                .0
+                .keys()
+                .any(|key| key.chars().count() < MIN_API_KEY_CHARS)
+            {
+                return Err(ConfigError(format!(
+                    "PULSO_API_KEYS: every key must be at least {MIN_API_KEY_CHARS} characters in production"
+                )));
+            }
+            match self.jwt_secret.as_deref() {
+                None => {
+                    return Err(ConfigError(
+                        "PULSO_JWT_SECRET must be set in production".into(),
+                    ));
+                }
+                Some(DEV_JWT_SECRET) => {
+                    return Err(ConfigError(
+                        "PULSO_JWT_SECRET must not be the development secret in production".into(),
+                    ));
+                }
+                Some(secret) if secret.len() < MIN_JWT_SECRET_BYTES => {
+                    return Err(ConfigError(format!(
+                        "PULSO_JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes in production"
+                    )));
+                }
+                Some(_) => {}
+            }
             if self.allows_any_origin() {
                 return Err(ConfigError(
                     "PULSO_CORS_ORIGINS must not allow any origin (`*`) in production".into(),
@@ -216,11 +286,18 @@ impl Config {
 mod tests {
     use super::*;
 
+    const SECRET: &str = "a-production-secret-of-32-bytes-or-more";
+
     fn production(keys: &str) -> Config {
         let mut config = Config::development("sqlite::memory:");
         config.set_environment(Environment::Production);
         config.set_api_keys(parse_api_keys(keys).expect("keys parse"));
+        config.set_jwt_secret(SECRET);
         config
+    }
+
+    fn refusal(config: &Config) -> String {
+        config.validate().unwrap_err().to_string()
     }
 
     #[test]
@@ -244,38 +321,40 @@ mod tests {
 
     #[test]
     fn production_refuses_unsafe_settings() {
-        production("a-long-production-key:admin")
-            .validate()
-            .unwrap();
+        const KEY: &str = "a-long-production-key:admin";
+        production(KEY).validate().unwrap();
 
         let mut no_keys = Config::development("sqlite::memory:");
         no_keys.set_environment(Environment::Production);
-        assert!(
-            no_keys
-                .validate()
-                .unwrap_err()
-                .to_string()
-                .contains("PULSO_API_KEYS")
-        );
+        no_keys.set_jwt_secret(SECRET);
+        assert!(refusal(&no_keys).contains("PULSO_API_KEYS"));
         assert!(no_keys.api_keys().0.is_empty(), "no dev key in production");
+        assert!(refusal(&production("dev:admin")).contains("development key"));
+        assert!(refusal(&production("short-key:admin")).contains("at least 16 characters"));
 
-        let dev_key = production("dev:admin");
-        assert!(
-            dev_key
-                .validate()
-                .unwrap_err()
-                .to_string()
-                .contains("development key")
-        );
-
-        let mut any_origin = production("a-long-production-key:admin");
+        let mut any_origin = production(KEY);
         any_origin.cors_origins = vec!["*".into()];
+        assert!(refusal(&any_origin).contains("PULSO_CORS_ORIGINS"));
+
+        let mut no_secret = production(KEY);
+        no_secret.jwt_secret = None;
+        assert!(refusal(&no_secret).contains("PULSO_JWT_SECRET must be set"));
         assert!(
-            any_origin
-                .validate()
-                .unwrap_err()
-                .to_string()
-                .contains("PULSO_CORS_ORIGINS")
+            no_secret.jwt_secret().is_none(),
+            "no dev secret in production"
         );
+        let mut short_secret = production(KEY);
+        short_secret.set_jwt_secret("thirty-one-bytes-is-not-enough");
+        assert!(refusal(&short_secret).contains("at least 32 bytes"));
+        let mut dev_secret = production(KEY);
+        dev_secret.set_jwt_secret(DEV_JWT_SECRET);
+        assert!(refusal(&dev_secret).contains("development secret"));
+    }
+
+    #[test]
+    fn development_accepts_tokens_signed_with_the_published_secret() {
+        let config = Config::development("sqlite::memory:");
+        assert!(config.uses_dev_jwt_secret());
+        assert_eq!(config.jwt_secret().unwrap().len(), DEV_JWT_SECRET.len());
     }
 }

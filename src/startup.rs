@@ -66,6 +66,12 @@ impl Application {
                  Set PULSO_API_KEYS, and PULSO_ENV=production in production."
             );
         }
+        if config.uses_dev_jwt_secret() {
+            tracing::warn!(
+                "DEVELOPMENT MODE: tokens signed with the published development secret are \
+                 accepted. Set PULSO_JWT_SECRET (32+ bytes)."
+            );
+        }
         let db = connect_database(&config.database_url).await?;
         Migrator::up(&db, None).await?;
 
@@ -84,7 +90,7 @@ impl Application {
                 db,
                 publisher: Publisher::new(io.clone()),
             },
-            api_keys: config.api_keys(),
+            auth: config.authenticator(),
             writes: TaskTracker::new(),
             production: config.is_production(),
             heartbeat: config.ping_interval(),

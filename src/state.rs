@@ -5,11 +5,11 @@ use std::time::Duration;
 use tokio::sync::Mutex;
 use tokio_util::task::TaskTracker;
 
-use crate::{config::ApiKeys, services::Services};
+use crate::{auth::Authenticator, services::Services};
 
 pub struct AppState {
     pub services: Services,
-    pub api_keys: ApiKeys,
+    pub auth: Authenticator,
     /// Every write in flight, so shutdown can wait for them to finish.
     pub writes: TaskTracker,
     /// Production refuses test broadcasts.

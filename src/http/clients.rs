@@ -4,6 +4,7 @@ use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
 
 use super::{ApiPath, ApiQuery, Caller, JsonBody};
 use crate::{
+    auth::{Action, authorize},
     domain::{clients::ClientView, parse},
     error::AppError,
     services::{Page, PageRequest, clients},
@@ -39,6 +40,7 @@ async fn create(
     Caller(caller): Caller,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<ClientView>), AppError> {
+    authorize(&caller, Action::WriteCatalog)?;
     let client = clients::create(&state.services, &caller, parse(body)?).await?;
     Ok((StatusCode::CREATED, Json(client)))
 }
@@ -49,6 +51,7 @@ async fn update(
     ApiPath(id): ApiPath<i64>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<ClientView>, AppError> {
+    authorize(&caller, Action::WriteCatalog)?;
     clients::update(&state.services, &caller, id, parse(body)?)
         .await
         .map(Json)

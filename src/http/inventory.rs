@@ -12,6 +12,7 @@ use validator::Validate;
 
 use super::{ApiPath, ApiQuery, Caller, JsonBody, with_field};
 use crate::{
+    auth::{Action, authorize},
     domain::{
         inventory::{ItemUpdate, ItemView, MAX_QUANTITY, StockLow},
         parse,
@@ -54,6 +55,7 @@ async fn create(
     Caller(caller): Caller,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<ItemView>), AppError> {
+    authorize(&caller, Action::WriteCatalog)?;
     let item = inventory::create(&state.services, &caller, parse(body)?).await?;
     Ok((StatusCode::CREATED, Json(item)))
 }
@@ -65,6 +67,7 @@ async fn update(
     ApiPath(sku): ApiPath<String>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<ItemView>, AppError> {
+    authorize(&caller, Action::WriteCatalog)?;
     let input = parse(with_field(body, "sku", Value::String(sku))?)?;
     inventory::update(&state.services, &caller, input)
         .await
@@ -84,6 +87,7 @@ async fn adjust(
     ApiPath(sku): ApiPath<String>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<ItemView>, AppError> {
+    authorize(&caller, Action::WriteCatalog)?;
     let Adjust { delta } = parse(body)?;
     let input: ItemUpdate = parse(serde_json::json!({ "sku": sku, "delta": delta }))?;
     inventory::update(&state.services, &caller, input)
@@ -98,6 +102,7 @@ async fn report_low(
     ApiPath(sku): ApiPath<String>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<StockLow>, AppError> {
+    authorize(&caller, Action::WriteCatalog)?;
     let input = parse(with_field(body, "sku", Value::String(sku))?)?;
     inventory::report_low(&state.services, &caller, input)
         .await

@@ -1,6 +1,7 @@
 //! REST under `/api`, plus health and readiness. Handlers only translate HTTP to
 //! service calls; every write goes through the same service function as the socket
-//! command and emits the same events.
+//! command and emits the same events. Write handlers authorize before reading the
+//! body, so a denial says nothing about the input (as socket commands do).
 
 mod clients;
 mod events;
@@ -22,7 +23,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::{
-    auth::{Credentials, Identity, authenticate},
+    auth::{Credentials, Identity},
     error::AppError,
     state::AppState,
 };
@@ -42,7 +43,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// The authenticated caller: `X-API-Key` plus `X-User-Id` (or `?api_key=&user_id=`).
+/// The authenticated caller: `Authorization: Bearer <JWT>`, or `X-API-Key` plus
+/// `X-User-Id` (or the same in the query string).
 pub struct Caller(pub Identity);
 
 impl FromRequestParts<Arc<AppState>> for Caller {
@@ -53,7 +55,7 @@ impl FromRequestParts<Arc<AppState>> for Caller {
         state: &Arc<AppState>,
     ) -> Result<Self, AppError> {
         let credentials = Credentials::from_http(&parts.headers, parts.uri.query());
-        authenticate(&state.api_keys, &credentials).map(Caller)
+        state.auth.authenticate(&credentials).map(Caller)
     }
 }
 

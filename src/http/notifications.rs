@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use super::{ApiPath, ApiQuery, Caller, JsonBody};
 use crate::{
+    auth::{Action, authorize},
     domain::{
         notifications::{NotificationView, ReadConfirmation, UnreadCount},
         parse,
@@ -62,6 +63,7 @@ async fn send(
     Caller(caller): Caller,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<NotificationView>), AppError> {
+    authorize(&caller, Action::SendNotification)?;
     let sent = notifications::send(&state.services, &caller, parse(body)?).await?;
     Ok((StatusCode::CREATED, Json(sent)))
 }

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 use super::{Caller, JsonBody};
 use crate::{
+    auth::{Action, authorize},
     domain::parse,
     error::{AppError, ErrorCode},
     services::operations,
@@ -46,7 +47,7 @@ async fn test_broadcast(
     Caller(caller): Caller,
     JsonBody(body): JsonBody,
 ) -> Response {
-    let result = match parse(body) {
+    let result = match authorize(&caller, Action::TestBroadcast).and_then(|()| parse(body)) {
         Ok(input) => {
             operations::test_broadcast(&state.services, &caller, state.production, input).await
         }

@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use super::{ApiPath, ApiQuery, Caller, JsonBody};
 use crate::{
+    auth::{Action, authorize},
     domain::{
         orders::{OrderPatch, OrderStatus, OrderView, StatusChange},
         parse,
@@ -56,6 +57,7 @@ async fn create(
     Caller(caller): Caller,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<OrderView>), AppError> {
+    authorize(&caller, Action::WriteCatalog)?;
     let order = orders::create(&state.services, &caller, parse(body)?).await?;
     Ok((StatusCode::CREATED, Json(order)))
 }
@@ -66,6 +68,7 @@ async fn update(
     ApiPath(id): ApiPath<i64>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<OrderView>, AppError> {
+    authorize(&caller, Action::WriteCatalog)?;
     let patch: OrderPatch = parse(body)?;
     orders::update(&state.services, &caller, id, patch)
         .await
@@ -79,6 +82,7 @@ async fn change_status(
     ApiPath(id): ApiPath<i64>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<OrderView>, AppError> {
+    authorize(&caller, Action::WriteCatalog)?;
     let StatusChange { status } = parse(body)?;
     let patch = OrderPatch {
         status: Some(status),

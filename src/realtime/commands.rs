@@ -14,7 +14,7 @@ use tracing::Instrument;
 
 use super::rooms::Room;
 use crate::{
-    auth::Identity,
+    auth::{Action, Identity, authorize, permissions},
     domain::{TargetId, notifications::MarkRead, parse},
     error::{Ack, AppError},
     services::{clients, inventory, notifications, operations, orders},
@@ -76,6 +76,25 @@ impl Command {
         }
     }
 
+    /// What the command needs its caller's role to allow (rooms are checked apart).
+    fn action(self) -> Action {
+        match self {
+            Command::JoinRoom
+            | Command::LeaveRoom
+            | Command::MarkRead
+            | Command::MarkAllRead
+            | Command::GetUnreadCount => Action::Read,
+            Command::ClientCreate
+            | Command::ClientUpdate
+            | Command::InventoryUpdate
+            | Command::StockLow
+            | Command::OrderCreate
+            | Command::OrderUpdate => Action::WriteCatalog,
+            Command::NotificationSend => Action::SendNotification,
+            Command::TestBroadcast => Action::TestBroadcast,
+        }
+    }
+
     fn parse(name: &str) -> Option<Command> {
         Command::ALL
             .into_iter()
@@ -96,6 +115,7 @@ pub async fn dispatch<A: Adapter>(
     let started = Instant::now();
     let command = Command::parse(&event);
     let result = match command {
+        Some(command) if let Err(denied) = authorize(&identity, command.action()) => Err(denied),
         Some(command) => {
             let span =
                 tracing::info_span!("socket", socket_id = %socket.id, user_id = %identity.user_id);
@@ -196,7 +216,7 @@ fn join_room<A: Adapter>(
     payload: Value,
 ) -> Result<Value, AppError> {
     let room = room_arg(payload)?;
-    room.may_join(identity)?;
+    permissions::may_join(identity, &room)?;
     socket.join(room.to_string());
     Ok(json!({ "room": room.to_string(), "rooms": socket.rooms() }))
 }

@@ -3,21 +3,18 @@
 
 use std::sync::Arc;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use socketioxide::{
     adapter::Adapter,
     extract::{AckSender, Event, SocketRef, TryData},
 };
+use tokio::task::AbortHandle;
 
-use super::{
-    commands,
-    publisher::Publisher,
-    rooms::{Room, Topic},
-};
+use super::{commands, publisher::Publisher, rooms::Room};
 use crate::{
-    auth::{Credentials, Identity, authenticate as check_credentials},
+    auth::{Credentials, Identity, permissions},
     error::AppError,
     services::notifications,
     state::AppState,
@@ -27,6 +24,7 @@ use crate::{
 /// The `auth` object a client sends with `io(url, { auth })`.
 #[derive(Debug, Default, Deserialize)]
 struct ConnectAuth {
+    token: Option<String>,
     api_key: Option<String>,
     #[serde(default, deserialize_with = "crate::domain::string_or_number")]
     user_id: Option<String>,
@@ -51,24 +49,28 @@ pub async fn authenticate<A: Adapter>(
             .map_err(|e| AppError::invalid(format!("invalid auth payload: {e}")))?,
         _ => ConnectAuth::default(),
     };
+    if auth.token.is_some() {
+        credentials.token = auth.token;
+    }
     if auth.api_key.is_some() {
         credentials.api_key = auth.api_key;
     }
     if auth.user_id.is_some() {
         credentials.user_id = auth.user_id;
     }
-    let identity = check_credentials(&state.api_keys, &credentials).inspect_err(|e| {
+    let identity = state.auth.authenticate(&credentials).inspect_err(|e| {
         telemetry::record_connect_refused();
         tracing::info!(socket_id = %socket.id, reason = %e.message, "connection refused");
     })?;
     let rooms = initial_rooms(&identity, auth.rooms)?;
-    socket.extensions.insert(identity);
+    socket.extensions.insert(identity.clone());
     socket.extensions.insert(InitialRooms(rooms));
+    listen(state, &socket, identity);
     Ok(())
 }
 
 fn initial_rooms(identity: &Identity, wanted: Option<Vec<String>>) -> Result<Vec<Room>, AppError> {
-    let readable = Topic::readable_by(identity.role);
+    let readable = permissions::readable_topics(identity.role);
     let Some(wanted) = wanted else {
         return Ok(readable.iter().copied().map(Room::Topic).collect());
     };
@@ -76,7 +78,7 @@ fn initial_rooms(identity: &Identity, wanted: Option<Vec<String>>) -> Result<Vec
         .iter()
         .map(|name| {
             let room: Room = name.parse()?;
-            room.may_join(identity)?;
+            permissions::may_join(identity, &room)?;
             Ok(room)
         })
         .collect()
@@ -124,6 +126,17 @@ pub async fn on_connect<A: Adapter>(state: Arc<AppState>, socket: SocketRef<A>) 
     }
     tracing::info!(socket_id = %socket.id, user_id = %identity.user_id, role = %identity.role, "socket connected");
 
+    if let Some(expires_at) = identity.expires_at {
+        let timer = tokio::spawn(disconnect_at(
+            socket.clone(),
+            identity.user_id.clone(),
+            expires_at,
+        ));
+        socket
+            .extensions
+            .insert(ExpiryTimer(Arc::new(timer.abort_handle())));
+    }
+
     let publisher = state.services.publisher.clone();
     let hello = Established {
         user_id: &identity.user_id,
@@ -139,7 +152,12 @@ pub async fn on_connect<A: Adapter>(state: Arc<AppState>, socket: SocketRef<A>) 
             tracing::warn!(socket_id = %socket.id, user_id = %identity.user_id, %error, "unread count not sent");
         }
     }
+}
 
+/// Routes the socket's events to the command handlers and its closing to presence.
+/// Called from the middleware, before the client learns it is connected, so that no
+/// event it sends right after connecting can arrive before its handler.
+fn listen<A: Adapter>(state: Arc<AppState>, socket: &SocketRef<A>, identity: Identity) {
     let commands_state = state.clone();
     socket.on_fallback(
         move |socket: SocketRef<A>,
@@ -157,15 +175,46 @@ pub async fn on_connect<A: Adapter>(state: Arc<AppState>, socket: SocketRef<A>) 
     );
     socket.on_disconnect(move |socket: SocketRef<A>| async move {
         telemetry::record_disconnect();
+        if let Some(ExpiryTimer(timer)) = socket.extensions.get::<ExpiryTimer>() {
+            timer.abort();
+        }
         tracing::info!(socket_id = %socket.id, user_id = %identity.user_id, "socket disconnected");
         // socketioxide removes the socket from its rooms only after this handler: leave
         // the user's room first so the count is of the other tabs.
+        let user_room = Room::User(identity.user_id.clone()).to_string();
         let _turn = state.presence.lock().await;
         socket.leave(user_room.clone());
         if sockets_of(&socket, &user_room).await == 0 {
-            announce(&publisher, &socket, "user_disconnected", &identity).await;
+            announce(
+                &state.services.publisher,
+                &socket,
+                "user_disconnected",
+                &identity,
+            )
+            .await;
         }
     });
+}
+
+/// The task that closes a socket when its token expires; aborted if it closes first.
+#[derive(Clone)]
+struct ExpiryTimer(Arc<AbortHandle>);
+
+/// A socket must not outlive its credentials: at the token's `exp` the server closes
+/// it (the client sees `disconnect` with reason `io server disconnect` and must
+/// reconnect with a fresh token).
+async fn disconnect_at<A: Adapter>(
+    socket: SocketRef<A>,
+    user_id: String,
+    expires_at: DateTime<Utc>,
+) {
+    let left = (expires_at - Utc::now()).to_std().unwrap_or_default();
+    tokio::time::sleep(left).await;
+    let socket_id = socket.id;
+    tracing::info!(%socket_id, user_id, "token expired: disconnecting");
+    if let Err(error) = socket.disconnect() {
+        tracing::warn!(%socket_id, user_id, %error, "could not disconnect an expired socket");
+    }
 }
 
 /// Sockets in a room across every node.

@@ -1,12 +1,9 @@
-//! Room names and who may join them. The only place that builds or parses room names.
+//! Room names: the only place that builds or parses them (who may join which is
+//! decided in `auth::permissions`).
 
 use std::{fmt, str::FromStr};
 
-use crate::{
-    auth::{Identity, Role},
-    domain::inventory::valid_sku,
-    error::AppError,
-};
+use crate::{auth::Role, domain::inventory::valid_sku, error::AppError};
 
 /// Dashboard topics: every domain event goes to exactly one of these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -32,12 +29,6 @@ impl Topic {
             Topic::Inventory => "inventory",
             Topic::Alerts => "alerts",
         }
-    }
-
-    /// Topics a role receives. Every role reads every dashboard topic today; this is
-    /// the seam for narrowing that per role.
-    pub fn readable_by(_role: Role) -> &'static [Topic] {
-        &Topic::ALL
     }
 }
 
@@ -101,23 +92,6 @@ impl FromStr for Room {
 }
 
 impl Room {
-    /// Rooms a user may join by hand. `user:*` and `role:*` are joined automatically at
-    /// connect and never by request (a user's own `user:` room is allowed as a no-op).
-    pub fn may_join(&self, identity: &Identity) -> Result<(), AppError> {
-        match self {
-            Room::Topic(topic) if Topic::readable_by(identity.role).contains(topic) => Ok(()),
-            Room::Topic(_) => Err(AppError::forbidden(format!(
-                "role {} may not read {self}",
-                identity.role
-            ))),
-            Room::Order(_) | Room::Client(_) | Room::Sku(_) => Ok(()),
-            Room::User(id) if *id == identity.user_id => Ok(()),
-            Room::User(_) | Room::Role(_) | Room::Everyone => {
-                Err(AppError::forbidden(format!("{self} cannot be joined")))
-            }
-        }
-    }
-
     /// The socket.io rooms an emit to this room goes to.
     pub fn targets(&self) -> Vec<String> {
         match self {

@@ -59,6 +59,7 @@ pub async fn spawn_production_app() -> TestApp {
         PRODUCTION_ADMIN_KEY.to_owned(),
         Role::Admin,
     )])));
+    config.set_jwt_secret("a-production-secret-of-32-bytes-or-more");
     spawn_app_with(config).await
 }
 
@@ -157,6 +158,35 @@ impl TestApp {
     }
 }
 
+/// Speaks Engine.IO v4 long-polling by hand to read the server's answer to a namespace
+/// connect: `40{...}` on success, `44{"message":...}` (connect_error) on refusal.
+pub async fn raw_connect(app: &TestApp, query: &str, auth: Value) -> String {
+    let (status, open) = send(app.raw(
+        Method::GET,
+        &format!("/socket.io/?EIO=4&transport=polling{query}"),
+    ))
+    .await;
+    assert_eq!(status, 200);
+    let open = open.as_str().expect("text handshake").to_owned();
+    let handshake: Value = serde_json::from_str(&open[1..]).expect("open packet");
+    let sid = handshake["sid"].as_str().expect("sid");
+    let path = format!("/socket.io/?EIO=4&transport=polling&sid={sid}{query}");
+    let (status, _) = send(app.raw(Method::POST, &path).body(format!("40{auth}"))).await;
+    assert_eq!(status, 200);
+    // The first heartbeat PING may come first; read until the namespace answer.
+    for _ in 0..3 {
+        let (_, body) = send(app.raw(Method::GET, &path)).await;
+        let body = body
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| body.to_string());
+        if let Some(answer) = body.split('\u{1e}').find(|p| p.starts_with("4")) {
+            return answer.to_owned();
+        }
+    }
+    panic!("no namespace answer");
+}
+
 pub async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
     let response = request.send().await.expect("request sent");
     let status = response.status().as_u16();
@@ -185,6 +215,17 @@ impl TestSocket {
             .auth(auth)
             .transport_type(transport)
             .reconnect(false)
+            .on("close", {
+                let sink = inbox.clone();
+                move |_, _| {
+                    let sink = sink.clone();
+                    async move {
+                        sink.events.lock().await.push(("close".into(), Value::Null));
+                        sink.arrived.notify_waiters();
+                    }
+                    .boxed()
+                }
+            })
             .on_any(move |event, payload, _| {
                 let sink = sink.clone();
                 async move {

@@ -7,6 +7,8 @@ mod logs;
 mod notifications;
 mod operations;
 mod orders;
+mod permissions;
 mod persistence;
 mod rest;
 mod rooms;
+mod tokens;

@@ -17,6 +17,10 @@ async fn stats_show_connections_rooms_and_counters_that_move() {
         app.socket(STAFF_KEY, "ana").await,
     ];
     assert_eq!(vic.event("user_connected").await["user_id"], "ana");
+    // The last thing each socket is sent on connect: after it, nothing is in flight.
+    for socket in ana.iter().chain([&vic]) {
+        socket.event("unread_count").await;
+    }
 
     let (status, body) = app.api(Method::GET, "/ws/stats", None).await;
     assert_eq!(status, 200, "{body}");

@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { io } from 'socket.io-client';
+import { createHmac } from 'node:crypto';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const BIN = process.env.PULSO_BIN ?? path.resolve(here, '../../target/debug/pulso');
@@ -146,4 +147,47 @@ test('a wrong api_key is refused at connect', async (t) => {
   s.connect();
   const err = await refused;
   assert.match(err.message, /unauthorized/i);
+});
+
+test('commands sent the moment the socket connects are answered', async (t) => {
+  // socket.io-client buffers emits made before the handshake and flushes them right
+  // after it: the way a React app joins rooms and asks for counts on mount.
+  for (const transports of [['polling', 'websocket'], ['websocket']]) {
+    const s = client(server.url, { api_key: 'dev', user_id: 'eager' }, { transports });
+    t.after(() => s.disconnect());
+    s.connect();
+    const [joined, count, unread] = await Promise.all([
+      s.timeout(TIMEOUT).emitWithAck('join_room', 'sku:EAGER-1'),
+      s.timeout(TIMEOUT).emitWithAck('get_unread_count', {}),
+      waitFor(s, 'unread_count'),
+    ]);
+    assert.equal(joined.ok, true, JSON.stringify(joined));
+    assert.ok(joined.data.rooms.includes('sku:EAGER-1'));
+    assert.deepEqual(count, { ok: true, data: { unread_count: 0 } });
+    assert.deepEqual(unread, { unread_count: 0 });
+    s.disconnect();
+  }
+});
+
+/** An HS256 token signed with node:crypto: an implementation independent of pulso's. */
+function sign(claims, secret = 'pulso-development-secret-never-use-in-production') {
+  const part = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const signed = `${part({ alg: 'HS256', typ: 'JWT' })}.${part(claims)}`;
+  return `${signed}.${createHmac('sha256', secret).update(signed).digest('base64url')}`;
+}
+
+test('a JWT from another implementation is accepted; an expired one is refused', async (t) => {
+  const now = Math.floor(Date.now() / 1000);
+  const s = client(server.url, { token: sign({ sub: 'jwt-user', role: 'staff', exp: now + 600 }) });
+  t.after(() => s.disconnect());
+  const hello = waitFor(s, 'connection_established');
+  s.connect();
+  assert.equal((await hello).user_id, 'jwt-user');
+  assert.equal((await hello).role, 'staff');
+
+  const old = client(server.url, { token: sign({ sub: 'jwt-user', role: 'staff', exp: now - 5 }) });
+  t.after(() => old.disconnect());
+  const refused = waitFor(old, 'connect_error');
+  old.connect();
+  assert.equal((await refused).message, 'unauthorized: token expired');
 });

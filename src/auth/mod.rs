@@ -1,0 +1,158 @@
+//! Who is calling: identity from credentials (a JWT, or an API key plus user id) and
+//! roles. What each role may do is decided in `permissions`.
+
+pub mod jwt;
+pub mod permissions;
+
+use std::{fmt, str::FromStr};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+pub use permissions::{Action, authorize};
+
+use crate::{config::ApiKeys, error::AppError};
+use jwt::JwtSecret;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    Staff,
+    Viewer,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Admin, Role::Staff, Role::Viewer];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Staff => "staff",
+            Role::Viewer => "viewer",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| format!("unknown role `{s}` (expected admin, staff or viewer)"))
+    }
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub user_id: String,
+    pub role: Role,
+    /// When the credentials stop being valid (a token's `exp`); API keys do not expire.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Credentials as presented, from whichever place the transport carries them.
+#[derive(Default, Clone)]
+pub struct Credentials {
+    pub token: Option<String>,
+    pub api_key: Option<String>,
+    pub user_id: Option<String>,
+}
+
+impl Credentials {
+    /// Reads `Authorization: Bearer`, `X-API-Key` and `X-User-Id` headers, and `token`,
+    /// `api_key` and `user_id` query parameters (the query wins: it is what a browser
+    /// client can set).
+    pub fn from_http(headers: &axum::http::HeaderMap, query: Option<&str>) -> Self {
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let mut credentials = Credentials {
+            token: header("authorization")
+                .and_then(|value| value.strip_prefix("Bearer ").map(str::to_owned)),
+            api_key: header("x-api-key"),
+            user_id: header("x-user-id"),
+        };
+        for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+            match name.as_ref() {
+                "token" => credentials.token = Some(value.into_owned()),
+                "api_key" => credentials.api_key = Some(value.into_owned()),
+                "user_id" => credentials.user_id = Some(value.into_owned()),
+                _ => {}
+            }
+        }
+        credentials
+    }
+}
+
+/// Checks credentials against the configured API keys and JWT secret.
+#[derive(Debug, Clone)]
+pub struct Authenticator {
+    pub api_keys: ApiKeys,
+    pub jwt_secret: Option<JwtSecret>,
+}
+
+const MAX_USER_ID_LEN: usize = 128;
+
+impl Authenticator {
+    /// A token wins over an API key when both are present. Every refusal's message
+    /// starts with `unauthorized:` and says why.
+    pub fn authenticate(&self, credentials: &Credentials) -> Result<Identity, AppError> {
+        let unauthorized = |why: &str| AppError::unauthorized(format!("unauthorized: {why}"));
+        if let Some(token) = credentials.token.as_deref().filter(|t| !t.is_empty()) {
+            let Some(secret) = &self.jwt_secret else {
+                return Err(unauthorized(
+                    "tokens are not accepted (no PULSO_JWT_SECRET)",
+                ));
+            };
+            let claims = jwt::verify(token, secret, Utc::now())
+                .map_err(|error| unauthorized(&error.to_string()))?;
+            validate_user_id(&claims.sub)?;
+            return Ok(Identity {
+                user_id: claims.sub,
+                role: claims.role,
+                expires_at: Some(claims.expires_at),
+            });
+        }
+        let Some(key) = credentials.api_key.as_deref().filter(|k| !k.is_empty()) else {
+            return Err(unauthorized(
+                "no credentials (send auth.token, or auth.api_key and auth.user_id)",
+            ));
+        };
+        let Some(role) = self.api_keys.0.get(key) else {
+            return Err(unauthorized("unknown api key"));
+        };
+        let user_id = credentials.user_id.as_deref().unwrap_or_default();
+        validate_user_id(user_id)?;
+        Ok(Identity {
+            user_id: user_id.to_owned(),
+            role: *role,
+            expires_at: None,
+        })
+    }
+}
+
+/// User ids become room names (`user:{id}`), so they are kept short and plain.
+fn validate_user_id(user_id: &str) -> Result<(), AppError> {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_.@".contains(c);
+    if user_id.is_empty() {
+        Err(AppError::unauthorized("unauthorized: user_id is required"))
+    } else if user_id.len() > MAX_USER_ID_LEN || !user_id.chars().all(plain) {
+        Err(AppError::unauthorized(
+            "unauthorized: user_id must be 1-128 characters of letters, digits, - _ . @",
+        ))
+    } else {
+        Ok(())
+    }
+}
