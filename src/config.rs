@@ -89,6 +89,29 @@ pub struct Config {
     #[arg(long, env = "PULSO_MAX_PAYLOAD_BYTES", value_name = "PULSO_MAX_PAYLOAD_BYTES", default_value_t = 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..=64 * 1024 * 1024))]
     pub max_payload_bytes: u64,
 
+    /// Socket commands a socket may send per second (token bucket refill rate).
+    #[arg(long, env = "PULSO_RATE_LIMIT", value_name = "PULSO_RATE_LIMIT", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_limit: u32,
+
+    /// Commands a socket may send at once before the rate applies (bucket size). A
+    /// socket that keeps sending this many refused commands in a row is disconnected.
+    #[arg(long, env = "PULSO_RATE_BURST", value_name = "PULSO_RATE_BURST", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_burst: u32,
+
+    /// Sockets this node accepts at once; more are refused at connect.
+    #[arg(long, env = "PULSO_MAX_CONNECTIONS", value_name = "PULSO_MAX_CONNECTIONS", default_value_t = 100_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+
+    /// Sockets one user may hold on this node at once (tabs, devices).
+    #[arg(long, env = "PULSO_MAX_CONNECTIONS_PER_USER", value_name = "PULSO_MAX_CONNECTIONS_PER_USER", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections_per_user: u32,
+
+    /// Packets waiting to be written to one socket. When a slow client lets it fill,
+    /// further packets to it are dropped (and counted) and the socket is closed at its
+    /// next heartbeat.
+    #[arg(long, env = "PULSO_MAX_BUFFER_PACKETS", value_name = "PULSO_MAX_BUFFER_PACKETS", default_value_t = 256, value_parser = clap::value_parser!(u32).range(8..=65_536))]
+    pub max_buffer_packets: u32,
+
     /// Log output: human-readable `pretty` or one JSON object per line.
     #[arg(
         long,

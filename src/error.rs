@@ -2,7 +2,7 @@
 //! response (`{ "error": { code, message, fields? } }`) or a socket ack
 //! (`{ ok: false, error: { code, message, fields? } }`), so REST and sockets agree.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, time::Duration};
 
 use axum::{
     Json,
@@ -47,6 +47,9 @@ pub struct AppError {
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<BTreeMap<String, String>>,
+    /// With `rate_limited`: how long to wait before trying again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
 }
 
 impl AppError {
@@ -55,6 +58,7 @@ impl AppError {
             code,
             message: message.into(),
             fields: None,
+            retry_after_ms: None,
         }
     }
 
@@ -65,10 +69,10 @@ impl AppError {
     /// A validation failure naming the offending fields (HTTP 422).
     pub fn invalid_fields(fields: BTreeMap<String, String>) -> Self {
         let names: Vec<&str> = fields.keys().map(String::as_str).collect();
+        let message = format!("invalid fields: {}", names.join(", "));
         Self {
-            code: ErrorCode::Invalid,
-            message: format!("invalid fields: {}", names.join(", ")),
             fields: Some(fields),
+            ..Self::invalid(message)
         }
     }
 
@@ -90,6 +94,13 @@ impl AppError {
 
     pub fn conflict(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::Conflict, message)
+    }
+
+    pub fn rate_limited(message: impl Into<String>, retry_after: Option<Duration>) -> Self {
+        Self {
+            retry_after_ms: retry_after.map(|wait| wait.as_millis().try_into().unwrap_or(u64::MAX)),
+            ..Self::new(ErrorCode::RateLimited, message)
+        }
     }
 
     pub fn internal() -> Self {

@@ -31,7 +31,7 @@ use tracing::{Level, Span};
 use crate::{
     config::{Config, ConfigError},
     http, realtime,
-    realtime::publisher::Publisher,
+    realtime::{limits::Limits, publisher::Publisher},
     services::Services,
     state::AppState,
     telemetry,
@@ -83,6 +83,7 @@ impl Application {
             .max_payload(config.max_payload_bytes)
             .ws_max_message_size(max_payload)
             .ws_max_frame_size(max_payload)
+            .max_buffer_size(config.max_buffer_packets as usize)
             .build_layer();
 
         let state = Arc::new(AppState {
@@ -95,6 +96,8 @@ impl Application {
             production: config.is_production(),
             heartbeat: config.ping_interval(),
             presence: Default::default(),
+            limits: Limits::from_config(&config),
+            slots: Default::default(),
         });
         realtime::register(&io, state.clone());
 

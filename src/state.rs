@@ -5,7 +5,11 @@ use std::time::Duration;
 use tokio::sync::Mutex;
 use tokio_util::task::TaskTracker;
 
-use crate::{auth::Authenticator, services::Services};
+use crate::{
+    auth::Authenticator,
+    realtime::limits::{ConnectionSlots, Limits},
+    services::Services,
+};
 
 pub struct AppState {
     pub services: Services,
@@ -19,4 +23,7 @@ pub struct AppState {
     /// Serializes presence decisions on this node, so two tabs of one user opening or
     /// closing at once announce the user exactly once.
     pub presence: Mutex<()>,
+    pub limits: Limits,
+    /// This node's sockets, against `limits.max_connections`.
+    pub slots: ConnectionSlots,
 }

@@ -55,9 +55,17 @@ fn describe() {
     describe_counter!("pulso_connects_total", "Sockets accepted");
     describe_counter!(
         "pulso_connects_refused_total",
-        "Connections refused at the handshake"
+        "Connections refused at the handshake, by reason"
     );
-    describe_counter!("pulso_disconnects_total", "Sockets closed");
+    describe_counter!("pulso_disconnects_total", "Sockets closed, by reason");
+    describe_counter!(
+        "pulso_rate_limited_total",
+        "Commands refused by the rate limit"
+    );
+    describe_counter!(
+        "pulso_flood_disconnects_total",
+        "Sockets closed for flooding past the rate limit"
+    );
     describe_counter!(
         "pulso_events_emitted_total",
         "Emits to sockets or rooms, by event type"
@@ -86,13 +94,23 @@ pub fn record_connect() {
     gauge!("pulso_connections").increment(1.0);
 }
 
-pub fn record_connect_refused() {
-    counter!("pulso_connects_refused_total").increment(1);
+/// `reason`: `unauthorized`, `node_full`, `user_full` or `invalid`.
+pub fn record_connect_refused(reason: &'static str) {
+    counter!("pulso_connects_refused_total", "reason" => reason).increment(1);
 }
 
-pub fn record_disconnect() {
-    counter!("pulso_disconnects_total").increment(1);
+/// `reason` names socketioxide's disconnect reason (`heartbeat_timeout` is also how a
+/// client that stopped reading its full buffer ends).
+pub fn record_disconnect(reason: &'static str) {
+    counter!("pulso_disconnects_total", "reason" => reason).increment(1);
     gauge!("pulso_connections").decrement(1.0);
+}
+
+pub fn record_rate_limited(flooding: bool) {
+    counter!("pulso_rate_limited_total").increment(1);
+    if flooding {
+        counter!("pulso_flood_disconnects_total").increment(1);
+    }
 }
 
 pub fn record_emit(event: &str, send_errors: u64) {

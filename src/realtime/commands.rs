@@ -2,7 +2,10 @@
 //! handed to the same service function REST uses, and answered with an ack
 //! `{ ok: true, data }` or `{ ok: false, error }`. Bad input never goes unanswered.
 
-use std::{sync::Arc, time::Instant};
+use std::{
+    sync::{Arc, Mutex},
+    time::Instant,
+};
 
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -12,7 +15,10 @@ use socketioxide::{
 };
 use tracing::Instrument;
 
-use super::rooms::Room;
+use super::{
+    limits::{TokenBucket, Verdict},
+    rooms::Room,
+};
 use crate::{
     auth::{Action, Identity, authorize, permissions},
     domain::{TargetId, notifications::MarkRead, parse},
@@ -104,6 +110,7 @@ impl Command {
 
 pub async fn dispatch<A: Adapter>(
     state: Arc<AppState>,
+    bucket: Arc<Mutex<TokenBucket>>,
     socket: SocketRef<A>,
     event: String,
     payload: Value,
@@ -114,7 +121,12 @@ pub async fn dispatch<A: Adapter>(
     };
     let started = Instant::now();
     let command = Command::parse(&event);
+    let verdict = match bucket.lock() {
+        Ok(mut bucket) => bucket.take(started),
+        Err(_) => Verdict::Run,
+    };
     let result = match command {
+        _ if verdict != Verdict::Run => Err(rate_limited(&state, &verdict)),
         Some(command) if let Err(denied) = authorize(&identity, command.action()) => Err(denied),
         Some(command) => {
             let span =
@@ -144,6 +156,32 @@ pub async fn dispatch<A: Adapter>(
     );
     if let Err(error) = ack.send(&Ack::from(result)) {
         tracing::warn!(socket_id = %socket.id, user_id = %identity.user_id, %error, "ack not sent");
+    }
+    if verdict == Verdict::Flooding {
+        tracing::warn!(socket_id = %socket.id, user_id = %identity.user_id, "disconnecting a socket that floods past its rate limit");
+        if let Err(error) = socket.disconnect() {
+            tracing::warn!(%error, "could not disconnect a flooding socket");
+        }
+    }
+}
+
+/// The refusal for a command over the socket's rate: counted, with a retry hint.
+fn rate_limited(state: &AppState, verdict: &Verdict) -> AppError {
+    let flooding = *verdict == Verdict::Flooding;
+    telemetry::record_rate_limited(flooding);
+    let rate = state.limits.rate_per_second;
+    match verdict {
+        Verdict::Refuse(wait) => AppError::rate_limited(
+            format!(
+                "rate limited: more than {rate} commands per second; retry in {} ms",
+                wait.as_millis()
+            ),
+            Some(*wait),
+        ),
+        _ => AppError::rate_limited(
+            format!("rate limited: kept sending past {rate} commands per second; disconnecting"),
+            None,
+        ),
     }
 }
 

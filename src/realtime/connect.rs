@@ -1,7 +1,10 @@
 //! Connection lifecycle: authenticate at connect, join the automatic rooms, greet the
 //! socket, announce presence, and route every later event to the command handlers.
 
-use std::sync::Arc;
+use std::{
+    sync::{Arc, Mutex},
+    time::Instant,
+};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -9,10 +12,11 @@ use serde_json::Value;
 use socketioxide::{
     adapter::Adapter,
     extract::{AckSender, Event, SocketRef, TryData},
+    socket::DisconnectReason,
 };
 use tokio::task::AbortHandle;
 
-use super::{commands, publisher::Publisher, rooms::Room};
+use super::{commands, limits::TokenBucket, publisher::Publisher, rooms::Room};
 use crate::{
     auth::{Credentials, Identity, permissions},
     error::AppError,
@@ -44,9 +48,18 @@ pub async fn authenticate<A: Adapter>(
 ) -> Result<(), AppError> {
     let parts = socket.req_parts();
     let mut credentials = Credentials::from_http(&parts.headers, parts.uri.query());
+    let refuse = |reason: &'static str, error: AppError| {
+        telemetry::record_connect_refused(reason);
+        tracing::info!(socket_id = %socket.id, reason, message = %error.message, "connection refused");
+        error
+    };
     let auth: ConnectAuth = match auth {
-        Ok(Value::Object(map)) => serde_json::from_value(Value::Object(map))
-            .map_err(|e| AppError::invalid(format!("invalid auth payload: {e}")))?,
+        Ok(Value::Object(map)) => serde_json::from_value(Value::Object(map)).map_err(|e| {
+            refuse(
+                "invalid",
+                AppError::invalid(format!("invalid auth payload: {e}")),
+            )
+        })?,
         _ => ConnectAuth::default(),
     };
     if auth.token.is_some() {
@@ -58,11 +71,26 @@ pub async fn authenticate<A: Adapter>(
     if auth.user_id.is_some() {
         credentials.user_id = auth.user_id;
     }
-    let identity = state.auth.authenticate(&credentials).inspect_err(|e| {
-        telemetry::record_connect_refused();
-        tracing::info!(socket_id = %socket.id, reason = %e.message, "connection refused");
-    })?;
-    let rooms = initial_rooms(&identity, auth.rooms)?;
+    let identity = state
+        .auth
+        .authenticate(&credentials)
+        .map_err(|e| refuse("unauthorized", e))?;
+    let rooms = initial_rooms(&identity, auth.rooms).map_err(|e| refuse("invalid", e))?;
+    let user_room = Room::User(identity.user_id.clone()).to_string();
+    let tabs = socket.within(user_room).sockets().len();
+    let per_user = state.limits.max_connections_per_user;
+    if tabs >= per_user {
+        let message = format!(
+            "too many connections: user {} already has {per_user} (PULSO_MAX_CONNECTIONS_PER_USER)",
+            identity.user_id
+        );
+        return Err(refuse("user_full", AppError::rate_limited(message, None)));
+    }
+    let slot = state
+        .slots
+        .take(state.limits.max_connections)
+        .map_err(|e| refuse("node_full", e))?;
+    socket.extensions.insert(Arc::new(slot));
     socket.extensions.insert(identity.clone());
     socket.extensions.insert(InitialRooms(rooms));
     listen(state, &socket, identity);
@@ -154,11 +182,13 @@ pub async fn on_connect<A: Adapter>(state: Arc<AppState>, socket: SocketRef<A>) 
     }
 }
 
-/// Routes the socket's events to the command handlers and its closing to presence.
+/// Routes the socket's events to the command handlers (through its rate limit) and its
+/// closing to presence.
 /// Called from the middleware, before the client learns it is connected, so that no
 /// event it sends right after connecting can arrive before its handler.
 fn listen<A: Adapter>(state: Arc<AppState>, socket: &SocketRef<A>, identity: Identity) {
     let commands_state = state.clone();
+    let bucket = Arc::new(Mutex::new(TokenBucket::new(&state.limits, Instant::now())));
     socket.on_fallback(
         move |socket: SocketRef<A>,
               Event(event),
@@ -166,6 +196,7 @@ fn listen<A: Adapter>(state: Arc<AppState>, socket: &SocketRef<A>, identity: Ide
               ack: AckSender<A>| {
             commands::dispatch(
                 commands_state.clone(),
+                bucket.clone(),
                 socket,
                 event,
                 data.unwrap_or(Value::Null),
@@ -173,8 +204,8 @@ fn listen<A: Adapter>(state: Arc<AppState>, socket: &SocketRef<A>, identity: Ide
             )
         },
     );
-    socket.on_disconnect(move |socket: SocketRef<A>| async move {
-        telemetry::record_disconnect();
+    socket.on_disconnect(move |socket: SocketRef<A>, reason: DisconnectReason| async move {
+        telemetry::record_disconnect(reason_label(reason));
         if let Some(ExpiryTimer(timer)) = socket.extensions.get::<ExpiryTimer>() {
             timer.abort();
         }
@@ -194,6 +225,19 @@ fn listen<A: Adapter>(state: Arc<AppState>, socket: &SocketRef<A>, identity: Ide
             .await;
         }
     });
+}
+
+fn reason_label(reason: DisconnectReason) -> &'static str {
+    match reason {
+        DisconnectReason::TransportClose => "transport_close",
+        DisconnectReason::MultipleHttpPollingError => "multiple_polling",
+        DisconnectReason::PacketParsingError => "bad_packet",
+        DisconnectReason::TransportError => "transport_error",
+        DisconnectReason::HeartbeatTimeout => "heartbeat_timeout",
+        DisconnectReason::ClientNSDisconnect => "client_disconnect",
+        DisconnectReason::ServerNSDisconnect => "server_disconnect",
+        DisconnectReason::ClosingServer => "closing_server",
+    }
 }
 
 /// The task that closes a socket when its token expires; aborted if it closes first.

@@ -3,6 +3,7 @@
 
 pub mod commands;
 pub mod connect;
+pub mod limits;
 pub mod publisher;
 pub mod rooms;
 pub mod stats;

@@ -3,6 +3,7 @@
 mod connect;
 mod helpers;
 mod inventory;
+mod limits;
 mod logs;
 mod notifications;
 mod operations;

@@ -181,13 +181,14 @@ async fn production_refuses_test_broadcasts_and_sends_nothing() {
     app.stop().await;
 }
 
-/// The value of one series in Prometheus text output (0 when absent).
+/// The sum of the series starting with `name` (a metric name, or a name with its
+/// labels) in Prometheus text output; 0 when absent.
 fn series(text: &str, name: &str) -> f64 {
     text.lines()
         .filter_map(|line| line.strip_prefix(name))
-        .filter_map(|rest| rest.strip_prefix(' '))
-        .find_map(|value| value.trim().parse().ok())
-        .unwrap_or(0.0)
+        .filter(|rest| rest.starts_with([' ', '{']))
+        .filter_map(|rest| rest.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
 }
 
 async fn metrics(app: &TestApp) -> String {

@@ -1,0 +1,162 @@
+//! Limits that keep one client from taking the node down: a command rate per socket
+//! (token bucket), and caps on sockets per node and per user.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use crate::{config::Config, error::AppError};
+
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub rate_per_second: u32,
+    pub burst: u32,
+    pub max_connections: usize,
+    pub max_connections_per_user: usize,
+}
+
+impl Limits {
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            rate_per_second: config.rate_limit,
+            burst: config.rate_burst,
+            max_connections: config.max_connections as usize,
+            max_connections_per_user: config.max_connections_per_user as usize,
+        }
+    }
+}
+
+/// One socket's command allowance: `burst` tokens, refilled at `rate_per_second`.
+#[derive(Debug)]
+pub struct TokenBucket {
+    tokens: f64,
+    refilled_at: Instant,
+    rate_per_second: f64,
+    burst: f64,
+    refused_in_a_row: u32,
+}
+
+/// What the bucket says about one command.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Run,
+    /// Refused; try again after this long.
+    Refuse(Duration),
+    /// Refused, and the socket has been refused `burst` times in a row: it is flooding.
+    Flooding,
+}
+
+impl TokenBucket {
+    pub fn new(limits: &Limits, now: Instant) -> Self {
+        Self {
+            tokens: f64::from(limits.burst),
+            refilled_at: now,
+            rate_per_second: f64::from(limits.rate_per_second),
+            burst: f64::from(limits.burst),
+            refused_in_a_row: 0,
+        }
+    }
+
+    pub fn take(&mut self, now: Instant) -> Verdict {
+        let elapsed = now
+            .saturating_duration_since(self.refilled_at)
+            .as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.rate_per_second).min(self.burst);
+        self.refilled_at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            self.refused_in_a_row = 0;
+            return Verdict::Run;
+        }
+        self.refused_in_a_row += 1;
+        if f64::from(self.refused_in_a_row) >= self.burst {
+            return Verdict::Flooding;
+        }
+        Verdict::Refuse(Duration::from_secs_f64(
+            (1.0 - self.tokens) / self.rate_per_second,
+        ))
+    }
+}
+
+/// Counts this node's sockets. A slot is held for as long as its socket exists (it
+/// lives in the socket's extensions), so it is released however the socket ends.
+#[derive(Debug, Default)]
+pub struct ConnectionSlots {
+    taken: Arc<AtomicUsize>,
+}
+
+#[derive(Debug)]
+pub struct Slot(Arc<AtomicUsize>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl ConnectionSlots {
+    pub fn take(&self, max: usize) -> Result<Slot, AppError> {
+        let taken = self.taken.fetch_add(1, Ordering::AcqRel);
+        let slot = Slot(self.taken.clone());
+        if taken >= max {
+            return Err(AppError::rate_limited(
+                format!("server full: {max} connections (PULSO_MAX_CONNECTIONS)"),
+                None,
+            ));
+        }
+        Ok(slot)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(rate_per_second: u32, burst: u32) -> Limits {
+        Limits {
+            rate_per_second,
+            burst,
+            max_connections: 1,
+            max_connections_per_user: 1,
+        }
+    }
+
+    #[test]
+    fn a_burst_then_the_rate_then_flooding() {
+        let start = Instant::now();
+        let mut bucket = TokenBucket::new(&limits(10, 3), start);
+        for _ in 0..3 {
+            assert_eq!(bucket.take(start), Verdict::Run);
+        }
+        let Verdict::Refuse(wait) = bucket.take(start) else {
+            panic!("the fourth at once is refused")
+        };
+        assert_eq!(wait, Duration::from_millis(100), "one token per 100 ms");
+        assert_eq!(
+            bucket.take(start + wait),
+            Verdict::Run,
+            "refilled after the hint"
+        );
+        assert!(matches!(bucket.take(start + wait), Verdict::Refuse(_)));
+        assert!(matches!(bucket.take(start + wait), Verdict::Refuse(_)));
+        assert_eq!(
+            bucket.take(start + wait),
+            Verdict::Flooding,
+            "3 refusals in a row"
+        );
+    }
+
+    #[test]
+    fn slots_are_released_when_dropped() {
+        let slots = ConnectionSlots::default();
+        let first = slots.take(2).unwrap();
+        let _second = slots.take(2).unwrap();
+        assert!(slots.take(2).is_err());
+        drop(first);
+        assert!(slots.take(2).is_ok());
+    }
+}

@@ -1,0 +1,119 @@
+//! Limits: a command rate per socket (refusals with a retry hint, then a disconnect for
+//! flooding), and caps on sockets per user and per node.
+
+use std::collections::HashMap;
+
+use pulso::{
+    auth::Role,
+    config::{ApiKeys, Config},
+};
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+async fn spawn_limited(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let mut config = Config::development("sqlite::memory:");
+    config.set_api_keys(ApiKeys(HashMap::from([
+        (ADMIN_KEY.to_owned(), Role::Admin),
+        (STAFF_KEY.to_owned(), Role::Staff),
+    ])));
+    adjust(&mut config);
+    spawn_app_with(config).await
+}
+
+#[tokio::test]
+async fn commands_past_the_rate_are_refused_and_a_flood_is_disconnected() {
+    let app = spawn_limited(|config| {
+        config.rate_limit = 1;
+        config.rate_burst = 4;
+    })
+    .await;
+    let flooder = app.socket(STAFF_KEY, "flood").await;
+    let bystander = app.socket(STAFF_KEY, "calm").await;
+    for _ in 0..4 {
+        flooder.ok("get_unread_count", json!({})).await;
+    }
+    let error = flooder
+        .err(
+            "client:create",
+            json!({ "name": "never written" }),
+            "rate_limited",
+        )
+        .await;
+    assert!(
+        error["retry_after_ms"]
+            .as_u64()
+            .is_some_and(|ms| ms > 0 && ms <= 1000),
+        "{error}"
+    );
+    assert!(error["message"].as_str().unwrap().contains("retry in"));
+    // Refused commands do nothing; after `burst` refusals in a row the socket is closed.
+    for _ in 0..3 {
+        flooder
+            .err("get_unread_count", json!({}), "rate_limited")
+            .await;
+    }
+    flooder.event("close").await;
+
+    bystander.ok("get_unread_count", json!({})).await;
+    let (_, clients) = app.api(reqwest::Method::GET, "/api/clients", None).await;
+    assert_eq!(clients["total"], 0, "the refused create wrote nothing");
+    bystander.disconnect().await;
+    app.stop().await;
+}
+
+/// The server's answer to a namespace connect as `user`: `40…` or `44{message}`.
+async fn try_connect(app: &TestApp, user: &str) -> String {
+    raw_connect(app, "", json!({ "api_key": STAFF_KEY, "user_id": user })).await
+}
+
+fn refusal(answer: &str) -> String {
+    assert!(answer.starts_with("44"), "expected a refusal, got {answer}");
+    let body: Value = serde_json::from_str(&answer[2..]).unwrap();
+    body["message"].as_str().unwrap().to_owned()
+}
+
+/// Retries a connect until it is accepted (a closed socket's slot is freed shortly
+/// after its disconnect is processed).
+async fn connect_eventually(app: &TestApp, user: &str) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !try_connect(app, user).await.starts_with("40") {
+        assert!(tokio::time::Instant::now() < deadline, "no slot was freed");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_user_may_hold_only_so_many_sockets() {
+    let app = spawn_limited(|config| config.max_connections_per_user = 2).await;
+    let first = app.socket(STAFF_KEY, "ana").await;
+    let _second = app.socket(STAFF_KEY, "ana").await;
+    let message = refusal(&try_connect(&app, "ana").await);
+    assert!(
+        message.contains("too many connections")
+            && message.contains("PULSO_MAX_CONNECTIONS_PER_USER"),
+        "{message}"
+    );
+    assert!(
+        try_connect(&app, "ben").await.starts_with("40"),
+        "other users are not affected"
+    );
+    first.disconnect().await;
+    connect_eventually(&app, "ana").await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_node_accepts_only_so_many_sockets() {
+    let app = spawn_limited(|config| config.max_connections = 2).await;
+    let first = app.socket(STAFF_KEY, "a").await;
+    let _second = app.socket(STAFF_KEY, "b").await;
+    let message = refusal(&try_connect(&app, "c").await);
+    assert!(
+        message.contains("server full") && message.contains("PULSO_MAX_CONNECTIONS"),
+        "{message}"
+    );
+    first.disconnect().await;
+    connect_eventually(&app, "c").await;
+    app.stop().await;
+}
