@@ -1,0 +1,254 @@
+// Two dashboards in headless Chromium (Debian's package, driven by playwright-core) against
+// the built demo and a real pulso on a SQLite file, so the server can restart on the same
+// port with the same data. Screenshots of both pages land in test-artifacts/ on failure.
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { preview, type PreviewServer } from 'vite';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { freePort, startPulso, type PulsoServer } from '../tests/pulso-server';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const artifacts = path.join(root, 'test-artifacts');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const WAIT_MS = 10_000;
+/** socket.io-client's own back-off (up to 5 s, randomized) decides how soon it is back. */
+const RECONNECT_MS = 20_000;
+
+let dataDir: string;
+let pulsoAddr: string;
+let databaseUrl: string;
+let server: PulsoServer | undefined;
+let site: PreviewServer | undefined;
+let browser: Browser | undefined;
+let pageA: Page;
+let pageB: Page;
+let firstOrder: number;
+
+const startServer = () => startPulso({ addr: pulsoAddr, databaseUrl, logFile: path.join(artifacts, 'pulso.log') });
+
+beforeAll(async () => {
+  rmSync(artifacts, { recursive: true, force: true });
+  mkdirSync(artifacts, { recursive: true });
+  dataDir = mkdtempSync(path.join(os.tmpdir(), 'pulso-demo-'));
+  pulsoAddr = `127.0.0.1:${await freePort()}`;
+  databaseUrl = `sqlite://${path.join(dataDir, 'demo.db')}?mode=rwc`;
+  server = await startServer();
+
+  // The same proxy as `npm run preview`, pointed at this server.
+  process.env.PULSO_URL = server.url;
+  site = await preview({
+    root,
+    logLevel: 'silent',
+    preview: { host: '127.0.0.1', port: await freePort(), strictPort: true },
+  });
+
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  // One window each, so neither page is a background tab that Chromium throttles.
+  const open = async () => {
+    const context = await browser!.newContext({ viewport: { width: 1400, height: 1000 } });
+    context.setDefaultTimeout(WAIT_MS);
+    return context.newPage();
+  };
+  [pageA, pageB] = [await open(), await open()];
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await site?.close();
+  await server?.stop();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+beforeEach(({ task, onTestFailed }) => {
+  onTestFailed(async () => {
+    const name = task.name.replace(/\W+/g, '-');
+    for (const [label, page] of Object.entries({ A: pageA, B: pageB })) {
+      // Best effort: a page that is gone must not hide the test's own error.
+      await page
+        ?.screenshot({ path: path.join(artifacts, `${name}-page-${label}.png`), fullPage: true })
+        .catch(() => {});
+    }
+  });
+});
+
+const status = (page: Page, state: string) => page.locator(`[data-testid="connection-status"][data-state="${state}"]`);
+const unread = (page: Page, count: number) =>
+  page.getByTestId('unread-count').filter({ hasText: new RegExp(`^${count}$`) });
+const form = (page: Page, name: string) => page.getByRole('form', { name });
+
+async function signIn(page: Page, userId: string) {
+  await page.getByLabel('User id').fill(userId);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await status(page, 'connected').waitFor();
+}
+
+/** Creates or changes an item with the page's form; empty fields are left as they are. */
+async function saveItem(page: Page, fields: { sku: string; name?: string; quantity?: string; threshold?: string }) {
+  const item = form(page, 'Item');
+  await item.getByLabel('SKU').fill(fields.sku);
+  await item.getByLabel('Name').fill(fields.name ?? '');
+  await item.getByLabel('Quantity').fill(fields.quantity ?? '');
+  await item.getByLabel('Low-stock threshold').fill(fields.threshold ?? '');
+  await item.getByRole('button', { name: 'Save item' }).click();
+  await item.getByText(`${fields.sku} saved`).waitFor();
+}
+
+/** Creates an order with the page's form and returns its id. */
+async function createOrder(
+  page: Page,
+  clientName: string,
+  sku: string,
+  quantity: number,
+  price: string,
+): Promise<number> {
+  const order = form(page, 'New order');
+  const client = order.getByLabel('Client');
+  const value = await client.locator('option', { hasText: clientName }).getAttribute('value');
+  await client.selectOption(value!);
+  await order.getByLabel('SKU').fill(sku);
+  await order.getByLabel('Quantity').fill(String(quantity));
+  await order.getByLabel('Unit price').fill(price);
+  const created = order.locator('.ok').filter({ hasText: /^Order #\d+ created/ });
+  const [previous] = await created.allTextContents();
+  await order.getByRole('button', { name: 'Create order' }).click();
+  const outcome = await (previous ? created.filter({ hasNotText: previous }) : created).textContent();
+  return Number(/#(\d+)/.exec(outcome ?? '')?.[1]);
+}
+
+describe.sequential('the dashboard in a real browser', () => {
+  it('shows why a JWT is refused, then signs in with an API key in two pages', async () => {
+    await pageA.goto(site!.resolvedUrls!.local[0]);
+    await pageA.getByLabel('JWT').check();
+    await pageA.getByLabel('Token').fill('eyJhbGciOiJIUzI1NiJ9.e30.bogus');
+    await pageA.getByRole('button', { name: 'Sign in' }).click();
+    await pageA
+      .getByTestId('refusal')
+      .filter({ hasText: /^unauthorized/ })
+      .waitFor();
+    await pageA.getByRole('button', { name: 'Back to sign-in' }).click();
+
+    await signIn(pageA, 'alice');
+    await pageB.goto(site!.resolvedUrls!.local[0]);
+    await signIn(pageB, 'alice');
+    // The sign-in is remembered in the tab.
+    await pageB.reload();
+    await status(pageB, 'connected').waitFor();
+    expect(await pageB.getByTestId('who').textContent()).toBe('alice (admin)');
+    await unread(pageA, 0).waitFor();
+    await unread(pageB, 0).waitFor();
+  });
+
+  it('creates a client, an item and an order in one page and shows them live in the other', async () => {
+    const client = form(pageA, 'New client');
+    await client.getByLabel('Name').fill('Acme');
+    await client.getByRole('button', { name: 'Create client' }).click();
+    await client.getByText(/Client #\d+ Acme created/).waitFor();
+
+    await saveItem(pageA, { sku: 'E2E-1', name: 'Widget', quantity: '10', threshold: '3' });
+    await pageB.locator('tr[data-sku="E2E-1"][data-low="false"]').getByText('10', { exact: true }).waitFor();
+
+    // The server's validation errors appear next to the fields they name.
+    const order = form(pageA, 'New order');
+    await order.getByLabel('Quantity').fill('0');
+    await order.getByLabel('Unit price').fill('2.50');
+    await order.getByRole('button', { name: 'Create order' }).click();
+    await order.locator('.field.invalid:has(select[name="client_id"]) .field-error').waitFor();
+    await order.locator('.field.invalid:has(input[name="items[0].quantity"]) .field-error').waitFor();
+
+    firstOrder = await createOrder(pageA, 'Acme', 'E2E-1', 8, '2.50');
+    const row = pageB.locator(`tr[data-order-id="${firstOrder}"]`);
+    await row.filter({ hasText: '20.00' }).filter({ hasText: 'pending' }).waitFor();
+    expect(await row.getAttribute('class')).toContain('row-new');
+    // 10 - 8 = 2 is at or below the threshold of 3: highlighted, and an alert.
+    await pageB.locator('tr.low[data-sku="E2E-1"][data-low="true"]').getByText('2', { exact: true }).waitFor();
+    await pageB.getByTestId('alerts').getByText('E2E-1').waitFor();
+  });
+
+  it("changes an order's status in one page and shows it in the other", async () => {
+    const update = form(pageA, 'Order status');
+    await update.getByLabel('Order').selectOption({ label: `#${firstOrder} (pending)` });
+    await update.getByLabel('New status').selectOption('confirmed');
+    await update.getByRole('button', { name: 'Update status' }).click();
+    await pageB.locator(`tr[data-order-id="${firstOrder}"] .status-moved`).filter({ hasText: 'confirmed' }).waitFor();
+
+    // A move the rules forbid comes back as the ack's message.
+    await update.getByLabel('New status').selectOption('pending');
+    await update.getByRole('button', { name: 'Update status' }).click();
+    await update.getByRole('alert').waitFor();
+  });
+
+  it('delivers a test broadcast as a toast, and keeps the unread count in step in both pages', async () => {
+    const broadcast = form(pageA, 'Test broadcast');
+    await broadcast.getByLabel('Title').fill('E2E broadcast');
+    await broadcast.getByLabel('Content').fill('Hello, both pages');
+    await broadcast.getByRole('button', { name: 'Broadcast' }).click();
+    await broadcast.getByText(/Sent to \d+ sockets/).waitFor();
+    for (const page of [pageA, pageB]) {
+      await page.getByTestId('toast').filter({ hasText: 'E2E broadcast' }).waitFor();
+      await unread(page, 1).waitFor();
+    }
+
+    await pageB.getByRole('button', { name: 'Notifications' }).click();
+    await pageB
+      .getByRole('dialog', { name: 'Notifications' })
+      .getByRole('button', { name: 'Mark read', exact: true })
+      .click();
+    for (const page of [pageA, pageB]) await unread(page, 0).waitFor();
+    await pageA.getByRole('button', { name: 'Notifications' }).click();
+    await pageA
+      .getByRole('dialog', { name: 'Notifications' })
+      .locator('li.read', { hasText: 'E2E broadcast' })
+      .waitFor();
+
+    // The admin panel's live /ws/stats counts both pages.
+    await pageA.getByTestId('stats-connections').filter({ hasText: /^2$/ }).waitFor();
+  });
+
+  it('narrows a dashboard to the rooms it picks', async () => {
+    const rooms = pageB.getByRole('region', { name: 'Rooms' });
+    const inventory = rooms.getByLabel('inventory');
+    await inventory.click(); // leave the topic room...
+    await expect.poll(() => inventory.isChecked()).toBe(false);
+    await rooms.getByLabel('Room to join').fill('sku:E2E-1'); // ...but follow one SKU
+    await rooms.getByRole('button', { name: 'Join' }).click();
+    await rooms.getByRole('button', { name: 'Leave sku:E2E-1' }).waitFor();
+
+    await saveItem(pageA, { sku: 'E2E-2', name: 'Gadget', quantity: '5' });
+    await saveItem(pageA, { sku: 'E2E-1', quantity: '7' });
+    // Events arrive in order: once E2E-1's update is shown, E2E-2's would have been too.
+    await pageB.locator('tr[data-sku="E2E-1"]').getByText('7', { exact: true }).waitFor();
+    expect(await pageB.locator('tr[data-sku="E2E-2"]').count()).toBe(0);
+    await pageA.locator('tr[data-sku="E2E-2"]').waitFor();
+  });
+
+  it('shows reconnecting while the server restarts, then carries on live', async () => {
+    await server!.stop();
+    server = undefined;
+    for (const page of [pageA, pageB]) await status(page, 'reconnecting').waitFor();
+
+    server = await startServer();
+    for (const page of [pageA, pageB]) await status(page, 'connected').waitFor({ timeout: RECONNECT_MS });
+    // Page B came back in the rooms it had picked.
+    const rooms = pageB.getByRole('region', { name: 'Rooms' });
+    await rooms.getByRole('button', { name: 'Leave sku:E2E-1' }).waitFor();
+    expect(await rooms.getByLabel('inventory').isChecked()).toBe(false);
+
+    const orderId = await createOrder(pageA, 'Acme', 'E2E-1', 1, '2.50');
+    await pageB.locator(`tr[data-order-id="${orderId}"]`).filter({ hasText: 'pending' }).waitFor();
+    await pageB.locator(`tr[data-order-id="${firstOrder}"]`).filter({ hasText: 'confirmed' }).waitFor();
+  });
+});

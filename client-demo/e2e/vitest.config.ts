@@ -1,0 +1,10 @@
+import { defineConfig } from 'vitest/config';
+
+// The browser test: the built demo (`vite preview`), a real pulso and headless Chromium.
+export default defineConfig({
+  test: {
+    include: ['e2e/**/*.e2e.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
+});

@@ -1,0 +1,74 @@
+import { useWebSocketContext } from '../../contexts/WebSocketContext';
+import { useClients, useInventory, useOrders } from '../../hooks/use-dashboard-data';
+import { ClientForm } from '../Forms/ClientForm';
+import { ItemForm } from '../Forms/ItemForm';
+import { OrderForm } from '../Forms/OrderForm';
+import { OrderStatusForm } from '../Forms/OrderStatusForm';
+import { ConnectionStatus } from '../WebSocket/ConnectionStatus';
+import { NotificationToasts } from '../WebSocket/NotificationToast';
+import { AdminPanel } from './AdminPanel';
+import { AlertsPanel } from './AlertsPanel';
+import { EventFeed } from './EventFeed';
+import { InventoryTable } from './InventoryTable';
+import { NotificationBell } from './NotificationBell';
+import { OrdersTable } from './OrdersTable';
+import { RoomPicker } from './RoomPicker';
+
+export function Dashboard({ onSignOut }: { onSignOut: () => void }) {
+  const { session, state, error } = useWebSocketContext();
+  const orders = useOrders();
+  const inventory = useInventory();
+  const clients = useClients();
+
+  if (!session && state === 'disconnected') {
+    return (
+      <main className="sign-in">
+        <div className="panel" role="alert">
+          <h2>The server refused the connection</h2>
+          <p className="error" data-testid="refusal">
+            {error}
+          </p>
+          <button type="button" onClick={onSignOut}>
+            Back to sign-in
+          </button>
+        </div>
+      </main>
+    );
+  }
+
+  const role = session?.role;
+  return (
+    <>
+      <header className="topbar">
+        <h1>pulso</h1>
+        <ConnectionStatus />
+        {session && (
+          <span className="who" data-testid="who">
+            {session.user_id} ({session.role})
+          </span>
+        )}
+        <NotificationBell />
+        <button type="button" onClick={onSignOut}>
+          Sign out
+        </button>
+      </header>
+      <RoomPicker />
+      <main className="grid">
+        <OrdersTable orders={orders} clients={clients.items} />
+        <InventoryTable inventory={inventory} />
+        <AlertsPanel />
+        <EventFeed />
+        {(role === 'admin' || role === 'staff') && (
+          <section className="forms" aria-label="Commands">
+            <ClientForm />
+            <ItemForm />
+            <OrderForm clients={clients.items} inventory={inventory.items} />
+            <OrderStatusForm orders={orders.items} />
+          </section>
+        )}
+        {role === 'admin' && <AdminPanel />}
+      </main>
+      <NotificationToasts />
+    </>
+  );
+}

@@ -1,0 +1,54 @@
+import { useState } from 'react';
+import { useWebSocketContext } from '../../contexts/WebSocketContext';
+import { useCommand } from '../../hooks/use-command';
+import { useNotifications } from '../../hooks/use-dashboard-data';
+
+/** The unread count (pushed by the server to every tab) and the inbox behind it. */
+export function NotificationBell() {
+  const { unreadCount } = useWebSocketContext();
+  const [open, setOpen] = useState(false);
+  const notifications = useNotifications();
+  const markRead = useCommand('mark_read');
+  const markAllRead = useCommand('mark_all_read');
+  const error = markRead.error ?? markAllRead.error;
+
+  return (
+    <div className="bell">
+      <button type="button" onClick={() => setOpen(!open)} aria-expanded={open} aria-label="Notifications">
+        <svg viewBox="0 0 24 24" aria-hidden="true">
+          <path d="M12 22a2.5 2.5 0 0 0 2.5-2.5h-5A2.5 2.5 0 0 0 12 22Zm7-6V11a7 7 0 0 0-5.5-6.8V3a1.5 1.5 0 0 0-3 0v1.2A7 7 0 0 0 5 11v5l-2 2v1h18v-1Z" />
+        </svg>
+        <span className="count" data-testid="unread-count">
+          {unreadCount ?? '…'}
+        </span>
+      </button>
+      {open && (
+        <div className="bell-panel panel" role="dialog" aria-label="Notifications">
+          <button type="button" onClick={() => markAllRead.run({})} disabled={markAllRead.pending || unreadCount === 0}>
+            Mark all read
+          </button>
+          {error && <p className="error">{error.message}</p>}
+          {notifications.items.length === 0 && <p className="empty">Nothing yet.</p>}
+          <ul>
+            {notifications.items.map((notification) => (
+              <li
+                key={notification.id}
+                className={notification.read ? 'read' : 'unread'}
+                data-notification-id={notification.id}
+              >
+                <strong>{notification.subject}</strong>{' '}
+                <span className={`severity severity-${notification.severity}`}>{notification.severity}</span>
+                <p>{notification.message}</p>
+                {!notification.read && (
+                  <button type="button" onClick={() => markRead.run({ notification_id: notification.id })}>
+                    Mark read
+                  </button>
+                )}
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
+    </div>
+  );
+}

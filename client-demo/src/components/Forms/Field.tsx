@@ -1,0 +1,50 @@
+// Building blocks of the command forms: the server validates, and its field errors
+// (from the ack's `error.fields`) are shown next to the inputs they name.
+import { useState, type ChangeEvent, type ReactNode } from 'react';
+import type { CommandState } from '../../hooks/use-command';
+import type { CommandName, Commands } from '../../lib/websocket/types';
+
+export function Field({ label, error, children }: { label: string; error?: string; children: ReactNode }) {
+  return (
+    <label className={error ? 'field invalid' : 'field'}>
+      <span>{label}</span>
+      {children}
+      {error && <span className="field-error">{error}</span>}
+    </label>
+  );
+}
+
+interface OutcomeProps<C extends CommandName> {
+  command: CommandState<C>;
+  describe: (result: Commands[C]['result']) => string;
+}
+
+/** The ack's message when the command failed, or what it did when it worked. */
+export function Outcome<C extends CommandName>({ command, describe }: OutcomeProps<C>) {
+  if (command.error)
+    return (
+      <p className="error" role="alert">
+        {command.error.message}
+      </p>
+    );
+  if (command.result) return <p className="ok">{describe(command.result)}</p>;
+  return null;
+}
+
+type Input = HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement;
+
+/** Text inputs of a form: `bind(name)` gives an input its value and change handler. */
+export function useFields<T extends Record<string, string>>(initial: T) {
+  const [values, setValues] = useState(initial);
+  const bind = (name: keyof T & string) => ({
+    name,
+    value: values[name],
+    onChange: (event: ChangeEvent<Input>) => setValues((current) => ({ ...current, [name]: event.target.value })),
+  });
+  return { values, bind, reset: () => setValues(initial) };
+}
+
+/** An empty input means "leave it as it is". */
+export function optionalNumber(text: string): number | undefined {
+  return text.trim() === '' ? undefined : Number(text);
+}

@@ -1,0 +1,26 @@
+import { useWebSocketContext } from '../../contexts/WebSocketContext';
+import type { ConnectionState } from '../../lib/websocket/client';
+
+const LABELS: Record<ConnectionState, string> = {
+  connecting: 'Connecting…',
+  connected: 'Connected',
+  reconnecting: 'Reconnecting…',
+  disconnected: 'Disconnected',
+};
+
+/** A dot and a word for the connection; the reason shows on hover while not connected. */
+export function ConnectionStatus() {
+  const { state, error } = useWebSocketContext();
+  return (
+    <span
+      className={`connection connection-${state}`}
+      role="status"
+      data-testid="connection-status"
+      data-state={state}
+      title={error ?? undefined}
+    >
+      <span className="connection-dot" aria-hidden="true" />
+      {LABELS[state]}
+    </span>
+  );
+}

@@ -1,0 +1,40 @@
+// pulso's REST API, for the lists a dashboard loads before live events take over.
+import type { AuthPayload } from './websocket/client';
+import type { Metrics } from './websocket/types';
+
+export interface Page<T> {
+  items: T[];
+  total: number;
+  limit: number;
+  offset: number;
+}
+
+export interface StatsResponse {
+  status: string;
+  stats: {
+    total_connections: number;
+    unique_users: number;
+    connections_by_role: Record<string, number>;
+    rooms: Record<string, number>;
+    heartbeat_interval: number;
+    metrics: Metrics;
+  };
+  timestamp: string;
+}
+
+/** The same credentials as the socket, in the headers REST reads. */
+function authHeaders(auth: AuthPayload): Record<string, string> {
+  return 'token' in auth
+    ? { Authorization: `Bearer ${auth.token}` }
+    : { 'X-API-Key': auth.api_key, 'X-User-Id': auth.user_id };
+}
+
+/** GETs `path` from the server (`url`, or this page's origin) and returns its JSON body. */
+export async function getJson<T>(path: string, auth: AuthPayload, url = ''): Promise<T> {
+  const response = await fetch(url + path, { headers: authHeaders(auth) });
+  const body = await response.json().catch(() => null);
+  if (!response.ok) {
+    throw new Error(body?.error?.message ?? `${path}: HTTP ${response.status}`);
+  }
+  return body as T;
+}
