@@ -12,6 +12,7 @@ use axum::{
     Router,
     body::Body,
     http::{HeaderValue, Request},
+    serve::ListenerExt,
 };
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
@@ -52,6 +53,8 @@ pub enum StartupError {
 
 pub struct Application {
     listener: TcpListener,
+    /// How long a connection may leave the server's writes unacknowledged.
+    stall_timeout: Duration,
     router: Router,
     io: SocketIo,
     state: Arc<AppState>,
@@ -117,6 +120,7 @@ impl Application {
         let listener = TcpListener::bind(config.addr).await?;
         Ok(Self {
             listener,
+            stall_timeout: config.ping_interval() + config.ping_timeout(),
             router,
             io,
             state,
@@ -153,7 +157,11 @@ impl Application {
             }
         });
         tokio::spawn(metrics_upkeep(stopping.clone()));
-        let serve = axum::serve(self.listener, self.router)
+        let stall_timeout = self.stall_timeout;
+        let listener = self
+            .listener
+            .tap_io(move |tcp| tune_connection(tcp, stall_timeout));
+        let serve = axum::serve(listener, self.router)
             .with_graceful_shutdown(stopping.clone().cancelled_owned())
             .into_future();
         tokio::pin!(serve);
@@ -182,6 +190,19 @@ impl Application {
         }
         tracing::info!("pulso stopped");
         result
+    }
+}
+
+/// Small realtime messages go out at once (no Nagle delay). And a client that stops
+/// reading leaves the server's writes unacknowledged forever (a zero TCP window), which
+/// would keep its socket, buffers and slot alive: `TCP_USER_TIMEOUT` has the kernel drop
+/// such a connection after the heartbeat budget, so its socket is cleaned up.
+fn tune_connection(tcp: &mut tokio::net::TcpStream, stall_timeout: Duration) {
+    let tuned = tcp
+        .set_nodelay(true)
+        .and_then(|()| socket2::SockRef::from(&*tcp).set_tcp_user_timeout(Some(stall_timeout)));
+    if let Err(error) = tuned {
+        tracing::warn!(%error, "could not tune a connection");
     }
 }
 

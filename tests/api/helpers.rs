@@ -285,6 +285,13 @@ impl TestSocket {
 
     /// Sends a command and waits for its ack.
     pub async fn ack(&self, event: &str, payload: Value) -> Value {
+        self.try_ack(event, payload)
+            .await
+            .unwrap_or_else(|problem| panic!("{problem}"))
+    }
+
+    /// Sends a command and waits for its ack, saying what went wrong if none came.
+    pub async fn try_ack(&self, event: &str, payload: Value) -> Result<Value, String> {
         let (tx, rx) = oneshot::channel();
         let tx = Arc::new(std::sync::Mutex::new(Some(tx)));
         self.client
@@ -300,11 +307,11 @@ impl TestSocket {
                 async {}.boxed()
             })
             .await
-            .expect("command sent");
+            .map_err(|e| format!("`{event}` not sent: {e}"))?;
         tokio::time::timeout(WAIT, rx)
             .await
-            .unwrap_or_else(|_| panic!("no ack for `{event}` within {WAIT:?}"))
-            .expect("ack delivered")
+            .map_err(|_| format!("no ack for `{event}` within {WAIT:?}"))?
+            .map_err(|_| format!("the ack for `{event}` was dropped"))
     }
 
     /// Sends a command, asserts it succeeded, returns its `data`.

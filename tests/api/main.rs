@@ -2,7 +2,9 @@
 
 mod connect;
 mod helpers;
+mod hostile;
 mod inventory;
+mod isolation;
 mod limits;
 mod logs;
 mod notifications;
@@ -10,6 +12,7 @@ mod operations;
 mod orders;
 mod permissions;
 mod persistence;
+mod raw_protocol;
 mod rest;
 mod rooms;
 mod tokens;

@@ -1,0 +1,343 @@
+//! Raw protocol: a WebSocket client that writes Engine.IO v4 / Socket.IO v5 frames by
+//! hand sends what no library would: malformed packets, unknown namespaces, binary
+//! where JSON is expected, oversized and deeply nested messages, floods, and a client
+//! that never reads. The server stays up and every other socket is unaffected.
+
+use std::{collections::HashMap, time::Duration};
+
+use futures_util::{SinkExt, StreamExt};
+use pulso::{
+    auth::Role,
+    config::{ApiKeys, Config},
+};
+use reqwest::Method;
+use serde_json::{Value, json};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, client_async, tungstenite::Message};
+
+use crate::helpers::*;
+
+const MAX_PAYLOAD: u64 = 64 * 1024;
+
+async fn spawn_strict(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let mut config = Config::development("sqlite::memory:");
+    config.set_api_keys(ApiKeys(HashMap::from([
+        (ADMIN_KEY.to_owned(), Role::Admin),
+        (STAFF_KEY.to_owned(), Role::Staff),
+    ])));
+    config.max_payload_bytes = MAX_PAYLOAD;
+    adjust(&mut config);
+    spawn_app_with(config).await
+}
+
+struct RawSocket {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl RawSocket {
+    /// Opens a WebSocket-only Engine.IO session, without joining any namespace. The
+    /// receive buffer is small and fixed, so a client that stops reading shows at once.
+    async fn open(app: &TestApp) -> RawSocket {
+        let url = format!(
+            "{}/socket.io/?EIO=4&transport=websocket",
+            app.url.replacen("http", "ws", 1)
+        );
+        let addr = app
+            .url
+            .trim_start_matches("http://")
+            .parse()
+            .expect("address");
+        let tcp = TcpSocket::new_v4().expect("socket");
+        tcp.set_recv_buffer_size(4096).expect("receive buffer");
+        let stream = tcp.connect(addr).await.expect("tcp connects");
+        let (ws, _) = client_async(url, MaybeTlsStream::Plain(stream))
+            .await
+            .expect("websocket opens");
+        let mut socket = RawSocket { ws };
+        let open = socket.next_text().await.expect("open packet");
+        assert!(open.starts_with("0{"), "{open}");
+        socket
+    }
+
+    /// Opens a session and joins `/` as a staff user.
+    async fn connected(app: &TestApp) -> RawSocket {
+        let mut socket = RawSocket::open(app).await;
+        socket
+            .send(&format!(
+                "40{}",
+                json!({ "api_key": STAFF_KEY, "user_id": "raw" })
+            ))
+            .await;
+        let answer = socket.next_text().await.expect("namespace answer");
+        assert!(answer.starts_with("40{"), "{answer}");
+        socket
+    }
+
+    async fn send(&mut self, frame: &str) {
+        // A send to a connection the server already closed is part of what is tested.
+        let _ = self.ws.send(Message::Text(frame.to_owned())).await;
+    }
+
+    /// The next text frame (answering pings), or `None` once the server has closed.
+    async fn next_text(&mut self) -> Option<String> {
+        loop {
+            let message = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("the server answers or closes in time");
+            match message {
+                Some(Ok(Message::Text(text))) if text == "2" => self.send("3").await,
+                Some(Ok(Message::Text(text))) => return Some(text),
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return None,
+                Some(Ok(_)) => {}
+            }
+        }
+    }
+
+    /// Reads until a frame starting with `prefix`, or `None` if the server closes first.
+    async fn until(&mut self, prefix: &str) -> Option<String> {
+        while let Some(text) = self.next_text().await {
+            if text.starts_with(prefix) {
+                return Some(text);
+            }
+        }
+        None
+    }
+}
+
+/// The server is up and a well-behaved client is served.
+async fn still_serving(app: &TestApp, witness: &TestSocket) {
+    witness.ok("get_unread_count", json!({})).await;
+    let (status, _) = send(app.raw(Method::GET, "/health")).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn malformed_packets_close_only_their_own_connection() {
+    let app = spawn_strict(|_| {}).await;
+    let witness = app.socket(STAFF_KEY, "witness").await;
+    for frame in [
+        "42[",
+        "42not json",
+        "42{\"not\":\"an array\"}",
+        "42[42]",
+        "4",
+        "4x",
+        "49",
+        "hello",
+        "",
+        "43",
+        "7",
+        "42[\"join_room\"",
+    ] {
+        let mut raw = RawSocket::connected(&app).await;
+        raw.send(frame).await;
+        // Whatever the frame did to its own connection, a valid command either gets
+        // its ack there or the connection is gone; nothing else is acceptable.
+        raw.send("420[\"get_unread_count\",{}]").await;
+        if let Some(ack) = raw.until("430").await {
+            assert!(ack.contains("\"ok\":true"), "{frame:?} → {ack}");
+        }
+        still_serving(&app, &witness).await;
+    }
+    witness.disconnect().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_namespaces_are_refused() {
+    let app = spawn_strict(|_| {}).await;
+    let mut raw = RawSocket::open(&app).await;
+    raw.send(&format!(
+        "40/admin,{}",
+        json!({ "api_key": STAFF_KEY, "user_id": "x" })
+    ))
+    .await;
+    let answer = raw
+        .until("44/admin,")
+        .await
+        .expect("a connect_error for /admin");
+    assert!(answer.contains("message"), "{answer}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn binary_where_json_is_expected_gets_an_error_ack() {
+    let app = spawn_strict(|_| {}).await;
+    let witness = app.socket(STAFF_KEY, "witness").await;
+    let mut raw = RawSocket::connected(&app).await;
+    raw.send(r#"451-7["client:create",{"_placeholder":true,"num":0}]"#)
+        .await;
+    let _ = raw
+        .ws
+        .send(Message::Binary(vec![0xde, 0xad, 0xbe, 0xef]))
+        .await;
+    let ack = raw
+        .until("437")
+        .await
+        .expect("an ack for the binary command");
+    let reply: Value = serde_json::from_str(&ack[3..]).unwrap();
+    assert_eq!(reply[0]["ok"], false, "{ack}");
+    assert_eq!(reply[0]["error"]["code"], "invalid", "{ack}");
+    raw.send("420[\"get_unread_count\",{}]").await;
+    assert!(
+        raw.until("430").await.is_some(),
+        "the socket is still usable"
+    );
+    let (_, clients) = app.api(Method::GET, "/api/clients", None).await;
+    assert_eq!(clients["total"], 0);
+    still_serving(&app, &witness).await;
+    witness.disconnect().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn oversized_and_overly_nested_messages_are_refused() {
+    let app = spawn_strict(|_| {}).await;
+    let witness = app.socket(STAFF_KEY, "witness").await;
+
+    let huge = format!(
+        "420[\"client:create\",{{\"name\":\"{}\"}}]",
+        "x".repeat(MAX_PAYLOAD as usize + 1)
+    );
+    let mut raw = RawSocket::connected(&app).await;
+    raw.send(&huge).await;
+    assert_eq!(
+        raw.until("430").await,
+        None,
+        "an oversized message closes its connection"
+    );
+
+    // Nesting past the JSON parser's depth limit is refused, not recursed into.
+    let half = MAX_PAYLOAD as usize / 2 - 64;
+    let deep = format!(
+        "420[\"client:create\",{}{}]",
+        "[".repeat(half),
+        "]".repeat(half)
+    );
+    let mut raw = RawSocket::connected(&app).await;
+    raw.send(&deep).await;
+    let ack = raw
+        .until("430")
+        .await
+        .expect("an answer to the nested payload");
+    assert!(ack.contains("\"code\":\"invalid\""), "{ack}");
+    raw.send("421[\"get_unread_count\",{}]").await;
+    assert!(
+        raw.until("431").await.is_some(),
+        "the socket is still usable"
+    );
+
+    // Long-polling has its own limit.
+    let (status, open) = send(app.raw(Method::GET, "/socket.io/?EIO=4&transport=polling")).await;
+    assert_eq!(status, 200);
+    let handshake: Value = serde_json::from_str(&open.as_str().unwrap()[1..]).unwrap();
+    let sid = handshake["sid"].as_str().unwrap();
+    let (status, _) = send(
+        app.raw(
+            Method::POST,
+            &format!("/socket.io/?EIO=4&transport=polling&sid={sid}"),
+        )
+        .body(huge),
+    )
+    .await;
+    assert!(
+        status >= 400,
+        "an oversized polling body is refused, got {status}"
+    );
+
+    let (_, clients) = app.api(Method::GET, "/api/clients", None).await;
+    assert_eq!(clients["total"], 0, "nothing of them was written");
+    still_serving(&app, &witness).await;
+    witness.disconnect().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_flood_is_cut_off_while_others_are_served() {
+    let app = spawn_strict(|config| {
+        config.rate_limit = 50;
+        config.rate_burst = 100;
+    })
+    .await;
+    let witness = app.socket(STAFF_KEY, "witness").await;
+    let mut raw = RawSocket::connected(&app).await;
+    let flood = "42[\"client:create\",{\"name\":\"flood\"}]";
+    for _ in 0..3000 {
+        if raw.ws.feed(Message::Text(flood.to_owned())).await.is_err() {
+            break;
+        }
+    }
+    let _ = raw.ws.flush().await;
+    let cut = raw.until("41").await;
+    assert!(
+        cut.is_some(),
+        "the flooding socket is disconnected from the namespace"
+    );
+    still_serving(&app, &witness).await;
+    let clients = || async {
+        let (_, clients) = app.api(Method::GET, "/api/clients", None).await;
+        clients["total"].as_u64().unwrap()
+    };
+    let written = clients().await;
+    assert!(
+        written <= 110,
+        "only about a burst of commands ran, not {written}"
+    );
+    // Frames after the cut reach nothing, and the connection is closed.
+    for _ in 0..10 {
+        raw.send(flood).await;
+    }
+    assert_eq!(raw.until("never").await, None, "the connection is closed");
+    assert_eq!(clients().await, written);
+    witness.disconnect().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_dropped_without_growing_the_server() {
+    let app = spawn_strict(|config| {
+        config.max_buffer_packets = 8;
+        config.ping_interval_ms = 2_000;
+        config.ping_timeout_ms = 3_000;
+    })
+    .await;
+    let witness = app.socket(STAFF_KEY, "witness").await;
+    // Joins, then never reads again: its TCP buffers fill, then its packet queue.
+    let stalled = RawSocket::connected(&app).await;
+    let body = json!({ "user_id": "raw", "subject": "big", "message": "m".repeat(5000) });
+    let mut sent = 0;
+    let errors = loop {
+        let (status, _) = app
+            .api(Method::POST, "/api/notifications", Some(body.clone()))
+            .await;
+        assert_eq!(status, 201);
+        sent += 1;
+        let (_, stats) = app.api(Method::GET, "/ws/stats", None).await;
+        let errors = stats["stats"]["metrics"]["total_send_errors"]
+            .as_u64()
+            .unwrap();
+        if errors > 0 || sent >= 3000 {
+            break errors;
+        }
+    };
+    assert!(errors > 0, "after {sent} notifications nothing was dropped");
+    // It answers no heartbeat (its queue is full, or the ping sits unread behind the
+    // data): within ping interval + timeout the server closes it.
+    let started = tokio::time::Instant::now();
+    let deadline = started + Duration::from_secs(15);
+    loop {
+        let (_, stats) = app.api(Method::GET, "/ws/stats", None).await;
+        if stats["stats"]["rooms"]["user:raw"].is_null() {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the stalled socket was not dropped"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    still_serving(&app, &witness).await;
+    drop(stalled);
+    witness.disconnect().await;
+    app.stop().await;
+}
