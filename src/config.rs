@@ -3,7 +3,7 @@
 
 use std::{collections::HashMap, net::SocketAddr, time::Duration};
 
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::auth::{Authenticator, Role, jwt::JwtSecret};
 
@@ -30,6 +30,10 @@ pub enum LogFormat {
 #[derive(Debug, Clone, Parser)]
 #[command(version, about)]
 pub struct Config {
+    /// Without a command, pulso serves.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Address to listen on.
     #[arg(
         long,
@@ -123,6 +127,29 @@ pub struct Config {
     pub log_format: LogFormat,
 }
 
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Run, roll back or list the database migrations, without starting the server.
+    Migrate {
+        #[command(subcommand)]
+        action: MigrateAction,
+    },
+}
+
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum MigrateAction {
+    /// Apply every pending migration.
+    Up,
+    /// Roll back the newest migrations.
+    Down {
+        /// How many to roll back.
+        #[arg(default_value_t = 1)]
+        steps: u32,
+    },
+    /// List the migrations and whether each is applied.
+    Status,
+}
+
 /// API key → role.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ApiKeys(pub HashMap<String, Role>);
@@ -163,7 +190,10 @@ impl Config {
                 Err(_) => None,
             };
         }
-        config.validate()?;
+        // Migrations need only the database; serving needs the rest to be safe.
+        if config.command.is_none() {
+            config.validate()?;
+        }
         Ok(config)
     }
 

@@ -1,6 +1,10 @@
 use std::process::ExitCode;
 
-use pulso::{config::Config, startup::Application, telemetry};
+use pulso::{
+    config::{Command, Config},
+    startup::Application,
+    telemetry,
+};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -12,6 +16,18 @@ async fn main() -> ExitCode {
         }
     };
     telemetry::init(config.log_format);
+    if let Some(Command::Migrate { action }) = config.command {
+        return match pulso::migrate::run(&config.database_url, action).await {
+            Ok(report) => {
+                print!("{report}");
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("pulso migrate: {error}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let app = match Application::build(config).await {
         Ok(app) => app,
         Err(error) => {

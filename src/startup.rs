@@ -256,7 +256,7 @@ pub async fn shutdown_signal() {
     }
 }
 
-async fn connect_database(url: &str) -> Result<DatabaseConnection, DbErr> {
+pub async fn connect_database(url: &str) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url);
     options
         .sqlx_logging(false)

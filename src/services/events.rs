@@ -2,7 +2,7 @@
 //! change it describes, and replayable with `GET /api/events?after=ID`.
 
 use sea_orm::{
-    ActiveModelTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    ActiveModelTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set, prelude::*,
 };
 use serde::Serialize;
@@ -55,12 +55,26 @@ impl NewEvent {
     }
 }
 
+/// Held from the first event-log insert until commit on PostgreSQL (see `record`).
+const EVENT_LOG_LOCK: i64 = 0x7075_6c73_6f00;
+
 /// Writes the events in order and returns what to deliver once the transaction commits.
+///
+/// Readers page the log with `after=<last id seen>`, so ids must become visible in
+/// increasing order: an event with a smaller id must never commit after a reader has
+/// seen a larger one. SQLite gives that for free (one writer at a time). PostgreSQL
+/// hands out ids at insert and commits concurrently, so writers take one transaction-
+/// scoped advisory lock before inserting events; it is released at commit, which
+/// serializes "insert events, commit" across every node sharing the database.
 pub async fn record<C: ConnectionTrait>(
     conn: &C,
     actor: &Identity,
     events: Vec<NewEvent>,
 ) -> Result<Vec<Delivery>, DbErr> {
+    if !events.is_empty() && conn.get_database_backend() == DbBackend::Postgres {
+        conn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({EVENT_LOG_LOCK})"))
+            .await?;
+    }
     let mut deliveries = Vec::with_capacity(events.len());
     for event in events {
         let row = event::ActiveModel {

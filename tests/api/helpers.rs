@@ -1,6 +1,7 @@
 //! Test harness: the real server, built by the same `Application` as `main`, on port 0
-//! with its own in-memory SQLite migrated by the real migrator, driven by real clients
-//! (`rust_socketio` and HTTP).
+//! with its own fresh database (in-memory SQLite, or PostgreSQL when
+//! `PULSO_TEST_DATABASE_URL` is set) migrated by the real migrator, driven by real
+//! clients (`rust_socketio` and HTTP).
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
@@ -11,6 +12,8 @@ use pulso::{
     startup::Application,
 };
 use reqwest::Method;
+
+use crate::database::TestDatabase;
 use rust_socketio::{
     Payload, TransportType,
     asynchronous::{Client, ClientBuilder},
@@ -32,40 +35,58 @@ pub const PRODUCTION_ADMIN_KEY: &str = "production-admin-key";
 pub struct TestApp {
     pub url: String,
     http: reqwest::Client,
+    config: Config,
+    database: Option<TestDatabase>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
 }
 
+/// A server with one key per role on a fresh database.
 pub async fn spawn_app() -> TestApp {
-    spawn_app_on("sqlite::memory:").await
+    spawn_app_with(|_| {}).await
 }
 
-/// A server on the given database with one key per role.
-pub async fn spawn_app_on(database_url: &str) -> TestApp {
-    let mut config = Config::development(database_url);
+/// The same, with settings changed by `adjust`.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    start(TestDatabase::create(false).await, adjust).await
+}
+
+/// A server whose data survives `restart` (SQLite keeps it in a file).
+pub async fn spawn_durable_app() -> TestApp {
+    start(TestDatabase::create(true).await, |_| {}).await
+}
+
+/// A server in production mode, whose only key is `PRODUCTION_ADMIN_KEY`.
+pub async fn spawn_production_app() -> TestApp {
+    spawn_app_with(|config| {
+        config.set_environment(Environment::Production);
+        config.set_api_keys(ApiKeys(HashMap::from([(
+            PRODUCTION_ADMIN_KEY.to_owned(),
+            Role::Admin,
+        )])));
+        config.set_jwt_secret("a-production-secret-of-32-bytes-or-more");
+    })
+    .await
+}
+
+async fn start(database: TestDatabase, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let mut config = Config::development(&database.url);
     config.set_api_keys(ApiKeys(HashMap::from([
         (ADMIN_KEY.to_owned(), Role::Admin),
         (STAFF_KEY.to_owned(), Role::Staff),
         (VIEWER_KEY.to_owned(), Role::Viewer),
     ])));
-    spawn_app_with(config).await
+    adjust(&mut config);
+    let mut app = run(config).await;
+    app.database = Some(database);
+    app
 }
 
-/// A server in production mode, whose only key is `PRODUCTION_ADMIN_KEY`.
-pub async fn spawn_production_app() -> TestApp {
-    let mut config = Config::development("sqlite::memory:");
-    config.set_environment(Environment::Production);
-    config.set_api_keys(ApiKeys(HashMap::from([(
-        PRODUCTION_ADMIN_KEY.to_owned(),
-        Role::Admin,
-    )])));
-    config.set_jwt_secret("a-production-secret-of-32-bytes-or-more");
-    spawn_app_with(config).await
-}
-
-pub async fn spawn_app_with(config: Config) -> TestApp {
+async fn run(config: Config) -> TestApp {
     pulso::telemetry::init(config.log_format);
-    let app = Application::build(config).await.expect("server builds");
+    let app = Application::build(config.clone())
+        .await
+        .expect("server builds");
     let addr = app.local_addr();
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until_stopped(async {
@@ -74,14 +95,38 @@ pub async fn spawn_app_with(config: Config) -> TestApp {
     TestApp {
         url: format!("http://{addr}"),
         http: reqwest::Client::new(),
+        config,
+        database: None,
         stop: Some(stop),
         server: Some(server),
     }
 }
 
 impl TestApp {
-    /// Stops the server the way SIGTERM does and waits until it has finished.
+    /// Stops the server the way SIGTERM does, waits until it has finished, and
+    /// removes its database.
     pub async fn stop(mut self) {
+        self.halt().await;
+        if let Some(database) = self.database.take() {
+            database.remove().await;
+        }
+    }
+
+    /// Stops the server and starts it again on the same database and settings.
+    pub async fn restart(mut self) -> TestApp {
+        self.halt().await;
+        let mut again = run(self.config.clone()).await;
+        again.database = self.database.take();
+        again
+    }
+
+    /// A second server on the same database, like another node behind a load balancer.
+    /// Stop it before this one: this one owns the database.
+    pub async fn sibling(&self) -> TestApp {
+        run(self.config.clone()).await
+    }
+
+    async fn halt(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

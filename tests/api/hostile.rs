@@ -3,15 +3,9 @@
 //! the server answers with an ack whose error code fits, a refused command changes
 //! nothing, and the socket stays usable.
 
-use std::collections::HashMap;
-
 use proptest::{
     prelude::*,
     test_runner::{Config as ProptestConfig, TestCaseError, TestRunner},
-};
-use pulso::{
-    auth::Role,
-    config::{ApiKeys, Config},
 };
 use reqwest::Method;
 use serde_json::{Map, Value, json};
@@ -188,14 +182,11 @@ async fn check(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_command_survives_arbitrary_json() {
-    let mut config = Config::development("sqlite::memory:");
-    config.set_api_keys(ApiKeys(HashMap::from([(
-        ADMIN_KEY.to_owned(),
-        Role::Admin,
-    )])));
-    config.rate_limit = 1_000_000;
-    config.rate_burst = 1_000_000;
-    let app = spawn_app_with(config).await;
+    let app = spawn_app_with(|config| {
+        config.rate_limit = 1_000_000;
+        config.rate_burst = 1_000_000;
+    })
+    .await;
     app.seed("A-1", 10, 2).await;
     // An admin may run every command, so input reaches the deepest validation.
     let socket = app.socket(ADMIN_KEY, "fuzzer").await;

@@ -1,29 +1,13 @@
 //! Limits: a command rate per socket (refusals with a retry hint, then a disconnect for
 //! flooding), and caps on sockets per user and per node.
 
-use std::collections::HashMap;
-
-use pulso::{
-    auth::Role,
-    config::{ApiKeys, Config},
-};
 use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-async fn spawn_limited(adjust: impl FnOnce(&mut Config)) -> TestApp {
-    let mut config = Config::development("sqlite::memory:");
-    config.set_api_keys(ApiKeys(HashMap::from([
-        (ADMIN_KEY.to_owned(), Role::Admin),
-        (STAFF_KEY.to_owned(), Role::Staff),
-    ])));
-    adjust(&mut config);
-    spawn_app_with(config).await
-}
-
 #[tokio::test]
 async fn commands_past_the_rate_are_refused_and_a_flood_is_disconnected() {
-    let app = spawn_limited(|config| {
+    let app = spawn_app_with(|config| {
         config.rate_limit = 1;
         config.rate_burst = 4;
     })
@@ -85,7 +69,7 @@ async fn connect_eventually(app: &TestApp, user: &str) {
 
 #[tokio::test]
 async fn a_user_may_hold_only_so_many_sockets() {
-    let app = spawn_limited(|config| config.max_connections_per_user = 2).await;
+    let app = spawn_app_with(|config| config.max_connections_per_user = 2).await;
     let first = app.socket(STAFF_KEY, "ana").await;
     let _second = app.socket(STAFF_KEY, "ana").await;
     let message = refusal(&try_connect(&app, "ana").await);
@@ -105,7 +89,7 @@ async fn a_user_may_hold_only_so_many_sockets() {
 
 #[tokio::test]
 async fn a_node_accepts_only_so_many_sockets() {
-    let app = spawn_limited(|config| config.max_connections = 2).await;
+    let app = spawn_app_with(|config| config.max_connections = 2).await;
     let first = app.socket(STAFF_KEY, "a").await;
     let _second = app.socket(STAFF_KEY, "b").await;
     let message = refusal(&try_connect(&app, "c").await);

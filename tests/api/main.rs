@@ -1,12 +1,15 @@
 //! Integration tests: one binary, the real server, real clients.
 
+mod concurrency;
 mod connect;
+mod database;
 mod helpers;
 mod hostile;
 mod inventory;
 mod isolation;
 mod limits;
 mod logs;
+mod migrate;
 mod notifications;
 mod operations;
 mod orders;

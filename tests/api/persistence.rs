@@ -1,4 +1,4 @@
-//! Everything survives a restart on the same database file, event log included.
+//! Everything survives a restart on the same database, event log included.
 
 use reqwest::Method;
 use serde_json::json;
@@ -7,13 +7,7 @@ use crate::helpers::*;
 
 #[tokio::test]
 async fn data_and_event_log_survive_a_restart() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!(
-        "sqlite://{}?mode=rwc",
-        dir.path().join("pulso.db").display()
-    );
-
-    let app = spawn_app_on(&url).await;
+    let app = spawn_durable_app().await;
     let client_id = app.seed("KEEP-1", 5, 1).await;
     let (status, order) = app
         .api(
@@ -24,9 +18,7 @@ async fn data_and_event_log_survive_a_restart() {
         .await;
     assert_eq!(status, 201, "{order}");
     let (_, log_before) = app.api(Method::GET, "/api/events?after=0", None).await;
-    app.stop().await;
-
-    let app = spawn_app_on(&url).await;
+    let app = app.restart().await;
     let (status, again) = app
         .api(Method::GET, &format!("/api/orders/{}", order["id"]), None)
         .await;
