@@ -116,6 +116,20 @@ pub struct Config {
     #[arg(long, env = "PULSO_MAX_BUFFER_PACKETS", value_name = "PULSO_MAX_BUFFER_PACKETS", default_value_t = 256, value_parser = clap::value_parser!(u32).range(8..=65_536))]
     pub max_buffer_packets: u32,
 
+    /// Redis (7 or newer) shared by several pulso nodes, e.g. `redis://127.0.0.1:6379`.
+    /// Unset: one node, rooms in memory.
+    #[arg(long, env = "REDIS_URL", value_name = "REDIS_URL")]
+    pub redis_url: Option<String>,
+
+    /// Prefix of pulso's Redis channels and keys; nodes of one deployment share it.
+    #[arg(
+        long,
+        env = "PULSO_REDIS_PREFIX",
+        value_name = "PULSO_REDIS_PREFIX",
+        default_value = "pulso"
+    )]
+    pub redis_prefix: String,
+
     /// Log output: human-readable `pretty` or one JSON object per line.
     #[arg(
         long,

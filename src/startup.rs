@@ -32,8 +32,12 @@ use tracing::{Level, Span};
 use crate::{
     config::{Config, ConfigError},
     http, realtime,
-    realtime::{limits::Limits, publisher::Publisher},
-    services::Services,
+    realtime::{
+        cluster::{ClusterAdapter, ManagedDriver},
+        limits::Limits,
+        publisher::Publisher,
+    },
+    services::{Services, operations},
     state::AppState,
     telemetry,
 };
@@ -49,6 +53,10 @@ pub enum StartupError {
     Database(#[from] DbErr),
     #[error("cannot listen: {0}")]
     Bind(#[from] std::io::Error),
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("cluster: {0}")]
+    Cluster(String),
 }
 
 pub struct Application {
@@ -56,7 +64,6 @@ pub struct Application {
     /// How long a connection may leave the server's writes unacknowledged.
     stall_timeout: Duration,
     router: Router,
-    io: SocketIo,
     state: Arc<AppState>,
 }
 
@@ -79,34 +86,51 @@ impl Application {
         Migrator::up(&db, None).await?;
 
         let max_payload = usize::try_from(config.max_payload_bytes).unwrap_or(usize::MAX);
-        let (socket_layer, io) = SocketIo::builder()
+        let builder = SocketIo::builder()
             .ping_interval(config.ping_interval())
             .ping_timeout(config.ping_timeout())
             // socketioxide limits each transport separately: set them all.
             .max_payload(config.max_payload_bytes)
             .ws_max_message_size(max_payload)
             .ws_max_frame_size(max_payload)
-            .max_buffer_size(config.max_buffer_packets as usize)
-            .build_layer();
-
-        let state = Arc::new(AppState {
-            services: Services {
-                db,
-                publisher: Publisher::new(io.clone()),
-            },
-            auth: config.authenticator(),
-            writes: TaskTracker::new(),
-            production: config.is_production(),
-            heartbeat: config.ping_interval(),
-            presence: Default::default(),
-            limits: Limits::from_config(&config),
-            slots: Default::default(),
-        });
-        realtime::register(&io, state.clone());
+            .max_buffer_size(config.max_buffer_packets as usize);
+        let state_with = |publisher: Publisher, cluster: Option<ManagedDriver>| {
+            Arc::new(AppState {
+                services: Services { db, publisher },
+                auth: config.authenticator(),
+                writes: TaskTracker::new(),
+                production: config.is_production(),
+                heartbeat: config.ping_interval(),
+                presence: Default::default(),
+                limits: Limits::from_config(&config),
+                slots: Default::default(),
+                cluster,
+            })
+        };
+        // One node keeps rooms in memory; several share them through Redis.
+        let (state, router) = match &config.redis_url {
+            None => {
+                let (layer, io) = builder.build_layer();
+                let state = state_with(Publisher::new(io.clone()), None);
+                realtime::register(&io, state.clone());
+                (state.clone(), http::router(state).layer(layer))
+            }
+            Some(url) => {
+                let driver = ManagedDriver::connect(url, &config.redis_prefix).await?;
+                let adapter = driver.clone().adapter();
+                let (layer, io) = builder
+                    .with_adapter::<ClusterAdapter>(adapter)
+                    .build_layer();
+                let state = state_with(Publisher::new(io.clone()), Some(driver));
+                realtime::register(&io, state.clone())
+                    .await
+                    .map_err(|e| StartupError::Cluster(e.to_string()))?;
+                (state.clone(), http::router(state).layer(layer))
+            }
+        };
 
         telemetry::prometheus();
-        let router = http::router(state.clone())
-            .layer(socket_layer)
+        let router = router
             .layer(cors(&config))
             // Every request gets an `x-request-id` (kept if the caller sent one, echoed in
             // the response) and a span carrying it, so its log lines name it.
@@ -122,7 +146,6 @@ impl Application {
             listener,
             stall_timeout: config.ping_interval() + config.ping_timeout(),
             router,
-            io,
             state,
         })
     }
@@ -146,17 +169,25 @@ impl Application {
              connect with io(\"http://{addr}\", {{ auth: {{ api_key, user_id }} }})"
         );
         let stopping = CancellationToken::new();
-        let io = self.io.clone();
+        let publisher = self.state.services.publisher.clone();
         tokio::spawn({
             let stopping = stopping.clone();
             async move {
                 shutdown.await;
                 tracing::info!("shutting down: closing sockets, finishing writes");
                 stopping.cancel();
-                io.close().await;
+                publisher.close().await;
             }
         });
         tokio::spawn(metrics_upkeep(stopping.clone()));
+        let sharing = self.state.cluster.clone().map(|cluster| {
+            tokio::spawn(operations::share_stats(
+                self.state.services.clone(),
+                self.state.heartbeat,
+                cluster,
+                stopping.clone(),
+            ))
+        });
         let stall_timeout = self.stall_timeout;
         let listener = self
             .listener
@@ -178,6 +209,9 @@ impl Application {
                 }
             }
         };
+        if let Some(sharing) = sharing {
+            let _ = sharing.await;
+        }
         self.state.writes.close();
         if tokio::time::timeout(SHUTDOWN_GRACE, self.state.writes.wait())
             .await

@@ -7,7 +7,10 @@ use tokio_util::task::TaskTracker;
 
 use crate::{
     auth::Authenticator,
-    realtime::limits::{ConnectionSlots, Limits},
+    realtime::{
+        cluster::ManagedDriver,
+        limits::{ConnectionSlots, Limits},
+    },
     services::Services,
 };
 
@@ -26,4 +29,6 @@ pub struct AppState {
     pub limits: Limits,
     /// This node's sockets, against `limits.max_connections`.
     pub slots: ConnectionSlots,
+    /// The Redis link when several nodes share rooms; `None` on a single node.
+    pub cluster: Option<ManagedDriver>,
 }

@@ -83,6 +83,14 @@ fn describe() {
         Unit::Seconds,
         "Socket command latency, by name"
     );
+    describe_gauge!(
+        "pulso_redis_up",
+        "1 while this node reaches Redis (several nodes only)"
+    );
+    describe_counter!(
+        "pulso_adapter_errors_total",
+        "Emits that could not reach the other nodes (delivered on this node only)"
+    );
     describe_counter!(
         "pulso_db_errors_total",
         "Database errors that failed a request"
@@ -124,6 +132,15 @@ pub fn record_emit(event: &str, send_errors: u64) {
 pub fn record_command(command: &'static str, outcome: &'static str, took: Duration) {
     counter!("pulso_commands_total", "command" => command, "outcome" => outcome).increment(1);
     histogram!("pulso_command_duration_seconds", "command" => command).record(took.as_secs_f64());
+}
+
+/// 1 while this node reaches Redis (several-node mode only).
+pub fn record_redis_up(up: bool) {
+    gauge!("pulso_redis_up").set(if up { 1.0 } else { 0.0 });
+}
+
+pub fn record_adapter_error() {
+    counter!("pulso_adapter_errors_total").increment(1);
 }
 
 pub fn record_db_error() {

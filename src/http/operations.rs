@@ -33,7 +33,13 @@ async fn stats(
     State(state): State<Arc<AppState>>,
     Caller(caller): Caller,
 ) -> Result<Json<Value>, AppError> {
-    let stats = operations::stats(&state.services, &caller, state.heartbeat)?;
+    let stats = operations::stats(
+        &state.services,
+        &caller,
+        state.heartbeat,
+        state.cluster.as_ref(),
+    )
+    .await?;
     let timestamp = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
     Ok(Json(
         json!({ "status": "ok", "stats": stats, "timestamp": timestamp }),

@@ -261,13 +261,14 @@ async fn disconnect_at<A: Adapter>(
     }
 }
 
-/// Sockets in a room across every node.
+/// Sockets in a room across every node (this node's only, when the others cannot be
+/// reached).
 async fn sockets_of<A: Adapter>(socket: &SocketRef<A>, room: &str) -> usize {
     match socket.within(room.to_owned()).fetch_sockets().await {
         Ok(sockets) => sockets.len(),
         Err(error) => {
-            tracing::warn!(socket_id = %socket.id, %error, "could not count sockets");
-            0
+            tracing::warn!(socket_id = %socket.id, %error, "other nodes unreachable: counting this node's sockets");
+            socket.within(room.to_owned()).sockets().len()
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Socket.IO: connection auth, rooms, command handlers and the publisher. socketioxide
 //! owns connections, rooms and fan-out; nothing here keeps its own map of sockets.
 
+pub mod cluster;
 pub mod commands;
 pub mod connect;
 pub mod limits;
@@ -11,10 +12,11 @@ pub mod stats;
 use std::sync::Arc;
 
 use serde_json::Value;
+use socketioxide_core::adapter::DefinedAdapter;
 
 use socketioxide::{
     SocketIo,
-    adapter::LocalAdapter,
+    adapter::Adapter,
     extract::{SocketRef, TryData},
     handler::ConnectHandler,
 };
@@ -22,13 +24,13 @@ use socketioxide::{
 use crate::state::AppState;
 
 /// Registers the default namespace `/` (socketioxide does not create it by itself).
-/// The handlers are generic over the adapter; this wires them to the in-memory one.
-pub fn register(io: &SocketIo<LocalAdapter>, state: Arc<AppState>) {
+/// With the in-memory adapter this returns `()`; with Redis, a future to await.
+pub fn register<A: Adapter + DefinedAdapter>(io: &SocketIo<A>, state: Arc<AppState>) -> A::InitRes {
     let on_connect = {
         let state = state.clone();
-        move |socket: SocketRef<LocalAdapter>| connect::on_connect(state.clone(), socket)
+        move |socket: SocketRef<A>| connect::on_connect(state.clone(), socket)
     };
-    let authenticate = move |socket: SocketRef<LocalAdapter>, auth: TryData<Value>| {
+    let authenticate = move |socket: SocketRef<A>, auth: TryData<Value>| {
         connect::authenticate(state.clone(), socket, auth)
     };
     io.ns("/", on_connect.with(authenticate))

@@ -14,7 +14,7 @@ use super::{
     rooms::Room,
     stats::{ConnectedSocket, Counters},
 };
-use crate::auth::Identity;
+use crate::{auth::Identity, telemetry};
 
 /// What every server→client domain event carries.
 #[derive(Debug, Clone, Serialize)]
@@ -67,6 +67,12 @@ trait Fanout: Send + Sync {
     ) -> BoxFuture<'a, Result<usize, BroadcastError>>;
 
     fn connected(&self) -> Vec<ConnectedSocket>;
+
+    /// Users with a socket on any node (from the `user:` rooms).
+    fn users(&self) -> BoxFuture<'_, Vec<String>>;
+
+    /// Closes every socket of this node.
+    fn close(&self) -> BoxFuture<'_, ()>;
 }
 
 impl<A: Adapter> Fanout for SocketIo<A> {
@@ -78,9 +84,41 @@ impl<A: Adapter> Fanout for SocketIo<A> {
     ) -> BoxFuture<'a, Result<usize, BroadcastError>> {
         Box::pin(async move {
             let recipients = self.to(rooms.clone()).sockets().len();
-            self.to(rooms).emit(event, payload).await?;
+            match self.to(rooms.clone()).emit(event, payload).await {
+                // Redis is unreachable: the adapter delivered nothing, not even here.
+                // This node's sockets still get it; other nodes' catch up from the log.
+                Err(BroadcastError::Adapter(error)) => {
+                    tracing::warn!(event, %error, "other nodes unreachable: delivering on this node only");
+                    telemetry::record_adapter_error();
+                    self.local().to(rooms).emit(event, payload).await?;
+                }
+                result => result?,
+            }
             Ok(recipients)
         })
+    }
+
+    fn users(&self) -> BoxFuture<'_, Vec<String>> {
+        Box::pin(async move {
+            let rooms = match self.rooms().await {
+                Ok(rooms) => rooms,
+                Err(error) => {
+                    tracing::warn!(%error, "other nodes unreachable: listing this node's users only");
+                    self.local().rooms().await.unwrap_or_default()
+                }
+            };
+            rooms
+                .iter()
+                .filter_map(|room| match room.parse() {
+                    Ok(Room::User(user_id)) => Some(user_id),
+                    _ => None,
+                })
+                .collect()
+        })
+    }
+
+    fn close(&self) -> BoxFuture<'_, ()> {
+        Box::pin(SocketIo::close(self))
     }
 
     fn connected(&self) -> Vec<ConnectedSocket> {
@@ -115,6 +153,16 @@ impl Publisher {
     /// Sockets connected to this node.
     pub fn connected(&self) -> Vec<ConnectedSocket> {
         self.fanout.connected()
+    }
+
+    /// Users connected to any node.
+    pub async fn users(&self) -> Vec<String> {
+        self.fanout.users().await
+    }
+
+    /// Closes every socket of this node (shutdown).
+    pub async fn close(&self) {
+        self.fanout.close().await;
     }
 
     /// Emits committed events in order and returns how many local sockets they reached.
@@ -164,7 +212,14 @@ impl Publisher {
         payload: &impl Serialize,
     ) {
         let recipients = socket.broadcast().sockets().len();
-        let result = socket.broadcast().emit(event, payload).await;
+        let result = match socket.broadcast().emit(event, payload).await {
+            Err(BroadcastError::Adapter(error)) => {
+                tracing::warn!(event, %error, "other nodes unreachable: delivering on this node only");
+                telemetry::record_adapter_error();
+                socket.broadcast().local().emit(event, payload).await
+            }
+            result => result,
+        };
         if let Err(error) = &result {
             tracing::warn!(socket_id = %socket.id, event, %error, "message not delivered to every socket");
         }

@@ -7,7 +7,7 @@ use std::{
 };
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use socketioxide::BroadcastError;
 
 use crate::{auth::Identity, telemetry};
@@ -73,7 +73,7 @@ impl Counters {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct CounterSnapshot {
     pub total_messages_sent: u64,
     pub total_broadcasts: u64,
@@ -81,7 +81,7 @@ pub struct CounterSnapshot {
     pub last_broadcast_at: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SocketStats {
     pub total_connections: usize,
     pub unique_users: usize,
@@ -113,5 +113,55 @@ impl SocketStats {
             heartbeat_interval: heartbeat_ms,
             metrics: counters.snapshot(),
         }
+    }
+}
+
+/// One node's stats, as the cluster shares them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NodeStats {
+    pub node_id: String,
+    #[serde(flatten)]
+    pub stats: SocketStats,
+    /// Milliseconds since the epoch when the node reported them.
+    pub reported_at: i64,
+}
+
+/// The stats of every node together, and each node's beside them.
+#[derive(Debug, Serialize)]
+pub struct ClusterStats {
+    #[serde(flatten)]
+    pub totals: SocketStats,
+    pub nodes: Vec<NodeStats>,
+}
+
+impl ClusterStats {
+    /// Sums the nodes (their sockets are disjoint); unique users come from the caller,
+    /// as one user may be on several nodes.
+    pub fn new(nodes: Vec<NodeStats>, unique_users: usize, heartbeat_ms: u64) -> Self {
+        let mut totals = SocketStats {
+            unique_users,
+            heartbeat_interval: heartbeat_ms,
+            ..SocketStats::default()
+        };
+        for node in &nodes {
+            let stats = &node.stats;
+            totals.total_connections += stats.total_connections;
+            for (role, count) in &stats.connections_by_role {
+                *totals.connections_by_role.entry(role.clone()).or_insert(0) += count;
+            }
+            for (room, count) in &stats.rooms {
+                *totals.rooms.entry(room.clone()).or_insert(0) += count;
+            }
+            let (sum, one) = (&mut totals.metrics, &stats.metrics);
+            sum.total_messages_sent += one.total_messages_sent;
+            sum.total_broadcasts += one.total_broadcasts;
+            sum.total_send_errors += one.total_send_errors;
+            // RFC 3339 in UTC with fixed precision: the text orders like the time.
+            sum.last_broadcast_at = sum
+                .last_broadcast_at
+                .clone()
+                .max(one.last_broadcast_at.clone());
+        }
+        Self { totals, nodes }
     }
 }

@@ -63,8 +63,8 @@ pub(crate) async fn deliver(
     match &notification.user_id {
         Some(user_id) => push_unread_count(services, user_id).await,
         None => {
-            // Everyone's count changed: refresh each user connected to this node.
-            for user_id in connected_users(services) {
+            // Everyone's count changed: refresh each connected user's, on every node.
+            for user_id in services.publisher.users().await {
                 push_unread_count(services, &user_id).await;
             }
         }
@@ -202,18 +202,6 @@ pub async fn push_unread_count(services: &Services, user_id: &str) {
         }
         Err(error) => tracing::warn!(user_id, %error, "unread count not pushed"),
     }
-}
-
-fn connected_users(services: &Services) -> Vec<String> {
-    let mut users: Vec<String> = services
-        .publisher
-        .connected()
-        .into_iter()
-        .filter_map(|socket| socket.identity.map(|identity| identity.user_id))
-        .collect();
-    users.sort();
-    users.dedup();
-    users
 }
 
 /// Notifications addressed to the user or to everyone.

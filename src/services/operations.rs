@@ -3,28 +3,86 @@
 use std::time::Duration;
 
 use serde::Serialize;
+use tokio_util::sync::CancellationToken;
 
 use super::{Services, notifications};
 use crate::{
     auth::{Action, Identity, authorize},
     domain::notifications::{NewNotification, TestBroadcast},
     error::AppError,
-    realtime::stats::{CounterSnapshot, SocketStats},
+    realtime::{
+        cluster::{ManagedDriver, STATS_EVERY},
+        stats::{ClusterStats, CounterSnapshot, NodeStats, SocketStats},
+    },
 };
 
-/// Who is connected to this node, their rooms, and what the publisher has sent.
-pub fn stats(
+/// Who is connected, their rooms, and what the publishers have sent: this node's, and
+/// with several nodes every node's (each beside the totals).
+pub async fn stats(
     services: &Services,
     actor: &Identity,
     heartbeat: Duration,
-) -> Result<SocketStats, AppError> {
+    cluster: Option<&ManagedDriver>,
+) -> Result<ClusterStats, AppError> {
     authorize(actor, Action::ReadStats)?;
+    let this = this_node(services, heartbeat, cluster);
+    let heartbeat_ms = this.stats.heartbeat_interval;
+    let Some(cluster) = cluster else {
+        let unique_users = this.stats.unique_users;
+        return Ok(ClusterStats::new(vec![this], unique_users, heartbeat_ms));
+    };
+    if let Err(error) = cluster.share_stats(&this).await {
+        tracing::warn!(%error, "could not share this node's stats");
+    }
+    let mut nodes = vec![this];
+    match cluster.other_nodes_stats().await {
+        Ok(others) => nodes.extend(others),
+        Err(error) => tracing::warn!(%error, "other nodes' stats unavailable: this node's only"),
+    }
+    let unique_users = services.publisher.users().await.len();
+    Ok(ClusterStats::new(nodes, unique_users, heartbeat_ms))
+}
+
+/// This node's stats, stamped now.
+fn this_node(
+    services: &Services,
+    heartbeat: Duration,
+    cluster: Option<&ManagedDriver>,
+) -> NodeStats {
     let heartbeat_ms = u64::try_from(heartbeat.as_millis()).unwrap_or(u64::MAX);
-    Ok(SocketStats::new(
-        &services.publisher.connected(),
-        heartbeat_ms,
-        services.publisher.counters(),
-    ))
+    NodeStats {
+        node_id: cluster.map_or("local", ManagedDriver::node_id).to_owned(),
+        stats: SocketStats::new(
+            &services.publisher.connected(),
+            heartbeat_ms,
+            services.publisher.counters(),
+        ),
+        reported_at: chrono::Utc::now().timestamp_millis(),
+    }
+}
+
+/// Shares this node's stats every few seconds until `stopping`, then withdraws them.
+pub async fn share_stats(
+    services: Services,
+    heartbeat: Duration,
+    cluster: ManagedDriver,
+    stopping: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            () = stopping.cancelled() => break,
+            () = tokio::time::sleep(STATS_EVERY) => {}
+        }
+        if let Err(error) = cluster
+            .share_stats(&this_node(&services, heartbeat, Some(&cluster)))
+            .await
+        {
+            tracing::warn!(%error, "could not share this node's stats");
+        }
+    }
+    if let Err(error) = cluster.withdraw_stats().await {
+        tracing::warn!(%error, "could not withdraw this node's stats");
+    }
 }
 
 #[derive(Debug, Serialize)]

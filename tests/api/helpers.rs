@@ -51,9 +51,14 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     start(TestDatabase::create(false).await, adjust).await
 }
 
-/// A server whose data survives `restart` (SQLite keeps it in a file).
+/// A server whose data survives `restart`, and that `sibling`s can share (SQLite keeps
+/// it in a file).
 pub async fn spawn_durable_app() -> TestApp {
-    start(TestDatabase::create(true).await, |_| {}).await
+    spawn_durable_app_with(|_| {}).await
+}
+
+pub async fn spawn_durable_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    start(TestDatabase::create(true).await, adjust).await
 }
 
 /// A server in production mode, whose only key is `PRODUCTION_ADMIN_KEY`.

@@ -1,0 +1,65 @@
+//! Several pulso nodes sharing one database and one Redis: everything a client sees is
+//! the same whichever node it is connected to, and a node that loses Redis keeps
+//! serving its own sockets and recovers by itself.
+//!
+//! Needs `PULSO_TEST_REDIS_URL` (a Redis 7 server; `.ci/run` sets it). Without it this
+//! prints that it was skipped and runs nothing. It uses a key prefix of its own, and for
+//! the outage a `redis-server` it starts on a free loopback port.
+
+#[allow(dead_code)]
+#[path = "../api/database.rs"]
+mod database;
+#[allow(dead_code)]
+#[path = "../api/helpers.rs"]
+mod helpers;
+mod outage;
+mod three_nodes;
+
+use std::{process::ExitCode, time::Duration};
+
+use helpers::TestApp;
+use reqwest::Method;
+
+pub const REDIS_VARIABLE: &str = "PULSO_TEST_REDIS_URL";
+
+fn main() -> ExitCode {
+    let Some(redis_url) = std::env::var(REDIS_VARIABLE).ok().filter(|u| !u.is_empty()) else {
+        println!(
+            "SKIPPED: the cluster tests (set {REDIS_VARIABLE}=redis://127.0.0.1:6379 to run them)"
+        );
+        return ExitCode::SUCCESS;
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        println!("cluster: three nodes share events, inboxes, presence and broadcasts ...");
+        three_nodes::run(&redis_url).await;
+        println!("cluster: a node that loses Redis serves its own sockets and recovers ...");
+        outage::run().await;
+    });
+    println!("cluster tests: 2 passed");
+    ExitCode::SUCCESS
+}
+
+/// A prefix no other run shares.
+pub fn unique_prefix(name: &str) -> String {
+    format!("pulso-test-{}-{name}", std::process::id())
+}
+
+/// Polls `/ready` until it answers `status`.
+pub async fn until_ready_is(node: &TestApp, status: u16) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let (got, _) = helpers::send(node.raw(Method::GET, "/ready")).await;
+        if got == status {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "/ready never answered {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
