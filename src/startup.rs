@@ -96,7 +96,11 @@ impl Application {
             .max_buffer_size(config.max_buffer_packets as usize);
         let state_with = |publisher: Publisher, cluster: Option<ManagedDriver>| {
             Arc::new(AppState {
-                services: Services { db, publisher },
+                services: Services {
+                    db,
+                    publisher,
+                    sqlite_writer: Default::default(),
+                },
                 auth: config.authenticator(),
                 writes: TaskTracker::new(),
                 production: config.is_production(),
@@ -180,6 +184,11 @@ impl Application {
             }
         });
         tokio::spawn(metrics_upkeep(stopping.clone()));
+        // Before the first socket: other nodes count this node's sockets as present only
+        // while it reports its stats.
+        if let Some(cluster) = &self.state.cluster {
+            operations::share_stats_now(&self.state.services, self.state.heartbeat, cluster).await;
+        }
         let sharing = self.state.cluster.clone().map(|cluster| {
             tokio::spawn(operations::share_stats(
                 self.state.services.clone(),

@@ -34,6 +34,25 @@ use crate::telemetry;
 pub type ClusterAdapter = CustomRedisAdapter<Emitter, ManagedDriver>;
 
 const KEEPALIVE: Duration = Duration::from_secs(1);
+
+/// KEYS: the user's presence hash (node → sockets), the stats hash (node → JSON with
+/// `reported_at`). ARGV: this node, the change, the oldest live `reported_at`.
+const PRESENCE_SCRIPT: &str = r"
+local mine = redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[2])
+if mine <= 0 then redis.call('HDEL', KEYS[1], ARGV[1]) end
+local total = 0
+local counts = redis.call('HGETALL', KEYS[1])
+for i = 1, #counts, 2 do
+  local node, sockets = counts[i], tonumber(counts[i + 1])
+  local live = node == ARGV[1]
+  if not live then
+    local stats = redis.call('HGET', KEYS[2], node)
+    live = stats and cjson.decode(stats).reported_at >= tonumber(ARGV[3])
+  end
+  if live then total = total + sockets else redis.call('HDEL', KEYS[1], node) end
+end
+return total
+";
 /// How often each node shares its stats, and when a silent node is forgotten.
 pub const STATS_EVERY: Duration = Duration::from_secs(2);
 const STATS_TTL: Duration = Duration::from_secs(10);
@@ -111,6 +130,22 @@ impl ManagedDriver {
             .clone()
             .hset::<_, _, _, ()>(self.stats_key(), &self.node_id, json)
             .await
+    }
+
+    /// Adds `change` to this node's count of the user's sockets and returns the user's
+    /// sockets on every live node, atomically (one script). Counts of nodes that stopped
+    /// reporting stats (crashed) are dropped.
+    pub async fn count_presence(&self, user_id: &str, change: i64) -> RedisResult<usize> {
+        let fresh_after = chrono::Utc::now().timestamp_millis() - STATS_TTL.as_millis() as i64;
+        let total: i64 = redis::Script::new(PRESENCE_SCRIPT)
+            .key(format!("{}:presence:{user_id}", self.prefix))
+            .key(self.stats_key())
+            .arg(&self.node_id)
+            .arg(change)
+            .arg(fresh_after)
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        Ok(usize::try_from(total).unwrap_or(0))
     }
 
     /// Withdraws this node's stats (shutdown).

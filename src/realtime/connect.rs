@@ -142,7 +142,7 @@ pub async fn on_connect<A: Adapter>(state: Arc<AppState>, socket: SocketRef<A>) 
     {
         let _turn = state.presence.lock().await;
         socket.join(joined.clone());
-        if sockets_of(&socket, &user_room).await == 1 {
+        if user_sockets(&state, &socket, &identity.user_id, 1).await == 1 {
             announce(
                 &state.services.publisher,
                 &socket,
@@ -212,10 +212,9 @@ fn listen<A: Adapter>(state: Arc<AppState>, socket: &SocketRef<A>, identity: Ide
         tracing::info!(socket_id = %socket.id, user_id = %identity.user_id, "socket disconnected");
         // socketioxide removes the socket from its rooms only after this handler: leave
         // the user's room first so the count is of the other tabs.
-        let user_room = Room::User(identity.user_id.clone()).to_string();
         let _turn = state.presence.lock().await;
-        socket.leave(user_room.clone());
-        if sockets_of(&socket, &user_room).await == 0 {
+        socket.leave(Room::User(identity.user_id.clone()).to_string());
+        if user_sockets(&state, &socket, &identity.user_id, -1).await == 0 {
             announce(
                 &state.services.publisher,
                 &socket,
@@ -261,14 +260,31 @@ async fn disconnect_at<A: Adapter>(
     }
 }
 
-/// Sockets in a room across every node (this node's only, when the others cannot be
-/// reached).
-async fn sockets_of<A: Adapter>(socket: &SocketRef<A>, room: &str) -> usize {
-    match socket.within(room.to_owned()).fetch_sockets().await {
+/// How many sockets the user has on every node once this one has come (`change` 1,
+/// after joining) or gone (-1, after leaving). With several nodes a counter in Redis
+/// makes "first" and "last" exact even when tabs on two nodes open or close at the same
+/// instant. On one node, or while Redis cannot be reached, the user's room is counted
+/// (under the node's presence lock).
+async fn user_sockets<A: Adapter>(
+    state: &AppState,
+    socket: &SocketRef<A>,
+    user_id: &str,
+    change: i64,
+) -> usize {
+    if let Some(cluster) = &state.cluster {
+        match cluster.count_presence(user_id, change).await {
+            Ok(count) => return count,
+            Err(error) => {
+                tracing::warn!(socket_id = %socket.id, %error, "presence counter unreachable: counting rooms")
+            }
+        }
+    }
+    let room = Room::User(user_id.to_owned()).to_string();
+    match socket.within(room.clone()).fetch_sockets().await {
         Ok(sockets) => sockets.len(),
         Err(error) => {
             tracing::warn!(socket_id = %socket.id, %error, "other nodes unreachable: counting this node's sockets");
-            socket.within(room.to_owned()).sockets().len()
+            socket.within(room).sockets().len()
         }
     }
 }

@@ -10,11 +10,14 @@ pub mod operations;
 pub mod orders;
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use std::sync::Arc;
+
 use sea_orm::{
-    DatabaseConnection, DatabaseTransaction, EntityTrait, PaginatorTrait, QuerySelect, Select,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait, PaginatorTrait, QuerySelect,
+    Select, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::{auth::Identity, error::AppError, realtime::publisher::Publisher};
 use events::NewEvent;
@@ -24,6 +27,8 @@ use events::NewEvent;
 pub struct Services {
     pub db: DatabaseConnection,
     pub publisher: Publisher,
+    /// Orders this process's SQLite writers (see `Write::begin`).
+    pub sqlite_writer: Arc<Mutex<()>>,
 }
 
 /// Timestamps are kept to the millisecond, as the wire format shows them.
@@ -41,12 +46,20 @@ pub struct Write<'a> {
     actor: &'a Identity,
     txn: DatabaseTransaction,
     events: Vec<NewEvent>,
+    /// This process's turn to write (SQLite only), held until the commit.
+    turn: Option<OwnedMutexGuard<()>>,
 }
 
 impl<'a> Write<'a> {
     pub async fn begin(services: &'a Services, actor: &'a Identity) -> Result<Self, AppError> {
-        // SQLite: take the write lock up front, so concurrent writers queue on the busy
-        // timeout instead of failing when a read transaction tries to upgrade.
+        // SQLite has one writer at a time. Writers of this process queue here, in order
+        // and without sleeping, rather than on SQLite's busy timeout (which polls with
+        // sleeps of up to 100 ms); the write lock is then taken up front (IMMEDIATE), so
+        // a writer of another process makes us wait instead of failing an upgrade.
+        let turn = match services.db.get_database_backend() {
+            DbBackend::Sqlite => Some(services.sqlite_writer.clone().lock_owned().await),
+            _ => None,
+        };
         let options = TransactionOptions {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
             ..Default::default()
@@ -57,6 +70,7 @@ impl<'a> Write<'a> {
             actor,
             txn,
             events: Vec::new(),
+            turn,
         })
     }
 
@@ -72,6 +86,8 @@ impl<'a> Write<'a> {
     pub async fn commit(self) -> Result<usize, AppError> {
         let deliveries = events::record(&self.txn, self.actor, self.events).await?;
         self.txn.commit().await?;
+        // The next writer may start while this one's events go out.
+        drop(self.turn);
         Ok(self.services.publisher.publish(&deliveries).await)
     }
 }

@@ -61,6 +61,16 @@ fn this_node(
     }
 }
 
+/// Shares this node's stats now; other nodes also take them as a sign of life.
+pub async fn share_stats_now(services: &Services, heartbeat: Duration, cluster: &ManagedDriver) {
+    if let Err(error) = cluster
+        .share_stats(&this_node(services, heartbeat, Some(cluster)))
+        .await
+    {
+        tracing::warn!(%error, "could not share this node's stats");
+    }
+}
+
 /// Shares this node's stats every few seconds until `stopping`, then withdraws them.
 pub async fn share_stats(
     services: Services,
@@ -73,12 +83,7 @@ pub async fn share_stats(
             () = stopping.cancelled() => break,
             () = tokio::time::sleep(STATS_EVERY) => {}
         }
-        if let Err(error) = cluster
-            .share_stats(&this_node(&services, heartbeat, Some(&cluster)))
-            .await
-        {
-            tracing::warn!(%error, "could not share this node's stats");
-        }
+        share_stats_now(&services, heartbeat, &cluster).await;
     }
     if let Err(error) = cluster.withdraw_stats().await {
         tracing::warn!(%error, "could not withdraw this node's stats");
