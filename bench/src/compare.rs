@@ -1,0 +1,672 @@
+//! `bench compare`: builds and installs what it needs, runs every scenario against
+//! pulso and the reference servers in interleaved order (each run on a fresh server and
+//! database), and writes bench/results/<date>.json and .md. `bench smoke`: a few
+//! seconds of each scenario against pulso, failing on any error.
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Command, ExitCode},
+};
+
+use clap::{Args, ValueEnum};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::{
+    client::Error,
+    commands, connections, fanout, mixed,
+    server::{Kind, Programs, Server, python_venv, root},
+};
+
+#[derive(Args, Debug)]
+pub struct Opts {
+    /// A sanity run (under 5 minutes): smaller counts, shorter steps. Writes
+    /// <date>-quick.json/.md so it never overwrites a full run.
+    #[arg(long)]
+    quick: bool,
+    /// Use this pulso binary instead of `cargo build --release --bin pulso`.
+    #[arg(long)]
+    pulso_bin: Option<PathBuf>,
+    /// The commit a given `--pulso-bin` was built from, for the report.
+    #[arg(long, requires = "pulso_bin")]
+    pulso_commit: Option<String>,
+    /// Also run `commands` on pulso against this PostgreSQL database (it is written to).
+    #[arg(long)]
+    postgres_url: Option<String>,
+    /// Servers to run, in this order (default: pulso,node,python).
+    #[arg(long, value_delimiter = ',')]
+    servers: Vec<Kind>,
+    /// Scenarios to run (default: all).
+    #[arg(long, value_delimiter = ',')]
+    scenarios: Vec<Scenario>,
+    /// Directory for the result files (default: bench/results).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Appended to the result files' names (<date>-<name>.json), for partial runs.
+    #[arg(long)]
+    name: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Scenario {
+    Connections,
+    Fanout,
+    Commands,
+    Mixed,
+}
+
+const SCENARIOS: [Scenario; 4] = [
+    Scenario::Connections,
+    Scenario::Fanout,
+    Scenario::Commands,
+    Scenario::Mixed,
+];
+
+/// Every scenario's settings for one mode.
+#[derive(Debug, Clone)]
+struct Plan {
+    connections: connections::Opts,
+    fanout: fanout::Opts,
+    commands: commands::Opts,
+    mixed: mixed::Opts,
+}
+
+impl Plan {
+    fn full() -> Self {
+        Plan {
+            connections: connections::Opts {
+                count: 19_000,
+                users: 100,
+                stages: 5,
+                per_worker: 7_000,
+                hold_secs: 30,
+            },
+            fanout: fanout::Opts {
+                sockets: 10_000,
+                rates: vec![
+                    1.0, 2.0, 5.0, 10.0, 12.0, 15.0, 17.0, 20.0, 25.0, 30.0, 40.0, 50.0, 75.0,
+                    100.0,
+                ],
+                step_secs: 5.0,
+                p99_limit_ms: 50.0,
+                users: 100,
+            },
+            commands: commands::Opts {
+                clients: 16,
+                in_flight: 4,
+                secs: 20.0,
+            },
+            mixed: mixed::Opts {
+                viewers: 2_000,
+                staff: 4,
+                staff_rate: 5.0,
+                notify_rate: 10.0,
+                secs: 30.0,
+            },
+        }
+    }
+
+    fn quick() -> Self {
+        Plan {
+            connections: connections::Opts {
+                count: 2_000,
+                users: 100,
+                stages: 4,
+                per_worker: 1_000,
+                hold_secs: 5,
+            },
+            fanout: fanout::Opts {
+                sockets: 1_000,
+                rates: vec![5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0],
+                step_secs: 2.0,
+                p99_limit_ms: 50.0,
+                users: 100,
+            },
+            commands: commands::Opts {
+                clients: 16,
+                in_flight: 4,
+                secs: 5.0,
+            },
+            mixed: mixed::Opts {
+                viewers: 400,
+                staff: 4,
+                staff_rate: 10.0,
+                notify_rate: 10.0,
+                secs: 8.0,
+            },
+        }
+    }
+
+    /// Seconds, debug builds welcome: checks that everything works, not how fast.
+    fn smoke() -> Self {
+        Plan {
+            connections: connections::Opts {
+                count: 50,
+                users: 10,
+                stages: 2,
+                per_worker: 25,
+                hold_secs: 1,
+            },
+            fanout: fanout::Opts {
+                sockets: 50,
+                rates: vec![20.0, 50.0],
+                step_secs: 1.0,
+                p99_limit_ms: 5_000.0,
+                users: 10,
+            },
+            commands: commands::Opts {
+                clients: 2,
+                in_flight: 2,
+                secs: 2.0,
+            },
+            mixed: mixed::Opts {
+                viewers: 40,
+                staff: 2,
+                staff_rate: 10.0,
+                notify_rate: 5.0,
+                secs: 2.0,
+            },
+        }
+    }
+}
+
+/// One scenario's outcome, typed for the report.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Outcome {
+    Connections(connections::Outcome),
+    Fanout(fanout::Outcome),
+    Commands(commands::Outcome),
+    Mixed(mixed::Outcome),
+}
+
+#[derive(Debug, Serialize)]
+pub struct Run {
+    pub scenario: Scenario,
+    pub server: Kind,
+    pub database: &'static str,
+    /// /proc/loadavg before and after: this machine is shared, and a busy neighbour
+    /// (a compile, a test suite) skews CPU-bound figures.
+    pub load_before: String,
+    pub load_after: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Results {
+    pub date: String,
+    pub mode: &'static str,
+    pub machine: Value,
+    pub settings: Value,
+    pub runs: Vec<Run>,
+}
+
+async fn run_scenario(scenario: Scenario, plan: &Plan, server: &Server) -> Result<Outcome, Error> {
+    let (addr, pid) = (server.addr, Some(server.pid));
+    Ok(match scenario {
+        Scenario::Connections => {
+            Outcome::Connections(connections::run(addr, pid, &plan.connections).await?)
+        }
+        Scenario::Fanout => Outcome::Fanout(fanout::run(addr, pid, &plan.fanout).await?),
+        Scenario::Commands => Outcome::Commands(commands::run(addr, pid, &plan.commands).await?),
+        Scenario::Mixed => Outcome::Mixed(mixed::run(addr, pid, &plan.mixed).await?),
+    })
+}
+
+fn summary(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Connections(o) => summary_connections(o),
+        Outcome::Fanout(o) => summary_fanout(o),
+        Outcome::Commands(o) => summary_commands(o),
+        Outcome::Mixed(o) => summary_mixed(o),
+    }
+}
+
+pub fn summary_connections(o: &connections::Outcome) -> String {
+    format!(
+        "connections: {}/{} connected ({} failed) at {}/s; RSS {} → {} MiB, {} KiB per connection; idle CPU {}%",
+        o.connected,
+        o.target,
+        o.failed,
+        o.connects_per_sec,
+        o.rss_idle_kib / 1024,
+        o.rss_full_kib / 1024,
+        o.rss_per_connection_kib,
+        o.idle_cpu_percent
+    )
+}
+
+pub fn summary_fanout(o: &fanout::Outcome) -> String {
+    let step = |s: Option<&fanout::Step>| match s {
+        Some(s) => format!(
+            "{} events/s = {} deliveries/s (p50 {} ms, p99 {} ms)",
+            s.rate, s.deliveries_per_sec, s.latency.p50_ms, s.latency.p99_ms
+        ),
+        None => "none".into(),
+    };
+    format!(
+        "fanout: {} sockets; sustainable (p99 ≤ {} ms): {}; lossless max: {}",
+        o.connected,
+        o.p99_limit_ms,
+        step(o.sustainable.as_ref()),
+        step(o.lossless.as_ref())
+    )
+}
+
+pub fn summary_commands(o: &commands::Outcome) -> String {
+    format!(
+        "commands: {} order:create acks/s ({} clients × {} in flight), p50 {} ms, p99 {} ms, {} errors, {}/{} announced",
+        o.acks_per_sec,
+        o.clients,
+        o.in_flight,
+        o.latency.p50_ms,
+        o.latency.p99_ms,
+        o.errors,
+        o.observed_events,
+        o.acked
+    )
+}
+
+pub fn summary_mixed(o: &mixed::Outcome) -> String {
+    format!(
+        "mixed: {} viewers; {} commands (ack p99 {} ms, {} errors); order_created p99 {} ms, notification p99 {} ms; {} deliveries/s, {} lost, {} disconnected; server CPU {}%",
+        o.connected,
+        o.commands_acked,
+        o.ack_latency.p99_ms,
+        o.command_errors,
+        o.order_created_latency.p99_ms,
+        o.notification_latency.p99_ms,
+        o.deliveries_per_sec,
+        o.lost,
+        o.disconnected,
+        o.server_cpu_percent
+    )
+}
+
+pub async fn compare(opts: Opts) -> Result<(), Error> {
+    let plan = if opts.quick {
+        Plan::quick()
+    } else {
+        Plan::full()
+    };
+    let servers = if opts.servers.is_empty() {
+        Kind::ALL.to_vec()
+    } else {
+        opts.servers.clone()
+    };
+    let scenarios = if opts.scenarios.is_empty() {
+        SCENARIOS.to_vec()
+    } else {
+        opts.scenarios.clone()
+    };
+    let pulso = match &opts.pulso_bin {
+        Some(bin) => absolute(bin)?,
+        None => build_pulso(true)?,
+    };
+    if servers.contains(&Kind::Node) {
+        install_node()?;
+    }
+    if servers.contains(&Kind::Python) {
+        install_python()?;
+    }
+    let sqlite = Programs {
+        pulso,
+        pulso_database_url: None,
+    };
+    let started = std::time::Instant::now();
+    let mut runs = Vec::new();
+    for (i, &scenario) in scenarios.iter().enumerate() {
+        // Interleaved: each scenario starts with the next server, so none always goes first.
+        let mut order = servers.clone();
+        order.rotate_left(i % servers.len());
+        for kind in order {
+            runs.push(run_one(scenario, kind, &plan, &sqlite, "sqlite").await);
+        }
+        if scenario == Scenario::Commands
+            && let Some(url) = &opts.postgres_url
+        {
+            let postgres = Programs {
+                pulso_database_url: Some(url.clone()),
+                ..sqlite.clone()
+            };
+            runs.push(run_one(scenario, Kind::Pulso, &plan, &postgres, "postgres").await);
+        }
+    }
+    eprintln!(
+        "compare: finished in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    let date = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let results = Results {
+        date: date.clone(),
+        mode: if opts.quick { "quick" } else { "full" },
+        machine: machine_facts(opts.pulso_bin.as_deref(), opts.pulso_commit.as_deref()),
+        settings: serde_json::json!({
+            "connections": format!("{:?}", plan.connections),
+            "fanout": format!("{:?}", plan.fanout),
+            "commands": format!("{:?}", plan.commands),
+            "mixed": format!("{:?}", plan.mixed),
+        }),
+        runs,
+    };
+    let dir = opts.out.unwrap_or_else(|| root().join("bench/results"));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let mut stem = if opts.quick {
+        format!("{date}-quick")
+    } else {
+        date
+    };
+    if let Some(name) = &opts.name {
+        stem = format!("{stem}-{name}");
+    }
+    let json = serde_json::to_string_pretty(&results).map_err(|e| e.to_string())?;
+    std::fs::write(dir.join(format!("{stem}.json")), json + "\n").map_err(|e| e.to_string())?;
+    let markdown = crate::report::report(&results);
+    std::fs::write(dir.join(format!("{stem}.md")), &markdown).map_err(|e| e.to_string())?;
+    println!("{markdown}");
+    eprintln!("compare: wrote {}/{stem}.json and .md", dir.display());
+    Ok(())
+}
+
+fn loadavg() -> String {
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    load.split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+async fn run_one(
+    scenario: Scenario,
+    kind: Kind,
+    plan: &Plan,
+    programs: &Programs,
+    database: &'static str,
+) -> Run {
+    eprintln!(
+        "== {scenario:?} on {} ({database}), load {}",
+        kind.name(),
+        loadavg()
+    );
+    let load_before = loadavg();
+    let result = match Server::start(kind, programs) {
+        Ok(server) => {
+            let outcome = run_scenario(scenario, plan, &server).await;
+            server.stop();
+            outcome
+        }
+        Err(e) => Err(e),
+    };
+    let load_after = loadavg();
+    match result {
+        Ok(outcome) => {
+            eprintln!("   {}: {}", kind.name(), summary(&outcome));
+            Run {
+                scenario,
+                server: kind,
+                database,
+                load_before,
+                load_after,
+                outcome: Some(outcome),
+                error: None,
+            }
+        }
+        Err(error) => {
+            eprintln!("   {}: FAILED: {error}", kind.name());
+            Run {
+                scenario,
+                server: kind,
+                database,
+                load_before,
+                load_after,
+                outcome: None,
+                error: Some(error),
+            }
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct SmokeOpts {
+    /// Use this pulso binary instead of `cargo build --bin pulso` (debug).
+    #[arg(long)]
+    pulso_bin: Option<PathBuf>,
+}
+
+/// Every scenario, a few seconds each, against pulso; non-zero exit on any failure.
+pub async fn smoke(opts: SmokeOpts) -> Result<ExitCode, Error> {
+    let pulso = match opts.pulso_bin {
+        Some(bin) => absolute(&bin)?,
+        None => build_pulso(false)?,
+    };
+    let programs = Programs {
+        pulso,
+        pulso_database_url: None,
+    };
+    let plan = Plan::smoke();
+    let mut failures = Vec::new();
+    for scenario in SCENARIOS {
+        let server = Server::start(Kind::Pulso, &programs)?;
+        let outcome = run_scenario(scenario, &plan, &server).await;
+        server.stop();
+        match outcome {
+            Ok(outcome) => {
+                eprintln!("{}", summary(&outcome));
+                if let Some(problem) = smoke_problem(&outcome) {
+                    failures.push(format!("{scenario:?}: {problem}"));
+                }
+            }
+            Err(e) => failures.push(format!("{scenario:?}: {e}")),
+        }
+    }
+    if failures.is_empty() {
+        eprintln!("smoke ok: connections, fanout, commands, mixed");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("smoke FAILED:\n  {}", failures.join("\n  "));
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+/// What is wrong with a smoke outcome, if anything (timings are not judged).
+fn smoke_problem(outcome: &Outcome) -> Option<String> {
+    match outcome {
+        Outcome::Connections(o) if o.connected != o.target || o.failed > 0 => Some(format!(
+            "{}/{} connected: {:?}",
+            o.connected, o.target, o.first_errors
+        )),
+        Outcome::Fanout(o) => o
+            .steps
+            .iter()
+            .find(|s| s.lost > 0 || s.ack_errors > 0 || s.delivered == 0 || s.disconnected > 0)
+            .map(|s| {
+                format!(
+                    "step {}/s: {} delivered, {} lost, {} ack errors",
+                    s.rate, s.delivered, s.lost, s.ack_errors
+                )
+            })
+            .or_else(|| (o.connected != o.sockets).then(|| format!("{:?}", o.connect_errors))),
+        Outcome::Commands(o) if o.acked == 0 || o.errors > 0 || o.observed_events < o.acked => {
+            Some(format!(
+                "{} acked, {} errors ({:?}), {} announced",
+                o.acked, o.errors, o.first_error, o.observed_events
+            ))
+        }
+        Outcome::Mixed(o)
+            if o.commands_acked == 0
+                || o.command_errors > 0
+                || o.lost > 0
+                || o.disconnected > 0 =>
+        {
+            Some(format!(
+                "{} acked, {} errors, {} lost",
+                o.commands_acked, o.command_errors, o.lost
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// Servers start in their own directory: a relative binary path would not resolve.
+fn absolute(path: &Path) -> Result<PathBuf, Error> {
+    std::fs::canonicalize(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn build_pulso(release: bool) -> Result<PathBuf, Error> {
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command
+        .current_dir(root())
+        .args(["build", "--bin", "pulso"]);
+    if release {
+        command.arg("--release");
+    }
+    eprintln!(
+        "compare: building pulso ({})",
+        if release { "release" } else { "debug" }
+    );
+    check(command.status(), "cargo build --bin pulso")?;
+    Ok(root().join(if release {
+        "target/release/pulso"
+    } else {
+        "target/debug/pulso"
+    }))
+}
+
+fn install_node() -> Result<(), Error> {
+    let dir = root().join("bench/reference/node");
+    let built = dir.join("node_modules/better-sqlite3/build/Release/better_sqlite3.node");
+    if built.exists() && dir.join("node_modules/socket.io/package.json").exists() {
+        return Ok(());
+    }
+    eprintln!("compare: npm ci in bench/reference/node (better-sqlite3 compiles from source)");
+    let mut command = Command::new("npm");
+    command
+        .current_dir(&dir)
+        .arg("ci")
+        .env("npm_config_build_from_source", "true");
+    // node-gyp needs Node's headers: use the system's instead of downloading them.
+    if std::env::var_os("npm_config_nodedir").is_none()
+        && Path::new("/usr/include/node/node.h").exists()
+    {
+        command.env("npm_config_nodedir", "/usr");
+    }
+    check(command.status(), "npm ci")
+}
+
+fn install_python() -> Result<(), Error> {
+    let venv = python_venv();
+    let requirements = root().join("bench/reference/python/requirements.txt");
+    let wanted = std::fs::read_to_string(&requirements).map_err(|e| e.to_string())?;
+    let stamp = venv.join("bench-requirements.txt");
+    if std::fs::read_to_string(&stamp).is_ok_and(|had| had == wanted) {
+        return Ok(());
+    }
+    eprintln!(
+        "compare: installing the Python reference into {}",
+        venv.display()
+    );
+    check(
+        Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status(),
+        "python3 -m venv",
+    )?;
+    check(
+        Command::new(venv.join("bin/pip"))
+            .args(["install", "--quiet", "-r"])
+            .arg(&requirements)
+            .status(),
+        "pip install",
+    )?;
+    std::fs::write(stamp, wanted).map_err(|e| e.to_string())
+}
+
+fn check(status: std::io::Result<std::process::ExitStatus>, what: &str) -> Result<(), Error> {
+    match status {
+        Ok(s) if s.success() => Ok(()),
+        Ok(s) => Err(format!("{what} failed ({s})")),
+        Err(e) => Err(format!("{what}: {e}")),
+    }
+}
+
+/// The first line of a command's output, or "?".
+fn output(program: &str, args: &[&str]) -> String {
+    Command::new(program)
+        .args(args)
+        .current_dir(root())
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.lines().next().map(str::to_owned))
+        .unwrap_or_else(|| "?".into())
+}
+
+fn machine_facts(pulso_bin: Option<&Path>, pulso_commit: Option<&str>) -> Value {
+    let read = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
+    let cpuinfo = read("/proc/cpuinfo");
+    let cpu = cpuinfo.lines().find_map(|l| {
+        l.strip_prefix("model name")
+            .map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())
+    });
+    let mem_kib: u64 = read("/proc/meminfo")
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("MemTotal:")?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0);
+    let package_version = |path: &str| -> Value {
+        serde_json::from_str::<Value>(&read(root().join(path).to_str().unwrap_or_default()))
+            .map_or(Value::Null, |p| p["version"].clone())
+    };
+    let lock = read(root().join("Cargo.lock").to_str().unwrap_or_default());
+    let crate_version = |name: &str| {
+        let needle = format!("name = \"{name}\"\nversion = \"");
+        lock.find(&needle).map(|at| {
+            lock[at + needle.len()..]
+                .split('"')
+                .next()
+                .unwrap_or("?")
+                .to_owned()
+        })
+    };
+    let python = python_venv().join("bin/python");
+    let python = python.to_str().unwrap_or("python3");
+    serde_json::json!({
+        "cpu": cpu,
+        "cores": std::thread::available_parallelism().map_or(0, usize::from),
+        "kernel": read("/proc/sys/kernel/osrelease").trim(),
+        "ram_gib": (mem_kib as f64 / 1024.0 / 1024.0 * 10.0).round() / 10.0,
+        "open_files_limit": output("sh", &["-c", "ulimit -n"]),
+        // Built here from the working tree (dirty: uncommitted server edits), or given.
+        "pulso_commit": match (pulso_bin, pulso_commit) {
+            (None, _) => output("git", &["rev-parse", "--short", "HEAD"]),
+            (Some(_), Some(commit)) => commit.to_owned(),
+            (Some(_), None) => "unknown (a given binary)".to_owned(),
+        },
+        "pulso_binary": match pulso_bin {
+            Some(bin) => bin.display().to_string(),
+            None => format!(
+                "cargo build --release from the working tree (uncommitted server edits: {})",
+                output("sh", &["-c", "git status --porcelain -- src migration entity | wc -l"]) != "0"
+            ),
+        },
+        "rustc": output("rustc", &["--version"]),
+        "socketioxide": crate_version("socketioxide"),
+        "node": output("node", &["--version"]),
+        "socket.io": package_version("bench/reference/node/node_modules/socket.io/package.json"),
+        "better-sqlite3": package_version("bench/reference/node/node_modules/better-sqlite3/package.json"),
+        "python": output(python, &["--version"]),
+        "python-socketio": output(python, &["-c", "import importlib.metadata as m; print(m.version('python-socketio'))"]),
+        "uvicorn": output(python, &["-c", "import importlib.metadata as m; print(m.version('uvicorn'))"]),
+    })
+}

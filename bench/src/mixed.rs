@@ -1,0 +1,288 @@
+//! Scenario 4, mixed dashboard: many viewers in topic rooms (a quarter each in `orders`,
+//! `inventory`, all topics, or one `sku:` room; four tabs per user), a few staff
+//! creating orders and setting stock at a steady rate, and an admin sending
+//! notifications to single users. Measures ack latency, delivery latency of the
+//! marked events (`order_created`, `notification`), their loss, and server cost.
+
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering::Relaxed},
+    },
+    time::{Duration, Instant},
+};
+
+use clap::Args;
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio::{task::JoinSet, time::MissedTickBehavior};
+
+use crate::{
+    client::{Client, Error, Incoming, ack_data},
+    common::{ADMIN_KEY, Catalog, STAFF_KEY, VIEWER_KEY, auth, connect_many, find_marker, marker},
+    stats::{self, Histogram, Latency, now_us, round3},
+};
+
+#[derive(Args, Debug, Clone)]
+pub struct Opts {
+    /// Viewer sockets (four per user).
+    #[arg(long, default_value_t = 2_000)]
+    pub viewers: usize,
+    /// Staff sockets writing.
+    #[arg(long, default_value_t = 4)]
+    pub staff: usize,
+    /// Writes per second per staff socket (4 in 5 are orders, 1 in 5 stock updates).
+    #[arg(long, default_value_t = 25.0)]
+    pub staff_rate: f64,
+    /// Notifications per second, each to one user.
+    #[arg(long, default_value_t = 10.0)]
+    pub notify_rate: f64,
+    /// Seconds to run.
+    #[arg(long, default_value_t = 30.0)]
+    pub secs: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Outcome {
+    pub viewers: usize,
+    pub connected: usize,
+    pub commands_acked: u64,
+    pub command_errors: u64,
+    pub ack_latency: Latency,
+    pub order_created_latency: Latency,
+    pub notification_latency: Latency,
+    pub deliveries: u64,
+    pub deliveries_per_sec: f64,
+    /// Marked events expected but not received (order_created + notification).
+    pub lost: u64,
+    /// Viewers the server closed during the run.
+    pub disconnected: u64,
+    /// Deliveries pulso itself counted as failed during the run (`pulso_send_errors_total`).
+    pub server_send_errors: Option<f64>,
+    pub server_cpu_percent: f64,
+    pub rss_kib: u64,
+}
+
+const ORDERS: usize = 0;
+const NOTIFICATIONS: usize = 1;
+
+struct Shared {
+    latency: [Histogram; 2],
+    received: [AtomicU64; 2],
+    deliveries: AtomicU64,
+    disconnected: AtomicU64,
+}
+
+fn rooms_of(i: usize, skus: &[String]) -> Vec<String> {
+    match i % 4 {
+        0 => vec!["orders".into()],
+        1 => vec!["inventory".into()],
+        2 => vec!["orders".into(), "inventory".into(), "alerts".into()],
+        _ => vec![format!("sku:{}", skus[i % skus.len()])],
+    }
+}
+
+pub async fn run(addr: SocketAddr, server_pid: Option<u32>, opts: &Opts) -> Result<Outcome, Error> {
+    let catalog = Arc::new(Catalog::create(addr).await?);
+    let users = (opts.viewers / 4).max(1);
+    let user_of = |i: usize| i / 4 % users;
+    let (clients, errors) = connect_many(addr, opts.viewers, 128, |i| {
+        let rooms = rooms_of(i, &catalog.skus);
+        let rooms: Vec<&str> = rooms.iter().map(String::as_str).collect();
+        auth(VIEWER_KEY, &format!("bench-v{}", user_of(i)), Some(&rooms))
+    })
+    .await;
+    let connected = clients.len();
+    if !errors.is_empty() {
+        eprintln!(
+            "  mixed: {} viewers failed to connect: {}",
+            errors.len(),
+            errors[0]
+        );
+    }
+    let shared = Arc::new(Shared {
+        latency: [Histogram::default(), Histogram::default()],
+        received: [AtomicU64::new(0), AtomicU64::new(0)],
+        deliveries: AtomicU64::new(0),
+        disconnected: AtomicU64::new(0),
+    });
+    let mut viewers = JoinSet::new();
+    for client in clients {
+        viewers.spawn(view(client, shared.clone()));
+    }
+    stats::settle(server_pid, Duration::from_secs(30)).await; // greetings and presence
+    shared.deliveries.store(0, Relaxed);
+    let send_errors_before = crate::fanout::server_send_errors(addr).await;
+
+    let acks = Arc::new(Histogram::default());
+    let mut writers = JoinSet::new();
+    for s in 0..opts.staff {
+        let client = Client::connect(
+            addr,
+            None,
+            &auth(STAFF_KEY, &format!("bench-staff{s}"), Some(&[])),
+        )
+        .await?;
+        let catalog = catalog.clone();
+        writers.spawn(open_loop(
+            client,
+            opts.staff_rate,
+            opts.secs,
+            acks.clone(),
+            move |n| {
+                if n % 5 == 4 {
+                    let sku = &catalog.skus[n as usize % catalog.skus.len()];
+                    (
+                        "inventory:update",
+                        json!({ "sku": sku, "quantity": 1_000_000_000 }),
+                        None,
+                    )
+                } else {
+                    let order = catalog.order(n as usize + s, &marker(ORDERS, now_us()));
+                    ("order:create", order, Some(usize::MAX))
+                }
+            },
+        ));
+    }
+    let admin = Client::connect(addr, None, &auth(ADMIN_KEY, "bench-admin", Some(&[]))).await?;
+    writers.spawn(open_loop(
+        admin,
+        opts.notify_rate,
+        opts.secs,
+        acks.clone(),
+        move |n| {
+            let user = (n as usize * 7919) % users;
+            let note = json!({
+                "user_id": format!("bench-v{user}"),
+                "subject": "bench",
+                "message": marker(NOTIFICATIONS, now_us()),
+            });
+            ("notification:send", note, Some(user))
+        },
+    ));
+
+    let cpu_before = server_pid.and_then(stats::cpu_seconds);
+    let started = Instant::now();
+    let (mut acked, mut errors, mut tags) = (0, 0, Vec::new());
+    while let Some(done) = writers.join_next().await {
+        let (ok, failed, acked_tags) = done.map_err(|e| e.to_string())??;
+        acked += ok;
+        errors += failed;
+        tags.extend(acked_tags);
+    }
+    // Expected marked deliveries: orders × sockets in `orders`; each notification ×
+    // the sockets of its user.
+    let in_orders = (0..connected).filter(|i| i % 4 == 0 || i % 4 == 2).count() as u64;
+    let mut sockets_of: HashMap<usize, u64> = HashMap::new();
+    for i in 0..connected {
+        *sockets_of.entry(user_of(i)).or_default() += 1;
+    }
+    let expected: u64 = tags
+        .iter()
+        .map(|&tag| {
+            if tag == usize::MAX {
+                in_orders
+            } else {
+                sockets_of.get(&tag).copied().unwrap_or(0)
+            }
+        })
+        .sum();
+    let received = || shared.received.iter().map(|r| r.load(Relaxed)).sum::<u64>();
+    let drain = Instant::now();
+    while received() < expected && drain.elapsed() < Duration::from_secs(5) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let cpu = cpu_before
+        .zip(server_pid.and_then(stats::cpu_seconds))
+        .map_or(0.0, |(a, b)| (b - a) / elapsed * 100.0);
+    let deliveries = shared.deliveries.load(Relaxed);
+    let lost = expected.saturating_sub(received());
+    let send_errors = send_errors_before
+        .zip(crate::fanout::server_send_errors(addr).await)
+        .map(|(a, b)| b - a);
+    let disconnected = shared.disconnected.load(Relaxed);
+    viewers.shutdown().await;
+    Ok(Outcome {
+        viewers: opts.viewers,
+        connected,
+        commands_acked: acked,
+        command_errors: errors,
+        ack_latency: acks.take(),
+        order_created_latency: shared.latency[ORDERS].take(),
+        notification_latency: shared.latency[NOTIFICATIONS].take(),
+        deliveries,
+        deliveries_per_sec: (deliveries as f64 / elapsed).round(),
+        lost,
+        disconnected,
+        server_send_errors: send_errors,
+        server_cpu_percent: round3(cpu),
+        rss_kib: server_pid.and_then(stats::rss_kib).unwrap_or(0),
+    })
+}
+
+async fn view(mut client: Client, shared: Arc<Shared>) {
+    while let Ok(Some(incoming)) = client.next().await {
+        let Incoming::Event(frame) = &incoming else {
+            continue;
+        };
+        shared.deliveries.fetch_add(1, Relaxed);
+        if matches!(
+            incoming.event_name(),
+            Some("order_created" | "notification")
+        ) && let Some((kind, sent)) = find_marker(frame.as_str())
+            && kind < 2
+        {
+            shared.latency[kind].record(now_us().saturating_sub(sent));
+            shared.received[kind].fetch_add(1, Relaxed);
+        }
+    }
+    shared.disconnected.fetch_add(1, Relaxed);
+}
+
+type Made = (&'static str, Value, Option<usize>);
+
+/// Sends `next(n)` at `rate` for `secs` without waiting for acks (bounded), records
+/// ack latency; returns (acked ok, errors, the tags of the acked commands).
+async fn open_loop(
+    mut client: Client,
+    rate: f64,
+    secs: f64,
+    acks: Arc<Histogram>,
+    mut next: impl FnMut(u64) -> Made + Send,
+) -> Result<(u64, u64, Vec<usize>), Error> {
+    let total = (rate * secs).round() as u64;
+    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate.max(0.001)));
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Burst);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs_f64(secs + 15.0);
+    let mut waiting: HashMap<u64, (Instant, Option<usize>)> = HashMap::new();
+    let (mut sent, mut ok, mut failed, mut tags) = (0, 0, 0, Vec::new());
+    while sent < total || !waiting.is_empty() {
+        tokio::select! {
+            _ = ticker.tick(), if sent < total && waiting.len() < 1_000 => {
+                let (event, data, tag) = next(sent);
+                let id = client.emit_with_ack(event, &data).await?;
+                waiting.insert(id, (Instant::now(), tag));
+                sent += 1;
+            }
+            incoming = client.next() => match incoming? {
+                Some(Incoming::Ack(id, raw)) => {
+                    let Some((at, tag)) = waiting.remove(&id) else { continue };
+                    acks.record(at.elapsed().as_micros() as u64);
+                    match ack_data(raw.as_str()) {
+                        Ok(_) => { ok += 1; tags.extend(tag); }
+                        Err(_) => failed += 1,
+                    }
+                }
+                Some(Incoming::Event(_)) => {}
+                None => return Err("a writer was disconnected".into()),
+            },
+            _ = tokio::time::sleep_until(deadline) => break,
+        }
+    }
+    failed += waiting.len() as u64;
+    client.close().await;
+    Ok((ok, failed, tags))
+}

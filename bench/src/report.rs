@@ -1,0 +1,341 @@
+//! The markdown report of a `compare` run: ratios with the raw figures, the targets,
+//! a projection to larger nodes, and the machine.
+
+use serde_json::Value;
+
+use crate::{
+    compare::{Outcome, Results, Scenario},
+    fanout::Step,
+    server::Kind,
+};
+
+/// One line of the table for one server.
+struct Row {
+    name: &'static str,
+    higher_is_better: bool,
+    value: Option<f64>,
+    shown: String,
+}
+
+fn row(name: &'static str, higher_is_better: bool, value: impl Into<Option<f64>>) -> Row {
+    let value = value.into();
+    let shown = value.map_or("–".into(), fmt);
+    Row {
+        name,
+        higher_is_better,
+        value,
+        shown,
+    }
+}
+
+/// Latency at a step: shows p50 / p99, compares the p99.
+fn latency(name: &'static str, step: Option<&Step>) -> Row {
+    Row {
+        name,
+        higher_is_better: false,
+        value: step.map(|s| s.latency.p99_ms),
+        shown: step.map_or("–".into(), |s| {
+            format!("{} / {}", fmt(s.latency.p50_ms), fmt(s.latency.p99_ms))
+        }),
+    }
+}
+
+fn rows(outcome: &Outcome) -> Vec<Row> {
+    match outcome {
+        Outcome::Connections(c) => vec![
+            row(
+                "RSS per idle connection, KiB (slope)",
+                false,
+                c.rss_per_connection_kib,
+            ),
+            row(
+                "RSS with all connected, MiB",
+                false,
+                c.rss_full_kib as f64 / 1024.0,
+            ),
+            row("connected", true, c.connected as f64),
+            row("connects/s", true, c.connects_per_sec),
+            row("failed connects", false, c.failed as f64),
+            row("idle CPU, % of a core", false, c.idle_cpu_percent),
+        ],
+        Outcome::Fanout(f) => {
+            let rate = |s: Option<&Step>| s.map_or(0.0, |s| s.deliveries_per_sec);
+            vec![
+                row(
+                    "sustainable deliveries/s (p99 ≤ 50 ms)",
+                    true,
+                    rate(f.sustainable.as_ref()),
+                ),
+                row(
+                    "lossless max deliveries/s (any latency)",
+                    true,
+                    rate(f.lossless.as_ref()),
+                ),
+                row(
+                    "producer events/s at the lossless max",
+                    true,
+                    f.lossless.as_ref().map(|s| s.rate),
+                ),
+                latency("p50 / p99 ms at the lossless max", f.lossless.as_ref()),
+                latency("p50 / p99 ms at 1 event/s (one burst)", f.steps.first()),
+                row(
+                    "server CPU % at the lossless max",
+                    false,
+                    f.lossless.as_ref().map(|s| s.server_cpu_percent),
+                ),
+                row(
+                    "load generator CPU % there",
+                    false,
+                    f.lossless.as_ref().map(|s| s.client_cpu_percent),
+                ),
+                row(
+                    "lost at the last step",
+                    false,
+                    f.steps.last().map(|s| s.lost as f64),
+                ),
+            ]
+        }
+        Outcome::Commands(c) => vec![
+            row("order:create acks/s", true, c.acks_per_sec),
+            row("ack p50 ms", false, c.latency.p50_ms),
+            row("ack p99 ms", false, c.latency.p99_ms),
+            row("errors", false, c.errors as f64),
+            row("server CPU, % of a core", false, c.server_cpu_percent),
+        ],
+        Outcome::Mixed(m) => vec![
+            row("command ack p99 ms", false, m.ack_latency.p99_ms),
+            row(
+                "order_created delivery p99 ms",
+                false,
+                m.order_created_latency.p99_ms,
+            ),
+            row(
+                "notification delivery p99 ms",
+                false,
+                m.notification_latency.p99_ms,
+            ),
+            row("deliveries/s", true, m.deliveries_per_sec),
+            row(
+                "lost + command errors",
+                false,
+                (m.lost + m.command_errors) as f64,
+            ),
+            row("server CPU, % of a core", false, m.server_cpu_percent),
+            row("server RSS, MiB", false, m.rss_kib as f64 / 1024.0),
+        ],
+    }
+}
+
+fn find(results: &Results, scenario: Scenario, kind: Kind) -> Option<&Outcome> {
+    results
+        .runs
+        .iter()
+        .find(|r| r.scenario == scenario && r.server == kind && r.database == "sqlite")
+        .and_then(|r| r.outcome.as_ref())
+}
+
+fn fmt(x: f64) -> String {
+    if x.abs() >= 100.0 {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.2}")
+    }
+}
+
+fn ratio(pulso: Option<f64>, reference: Option<f64>) -> String {
+    match (pulso, reference) {
+        (Some(p), Some(r)) if r != 0.0 => format!("{:.2}×", p / r),
+        _ => "–".into(),
+    }
+}
+
+pub fn report(results: &Results) -> String {
+    let mut md = format!(
+        "# pulso benchmark, {} ({} mode)\n\n\
+         Every figure comes from one `bench compare` run on this machine; each scenario ran on \
+         a fresh server and SQLite file, servers interleaved. Ratios are pulso ÷ reference: \
+         ↑ marks rows where higher is better, ↓ where lower is (a ratio under 1 favours pulso).\n\n\
+         | scenario | metric | pulso | node | python | pulso ÷ node | pulso ÷ python |\n\
+         |---|---|---:|---:|---:|---:|---:|\n",
+        results.date, results.mode
+    );
+    for scenario in [
+        Scenario::Connections,
+        Scenario::Fanout,
+        Scenario::Commands,
+        Scenario::Mixed,
+    ] {
+        let [p, n, y] = Kind::ALL.map(|kind| find(results, scenario, kind).map(rows));
+        let Some(names) = p.as_ref().or(n.as_ref()).or(y.as_ref()) else {
+            continue;
+        };
+        for (i, first) in names.iter().enumerate() {
+            let cell =
+                |rows: &Option<Vec<Row>>| rows.as_ref().map(|r| (r[i].value, r[i].shown.clone()));
+            let (pv, ps) = cell(&p).unwrap_or((None, "–".into()));
+            let (nv, ns) = cell(&n).unwrap_or((None, "–".into()));
+            let (yv, ys) = cell(&y).unwrap_or((None, "–".into()));
+            let arrow = if first.higher_is_better { "↑" } else { "↓" };
+            let scenario = format!("{scenario:?}").to_lowercase();
+            md += &format!(
+                "| {scenario} | {} {arrow} | {ps} | {ns} | {ys} | {} | {} |\n",
+                first.name,
+                ratio(pv, nv),
+                ratio(pv, yv)
+            );
+        }
+    }
+    let postgres = results.runs.iter().find(|r| r.database == "postgres");
+    if let Some(Outcome::Commands(c)) = postgres.and_then(|r| r.outcome.as_ref()) {
+        md += &format!(
+            "\npulso on PostgreSQL, commands: {} acks/s, p50 {} ms, p99 {} ms, {} errors.\n",
+            c.acks_per_sec, c.latency.p50_ms, c.latency.p99_ms, c.errors
+        );
+    }
+    md += &targets(results);
+    md += &projection(results);
+    let failed: Vec<_> = results.runs.iter().filter(|r| r.error.is_some()).collect();
+    if !failed.is_empty() {
+        md += "\n## Runs that failed\n\n";
+        for run in failed {
+            let error = run.error.as_deref().unwrap_or_default();
+            md += &format!("- {:?} on {}: {error}\n", run.scenario, run.server.name());
+        }
+    }
+    md += "\n## Machine\n\n";
+    if let Value::Object(facts) = &results.machine {
+        for (key, value) in facts {
+            md += &format!(
+                "- {key}: {}\n",
+                value.as_str().map_or(value.to_string(), str::to_owned)
+            );
+        }
+    }
+    md += "- load average (1, 5, 15 min) before each run, as `scenario/server: load`: ";
+    let loads: Vec<String> = results
+        .runs
+        .iter()
+        .map(|r| format!("{:?}/{}: {}", r.scenario, r.server.name(), r.load_before).to_lowercase())
+        .collect();
+    md += &format!("{}\n\n## Settings\n\n", loads.join("; "));
+    if let Value::Object(settings) = &results.settings {
+        for (key, value) in settings {
+            md += &format!("- {key}: `{}`\n", value.as_str().unwrap_or_default());
+        }
+    }
+    md
+}
+
+type Pick = fn(&crate::fanout::Outcome) -> Option<&Step>;
+
+fn targets(results: &Results) -> String {
+    let mut md = String::from("\n## Targets\n\n| target | measured | met |\n|---|---|---|\n");
+    let verdict = |ok: bool| if ok { "yes" } else { "**no**" };
+    if let Some(Outcome::Connections(c)) = find(results, Scenario::Connections, Kind::Pulso) {
+        let met = if c.connected < 19_000 {
+            "n/a (fewer connections)"
+        } else {
+            verdict(c.rss_per_connection_kib <= 8.0)
+        };
+        md += &format!(
+            "| ≤ 8 KiB RSS per idle connection at 19 000 | {} KiB at {} connections | {met} |\n",
+            fmt(c.rss_per_connection_kib),
+            c.connected
+        );
+    }
+    let picks: [(&str, Pick); 2] = [
+        ("sustainable deliveries/s, p99 ≤ 50 ms", |f| {
+            f.sustainable.as_ref()
+        }),
+        ("lossless deliveries/s, any latency (for reference)", |f| {
+            f.lossless.as_ref()
+        }),
+    ];
+    for (what, pick) in picks {
+        let rate = |kind| match find(results, Scenario::Fanout, kind) {
+            Some(Outcome::Fanout(f)) => {
+                Some((f.sockets, pick(f).map_or(0.0, |s| s.deliveries_per_sec)))
+            }
+            _ => None,
+        };
+        if let (Some((sockets, p)), Some((_, n))) = (rate(Kind::Pulso), rate(Kind::Node)) {
+            let met = match (p > 0.0, n > 0.0) {
+                (_, true) => verdict(p >= 5.0 * n),
+                (true, false) => "yes (Node has no passing step)",
+                (false, false) => "**no** (no server has a passing step)",
+            };
+            let times = if n > 0.0 { fmt(p / n) } else { "–".into() };
+            md += &format!(
+                "| fan-out ≥ 5× Node's {what} ({sockets} sockets) | {times}× ({} vs {}) | {met} |\n",
+                fmt(p),
+                fmt(n)
+            );
+        }
+    }
+    let acks = |kind| match find(results, Scenario::Commands, kind) {
+        Some(Outcome::Commands(c)) => Some(c.acks_per_sec),
+        _ => None,
+    };
+    if let (Some(p), Some(n)) = (acks(Kind::Pulso), acks(Kind::Node)) {
+        let times = if n > 0.0 { fmt(p / n) } else { "–".into() };
+        md += &format!(
+            "| commands ≥ 3× Node's persisted order:create acks/s | {times}× ({} vs {}) | {} |\n",
+            fmt(p),
+            fmt(n),
+            verdict(n > 0.0 && p >= 3.0 * n)
+        );
+    }
+    md
+}
+
+/// Memory and idle CPU at 100 000 and 1 000 000 connections, extrapolated linearly from
+/// the measured slope, with its assumptions; and fan-out CPU per delivery.
+fn projection(results: &Results) -> String {
+    let measured = |s| {
+        Kind::ALL
+            .iter()
+            .any(|&kind| find(results, s, kind).is_some())
+    };
+    if !measured(Scenario::Connections) && !measured(Scenario::Fanout) {
+        return String::new();
+    }
+    let mut md = String::from(
+        "\n## Projection per node (linear, from the measured slope)\n\n\
+         Assumes idle dashboards (heartbeat only, 25 s interval) in the same rooms, an \
+         open-files limit raised past the socket count, and enough client addresses. Kernel \
+         socket memory is not in RSS (roughly 4–10 KiB more per idle TCP socket).\n\n\
+         | server | KiB/conn | RSS at 100 000 | RSS at 1 000 000 | idle CPU at 100 000 | idle CPU at 1 000 000 |\n\
+         |---|---:|---:|---:|---:|---:|\n",
+    );
+    for kind in Kind::ALL {
+        if let Some(Outcome::Connections(c)) = find(results, Scenario::Connections, kind) {
+            let rss =
+                |n: f64| (c.rss_idle_kib as f64 + c.rss_per_connection_kib * n) / 1024.0 / 1024.0;
+            let cpu = |n: f64| c.idle_cpu_percent / c.connected.max(1) as f64 * n / 100.0;
+            md += &format!(
+                "| {} | {} | {:.1} GiB | {:.1} GiB | {:.2} cores | {:.1} cores |\n",
+                kind.name(),
+                fmt(c.rss_per_connection_kib),
+                rss(1e5),
+                rss(1e6),
+                cpu(1e5),
+                cpu(1e6)
+            );
+        }
+    }
+    for kind in Kind::ALL {
+        if let Some(Outcome::Fanout(f)) = find(results, Scenario::Fanout, kind)
+            && let Some(s) = &f.lossless
+            && s.server_cpu_percent > 0.0
+        {
+            md += &format!(
+                "\n{}: fan-out costs {:.1} µs of server CPU per delivery ({} deliveries/s at {}% of a core).",
+                kind.name(),
+                s.server_cpu_percent / 100.0 / s.deliveries_per_sec * 1e6,
+                fmt(s.deliveries_per_sec),
+                fmt(s.server_cpu_percent)
+            );
+        }
+    }
+    md + "\n"
+}
