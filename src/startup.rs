@@ -11,7 +11,7 @@ use std::{
 use axum::{
     Router,
     body::Body,
-    http::{HeaderValue, Request},
+    http::{HeaderMap, HeaderName, HeaderValue, Request},
     serve::ListenerExt,
 };
 use migration::{Migrator, MigratorTrait};
@@ -135,6 +135,7 @@ impl Application {
 
         telemetry::prometheus();
         let router = router
+            .layer(axum::middleware::map_request(detach_socket_request))
             .layer(cors(&config))
             // Every request gets an `x-request-id` (kept if the caller sent one, echoed in
             // the response) and a span carrying it, so its log lines name it.
@@ -259,6 +260,32 @@ async fn metrics_upkeep(stopping: CancellationToken) {
             () = stopping.cancelled() => return,
         }
     }
+}
+
+/// engineioxide keeps each socket's handshake request (URI, headers, extensions) for
+/// the socket's lifetime. As hyper hands it over, the URI and headers share the
+/// connection's read buffer (16 KiB), and axum's `OriginalUri` holds it too: copying
+/// them into their own small allocations frees that buffer for every long-lived socket.
+async fn detach_socket_request(request: Request<Body>) -> Request<Body> {
+    if !request.uri().path().starts_with("/socket.io") {
+        return request;
+    }
+    let (mut parts, body) = request.into_parts();
+    parts.extensions.remove::<axum::extract::OriginalUri>();
+    if let Ok(uri) = parts.uri.to_string().parse() {
+        parts.uri = uri;
+    }
+    let mut headers = HeaderMap::with_capacity(parts.headers.len());
+    for (name, value) in &parts.headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_str().as_bytes()),
+            HeaderValue::from_bytes(value.as_bytes()),
+        ) {
+            headers.append(name, value);
+        }
+    }
+    parts.headers = headers;
+    Request::from_parts(parts, body)
 }
 
 /// The span of one HTTP request: its request id (set by `SetRequestIdLayer`), method

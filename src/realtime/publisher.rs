@@ -221,7 +221,7 @@ impl Publisher {
             result => result,
         };
         if let Err(error) = &result {
-            tracing::warn!(socket_id = %socket.id, event, %error, "message not delivered to every socket");
+            log_undelivered(event, error);
         }
         self.counters.record_broadcast(event, recipients, &result);
     }
@@ -233,10 +233,25 @@ impl Publisher {
                 recipients
             }
             Err(error) => {
-                tracing::warn!(event, %error, "event not delivered to every socket");
+                log_undelivered(event, &error);
                 self.counters.record_broadcast(event, 0, &Err(error));
                 0
             }
         }
+    }
+}
+
+/// One line per emit, however many sockets missed it: when thousands leave at once the
+/// failures are counted (`total_send_errors`), not listed.
+fn log_undelivered(event: &str, error: &BroadcastError) {
+    match error {
+        BroadcastError::Socket(failures) => {
+            tracing::warn!(
+                event,
+                failed = failures.len(),
+                "not delivered to some sockets (closed, or queue full)"
+            )
+        }
+        other => tracing::warn!(event, error = %other, "event not delivered"),
     }
 }
