@@ -2,8 +2,8 @@
 //! change it describes, and replayable with `GET /api/events?after=ID`.
 
 use sea_orm::{
-    ActiveModelTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, prelude::*,
+    Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    prelude::*,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -71,30 +71,40 @@ pub async fn record<C: ConnectionTrait>(
     actor: &Identity,
     events: Vec<NewEvent>,
 ) -> Result<Vec<Delivery>, DbErr> {
-    if !events.is_empty() && conn.get_database_backend() == DbBackend::Postgres {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    if conn.get_database_backend() == DbBackend::Postgres {
         conn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({EVENT_LOG_LOCK})"))
             .await?;
     }
-    let mut deliveries = Vec::with_capacity(events.len());
-    for event in events {
-        let row = event::ActiveModel {
-            event_type: Set(event.event_type.to_owned()),
-            room: Set(event.room.to_string()),
-            data: Set(event.data),
-            user_id: Set(Some(actor.user_id.clone())),
-            created_at: Set(super::now()),
-            ..Default::default()
-        }
-        .insert(conn)
+    let at = super::now();
+    let rows = events.iter().map(|event| event::ActiveModel {
+        event_type: Set(event.event_type.to_owned()),
+        room: Set(event.room.to_string()),
+        data: Set(event.data.clone()),
+        user_id: Set(Some(actor.user_id.clone())),
+        created_at: Set(at),
+        ..Default::default()
+    });
+    // One statement for all of a write's events. Ids are handed out in VALUES order;
+    // RETURNING's own order is not guaranteed, so the rows are matched back by id.
+    let mut inserted = event::Entity::insert_many(rows)
+        .exec_with_returning(conn)
         .await?;
-        let mut rooms = event.room.targets();
-        rooms.extend(event.entity.iter().flat_map(Room::targets));
-        deliveries.push(Delivery {
-            rooms,
-            envelope: Envelope::from(row),
-        });
-    }
-    Ok(deliveries)
+    inserted.sort_by_key(|row| row.id);
+    Ok(events
+        .into_iter()
+        .zip(inserted)
+        .map(|(event, row)| {
+            let mut rooms = event.room.targets();
+            rooms.extend(event.entity.iter().flat_map(Room::targets));
+            Delivery {
+                rooms,
+                envelope: Envelope::from(row),
+            }
+        })
+        .collect())
 }
 
 pub const MAX_PAGE: u64 = 1000;
