@@ -403,31 +403,22 @@ async fn run_one(
         Err(e) => Err(e),
     };
     let load_after = loadavg();
-    match result {
-        Ok(outcome) => {
-            eprintln!("   {}: {}", kind.name(), summary(&outcome));
-            Run {
-                scenario,
-                server: kind,
-                database,
-                load_before,
-                load_after,
-                outcome: Some(outcome),
-                error: None,
-            }
-        }
-        Err(error) => {
-            eprintln!("   {}: FAILED: {error}", kind.name());
-            Run {
-                scenario,
-                server: kind,
-                database,
-                load_before,
-                load_after,
-                outcome: None,
-                error: Some(error),
-            }
-        }
+    match &result {
+        Ok(outcome) => eprintln!("   {}: {}", kind.name(), summary(outcome)),
+        Err(error) => eprintln!("   {}: FAILED: {error}", kind.name()),
+    }
+    let (outcome, error) = match result {
+        Ok(outcome) => (Some(outcome), None),
+        Err(error) => (None, Some(error)),
+    };
+    Run {
+        scenario,
+        server: kind,
+        database,
+        load_before,
+        load_after,
+        outcome,
+        error,
     }
 }
 

@@ -8,7 +8,9 @@ use std::{future::Future, pin::Pin, sync::Arc};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Serialize, Serializer};
 use serde_json::Value;
-use socketioxide::{BroadcastError, SocketIo, adapter::Adapter, extract::SocketRef};
+use socketioxide::{
+    BroadcastError, SocketIo, adapter::Adapter, extract::SocketRef, operators::BroadcastOperators,
+};
 
 use super::{
     rooms::Room,
@@ -84,16 +86,7 @@ impl<A: Adapter> Fanout for SocketIo<A> {
     ) -> BoxFuture<'a, Result<usize, BroadcastError>> {
         Box::pin(async move {
             let recipients = self.to(rooms.clone()).sockets().len();
-            match self.to(rooms.clone()).emit(event, payload).await {
-                // Redis is unreachable: the adapter delivered nothing, not even here.
-                // This node's sockets still get it; other nodes' catch up from the log.
-                Err(BroadcastError::Adapter(error)) => {
-                    tracing::warn!(event, %error, "other nodes unreachable: delivering on this node only");
-                    telemetry::record_adapter_error();
-                    self.local().to(rooms).emit(event, payload).await?;
-                }
-                result => result?,
-            }
+            emit_or_local(|| self.to(rooms.clone()), event, payload).await?;
             Ok(recipients)
         })
     }
@@ -212,14 +205,7 @@ impl Publisher {
         payload: &impl Serialize,
     ) {
         let recipients = socket.broadcast().sockets().len();
-        let result = match socket.broadcast().emit(event, payload).await {
-            Err(BroadcastError::Adapter(error)) => {
-                tracing::warn!(event, %error, "other nodes unreachable: delivering on this node only");
-                telemetry::record_adapter_error();
-                socket.broadcast().local().emit(event, payload).await
-            }
-            result => result,
-        };
+        let result = emit_or_local(|| socket.broadcast(), event, payload).await;
         if let Err(error) = &result {
             log_undelivered(event, error);
         }
@@ -238,6 +224,24 @@ impl Publisher {
                 0
             }
         }
+    }
+}
+
+/// Emits to the sockets `select` names. When Redis is unreachable the adapter delivers
+/// nothing, not even on this node: this node's sockets then still get it, and other
+/// nodes' clients catch up from the event log.
+async fn emit_or_local<A: Adapter>(
+    select: impl Fn() -> BroadcastOperators<A>,
+    event: &str,
+    payload: &(impl Serialize + ?Sized),
+) -> Result<(), BroadcastError> {
+    match select().emit(event, payload).await {
+        Err(BroadcastError::Adapter(error)) => {
+            tracing::warn!(event, %error, "other nodes unreachable: delivering on this node only");
+            telemetry::record_adapter_error();
+            select().local().emit(event, payload).await
+        }
+        result => result,
     }
 }
 

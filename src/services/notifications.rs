@@ -3,7 +3,8 @@
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, sea_query::Query,
+    QueryFilter, QueryOrder, QuerySelect, Set,
+    sea_query::{OnConflict, Query},
 };
 
 use entity::{notification, notification_read};
@@ -221,28 +222,31 @@ fn unread_by(user_id: &str) -> Condition {
     Condition::all().add(notification::Column::Id.not_in_subquery(reads))
 }
 
-/// Inserts read marks that do not exist yet; true if any was new.
+/// Inserts the read marks that do not exist yet, in one statement; true if any was new.
 async fn insert_reads<C: ConnectionTrait>(
     conn: &C,
     user_id: &str,
     notification_ids: Vec<i64>,
 ) -> Result<bool, AppError> {
-    let mut changed = false;
-    for notification_id in notification_ids {
-        let exists = notification_read::Entity::find_by_id((notification_id, user_id.to_owned()))
-            .one(conn)
-            .await?
-            .is_some();
-        if !exists {
-            notification_read::ActiveModel {
+    let read_at = now();
+    let marks =
+        notification_ids
+            .into_iter()
+            .map(|notification_id| notification_read::ActiveModel {
                 notification_id: Set(notification_id),
                 user_id: Set(user_id.to_owned()),
-                read_at: Set(now()),
-            }
-            .insert(conn)
-            .await?;
-            changed = true;
-        }
-    }
-    Ok(changed)
+                read_at: Set(read_at),
+            });
+    let inserted = notification_read::Entity::insert_many(marks)
+        .on_conflict(
+            OnConflict::columns([
+                notification_read::Column::NotificationId,
+                notification_read::Column::UserId,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(conn)
+        .await?;
+    Ok(inserted > 0)
 }

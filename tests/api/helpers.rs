@@ -3,7 +3,7 @@
 //! `PULSO_TEST_DATABASE_URL` is set) migrated by the real migrator, driven by real
 //! clients (`rust_socketio` and HTTP).
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{collections::HashMap, future::Future, sync::Arc, time::Duration};
 
 use futures_util::FutureExt;
 use pulso::{
@@ -235,6 +235,27 @@ pub async fn raw_connect(app: &TestApp, query: &str, auth: Value) -> String {
         }
     }
     panic!("no namespace answer");
+}
+
+/// Polls `check` until it yields a value; fails the test, naming `what`, after `limit`.
+/// For state that converges (a freed slot, a counter, a node's report); events are
+/// awaited on the socket instead.
+pub async fn eventually<T, F: Future<Output = Option<T>>>(
+    what: &str,
+    limit: Duration,
+    mut check: impl FnMut() -> F,
+) -> T {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no {what} within {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 pub async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {

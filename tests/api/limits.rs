@@ -60,11 +60,10 @@ fn refusal(answer: &str) -> String {
 /// Retries a connect until it is accepted (a closed socket's slot is freed shortly
 /// after its disconnect is processed).
 async fn connect_eventually(app: &TestApp, user: &str) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !try_connect(app, user).await.starts_with("40") {
-        assert!(tokio::time::Instant::now() < deadline, "no slot was freed");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    eventually("freed slot", WAIT, || async {
+        try_connect(app, user).await.starts_with("40").then_some(())
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -50,16 +50,13 @@ pub fn unique_prefix(name: &str) -> String {
 
 /// Polls `/ready` until it answers `status`.
 pub async fn until_ready_is(node: &TestApp, status: u16) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    loop {
-        let (got, _) = helpers::send(node.raw(Method::GET, "/ready")).await;
-        if got == status {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "/ready never answered {status}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    helpers::eventually(
+        &format!("/ready answering {status}"),
+        Duration::from_secs(15),
+        || async {
+            let (got, _) = helpers::send(node.raw(Method::GET, "/ready")).await;
+            (got == status).then_some(())
+        },
+    )
+    .await;
 }

@@ -1,29 +1,22 @@
 //! Three nodes on one database and one Redis, clients spread over them.
 
-use std::time::Duration;
-
 use reqwest::Method;
 use serde_json::json;
 
 use crate::{
-    helpers::{ADMIN_KEY, STAFF_KEY, TestApp, VIEWER_KEY, WAIT, spawn_durable_app_with},
+    helpers::{
+        ADMIN_KEY, STAFF_KEY, TestApp, VIEWER_KEY, WAIT, eventually, spawn_durable_app_with,
+    },
     unique_prefix,
 };
 
 /// Waits until `node` has no socket in `room`.
 async fn gone_from(node: &TestApp, room: &str) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
+    eventually(&format!("{room} gone"), WAIT, || async {
         let (_, stats) = node.api(Method::GET, "/ws/stats", None).await;
-        if stats["stats"]["rooms"][room].is_null() {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{room} still on the node"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        stats["stats"]["rooms"][room].is_null().then_some(())
+    })
+    .await;
 }
 
 pub async fn run(redis_url: &str) {
@@ -48,20 +41,15 @@ pub async fn run(redis_url: &str) {
 
     // Any node's stats cover the cluster, with each node's beside the totals (nodes
     // share theirs every few seconds).
-    let deadline = tokio::time::Instant::now() + WAIT * 2;
-    let stats = loop {
+    let stats = eventually("stats covering 3 nodes and 4 sockets", WAIT * 2, || async {
         let (status, body) = c.api(Method::GET, "/ws/stats", None).await;
         assert_eq!(status, 200);
         let stats = body["stats"].clone();
-        if stats["nodes"].as_array().map(Vec::len) == Some(3) && stats["total_connections"] == 4 {
-            break stats;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "stats never covered 3 nodes: {stats}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+        let complete =
+            stats["nodes"].as_array().map(Vec::len) == Some(3) && stats["total_connections"] == 4;
+        complete.then_some(stats)
+    })
+    .await;
     assert_eq!(stats["unique_users"], 3, "{stats}");
     assert_eq!(stats["rooms"]["user:ann"], 2, "{stats}");
     assert_eq!(
