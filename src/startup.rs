@@ -44,6 +44,7 @@ use crate::{
 
 /// How long shutdown waits for open requests and in-flight writes.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+const WS_READ_BUFFER_BYTES: usize = 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -93,6 +94,9 @@ impl Application {
             .max_payload(config.max_payload_bytes)
             .ws_max_message_size(max_payload)
             .ws_max_frame_size(max_payload)
+            // Every socket keeps its read buffer for life (4 KiB by default). Commands
+            // are small; a larger frame still gets room for its whole length.
+            .ws_read_buffer_size(WS_READ_BUFFER_BYTES)
             .max_buffer_size(config.max_buffer_packets as usize);
         let state_with = |publisher: Publisher, cluster: Option<ManagedDriver>| {
             Arc::new(AppState {
@@ -328,8 +332,12 @@ pub async fn shutdown_signal() {
 
 pub async fn connect_database(url: &str) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url);
+    // A pooled SQLite connection is a local file handle that cannot go stale: pinging it
+    // on every checkout only costs a round trip to its worker thread.
+    let is_sqlite = url.starts_with("sqlite:");
     options
         .sqlx_logging(false)
+        .test_before_acquire(!is_sqlite)
         // An in-memory SQLite database lives only while a connection is open.
         .min_connections(1)
         .idle_timeout(None::<Duration>)

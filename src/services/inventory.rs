@@ -4,6 +4,7 @@
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
+    sea_query::{Expr, ExprTrait},
 };
 
 use entity::inventory_item;
@@ -129,21 +130,30 @@ pub async fn list(
         .map(ItemView::from))
 }
 
-/// Moves an item's quantity by `delta` inside an order's write (reserve < 0, restock > 0).
+/// Moves an item's quantity by `delta` inside an order's write (reserve < 0, restock > 0),
+/// in one conditional `UPDATE … RETURNING`: the row is only looked at again to explain
+/// a refusal.
 pub(super) async fn adjust_for_order(
     write: &mut Write<'_>,
     sku: &str,
     delta: i64,
 ) -> Result<(), AppError> {
-    let item = find_locked(write.txn(), sku)
-        .await?
-        .ok_or_else(|| unknown_sku(sku))?;
-    let change = Change {
-        quantity: moved(&item, delta)?,
-        threshold: item.low_stock_threshold,
-        name: None,
+    let moved_quantity = Expr::col(inventory_item::Column::Quantity).add(delta);
+    let updated = inventory_item::Entity::update_many()
+        .col_expr(inventory_item::Column::Quantity, moved_quantity.clone())
+        .col_expr(inventory_item::Column::UpdatedAt, Expr::value(now()))
+        .filter(inventory_item::Column::Sku.eq(sku))
+        .filter(moved_quantity.between(0, MAX_QUANTITY))
+        .exec_with_returning(write.txn())
+        .await?;
+    let Some(item) = updated.into_iter().next() else {
+        let item = find_locked(write.txn(), sku)
+            .await?
+            .ok_or_else(|| unknown_sku(sku))?;
+        return moved(&item, delta).map(drop);
     };
-    apply(write, item, change).await?;
+    let before = (item.quantity - delta, item.low_stock_threshold);
+    announce(write, before, item);
     Ok(())
 }
 
@@ -153,8 +163,7 @@ struct Change {
     name: Option<String>,
 }
 
-/// Writes a change to an existing item and emits `inventory_updated`, plus `stock_low`
-/// when the change takes the item from above its threshold to at or below it.
+/// Writes a change to an existing item and announces it.
 async fn apply(
     write: &mut Write<'_>,
     item: inventory_item::Model,
@@ -169,16 +178,29 @@ async fn apply(
     }
     row.updated_at = Set(now());
     let item = row.update(write.txn()).await?;
-    write.emit(NewEvent::new(
+    Ok(announce(write, before, item))
+}
+
+/// Emits `inventory_updated`, plus `stock_low` when the change took the item from above
+/// its threshold to at or below it (`before` is quantity and threshold before).
+fn announce(write: &mut Write<'_>, before: (i64, i64), item: inventory_item::Model) -> ItemView {
+    let alert = crossed_low(before, (item.quantity, item.low_stock_threshold))
+        .then(|| stock_low(&item, "threshold"));
+    let view = ItemView::from(item);
+    write.emit(updated_event(&view));
+    if let Some(alert) = alert {
+        write.emit(stock_low_event(&alert));
+    }
+    view
+}
+
+fn updated_event(view: &ItemView) -> NewEvent {
+    NewEvent::new(
         "inventory_updated",
         Topic::Inventory,
-        Room::Sku(item.sku.clone()),
-        &ItemView::from(item.clone()),
-    ));
-    if crossed_low(before, (item.quantity, item.low_stock_threshold)) {
-        write.emit(stock_low_event(&stock_low(&item, "threshold")));
-    }
-    Ok(ItemView::from(item))
+        Room::Sku(view.sku.clone()),
+        view,
+    )
 }
 
 async fn insert(write: &mut Write<'_>, input: NewItem) -> Result<ItemView, AppError> {
@@ -195,12 +217,7 @@ async fn insert(write: &mut Write<'_>, input: NewItem) -> Result<ItemView, AppEr
     .insert(write.txn())
     .await?;
     let view = ItemView::from(item);
-    write.emit(NewEvent::new(
-        "inventory_updated",
-        Topic::Inventory,
-        Room::Sku(view.sku.clone()),
-        &view,
-    ));
+    write.emit(updated_event(&view));
     Ok(view)
 }
 

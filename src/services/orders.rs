@@ -1,10 +1,10 @@
 //! Orders: creation reserves stock, status moves follow the rules, cancelling restocks.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
 };
 
-use entity::{client, order, order_item};
+use entity::{order, order_item};
 
 use super::{Page, PageRequest, Services, Write, events::NewEvent, inventory, now, paginate};
 use crate::{
@@ -37,17 +37,8 @@ pub async fn create(
         .ok_or_else(|| AppError::invalid_field("items", "order total is too large"))?;
 
     let mut write = Write::begin(services, actor).await?;
-    if client::Entity::find_by_id(input.client_id)
-        .one(write.txn())
-        .await?
-        .is_none()
-    {
-        return Err(AppError::not_found(format!(
-            "no client with id {}",
-            input.client_id
-        )));
-    }
     let at = now();
+    // The foreign key checks the client: no lookup before the insert.
     let order = order::ActiveModel {
         client_id: Set(input.client_id),
         status: Set(OrderStatus::Pending.to_string()),
@@ -58,20 +49,25 @@ pub async fn create(
         ..Default::default()
     }
     .insert(write.txn())
-    .await?;
-    let mut lines = Vec::with_capacity(input.items.len());
-    for line in &input.items {
-        let row = order_item::ActiveModel {
-            order_id: Set(order.id),
-            sku: Set(line.sku.clone()),
-            quantity: Set(line.quantity),
-            unit_price_cents: Set(line.unit_price.cents()),
-            ..Default::default()
+    .await
+    .map_err(|err| match err.sql_err() {
+        Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
+            AppError::not_found(format!("no client with id {}", input.client_id))
         }
-        .insert(write.txn())
+        _ => AppError::from(err),
+    })?;
+    let rows = input.items.iter().map(|line| order_item::ActiveModel {
+        order_id: Set(order.id),
+        sku: Set(line.sku.clone()),
+        quantity: Set(line.quantity),
+        unit_price_cents: Set(line.unit_price.cents()),
+        ..Default::default()
+    });
+    // One statement for all lines; RETURNING's order is not guaranteed, ids are.
+    let mut lines = order_item::Entity::insert_many(rows)
+        .exec_with_returning(write.txn())
         .await?;
-        lines.push(row);
-    }
+    lines.sort_by_key(|line| line.id);
     let view = OrderView::new(order, lines);
     write.emit(order_event("order_created", &view));
     // Lock items in SKU order so concurrent orders cannot deadlock each other.
