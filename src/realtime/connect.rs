@@ -130,7 +130,8 @@ struct Presence<'a> {
 pub async fn on_connect<A: Adapter>(state: Arc<AppState>, socket: SocketRef<A>) {
     let (Some(identity), Some(InitialRooms(rooms))) = (
         socket.extensions.get::<Identity>(),
-        socket.extensions.get::<InitialRooms>(),
+        // Only needed until the rooms are joined: not kept for the socket's life.
+        socket.extensions.remove::<InitialRooms>(),
     ) else {
         tracing::error!(socket_id = %socket.id, "socket connected without identity");
         return;
