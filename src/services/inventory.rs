@@ -131,8 +131,9 @@ pub async fn list(
 }
 
 /// Moves an item's quantity by `delta` inside an order's write (reserve < 0, restock > 0),
-/// in one conditional `UPDATE … RETURNING`: the row is only looked at again to explain
-/// a refusal.
+/// in one conditional `UPDATE … RETURNING`. When it matches no row, the locked row is
+/// read: that explains the refusal, or (if another write moved the stock in between on
+/// PostgreSQL) the change is applied to the row as it now is.
 pub(super) async fn adjust_for_order(
     write: &mut Write<'_>,
     sku: &str,
@@ -150,7 +151,12 @@ pub(super) async fn adjust_for_order(
         let item = find_locked(write.txn(), sku)
             .await?
             .ok_or_else(|| unknown_sku(sku))?;
-        return moved(&item, delta).map(drop);
+        let change = Change {
+            quantity: moved(&item, delta)?,
+            threshold: item.low_stock_threshold,
+            name: None,
+        };
+        return apply(write, item, change).await.map(drop);
     };
     let before = (item.quantity - delta, item.low_stock_threshold);
     announce(write, before, item);
