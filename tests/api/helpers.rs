@@ -414,3 +414,14 @@ fn first_arg(payload: Payload) -> Value {
         Payload::Binary(bytes) => Value::String(format!("<{} bytes>", bytes.len())),
     }
 }
+
+/// One string field of every event in a `GET /api/events` page, in order (`pointer` is a
+/// JSON pointer into the envelope, e.g. `/type` or `/data/name`).
+pub fn event_strings<'a>(page: &'a Value, pointer: &str) -> Vec<&'a str> {
+    page["events"]
+        .as_array()
+        .expect("an events page")
+        .iter()
+        .map(|event| event.pointer(pointer).and_then(Value::as_str).unwrap())
+        .collect()
+}

@@ -35,22 +35,12 @@ async fn a_user_cannot_reach_another_users_inbox_by_any_route() {
     let (_, log) = app
         .api_as(STAFF_KEY, "ann", Method::GET, "/api/events?after=0", None)
         .await;
-    let rooms: Vec<&str> = log["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["room"].as_str().unwrap())
-        .collect();
+    let rooms = event_strings(&log, "/room");
     assert!(!rooms.contains(&"user:bea"), "{rooms:?}");
     let (_, bea_log) = app
         .api_as(STAFF_KEY, "bea", Method::GET, "/api/events?after=0", None)
         .await;
-    let bea_types: Vec<&str> = bea_log["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["type"].as_str().unwrap())
-        .collect();
+    let bea_types = event_strings(&bea_log, "/type");
     assert_eq!(
         bea_types,
         ["notification", "notification_read_confirmation"]

@@ -28,12 +28,7 @@ async fn data_and_event_log_survive_a_restart() {
     assert_eq!(item["quantity"], 1);
     let (_, log_after) = app.api(Method::GET, "/api/events?after=0", None).await;
     assert_eq!(log_after, log_before);
-    let types: Vec<&str> = log_after["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["type"].as_str().unwrap())
-        .collect();
+    let types = event_strings(&log_after, "/type");
     assert_eq!(
         types,
         [

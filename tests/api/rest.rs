@@ -226,12 +226,7 @@ async fn event_log_pages_after_a_cursor() {
     let (_, rest) = app
         .api(Method::GET, &format!("/api/events?after={cursor}"), None)
         .await;
-    let names: Vec<&str> = rest["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["data"]["name"].as_str().unwrap())
-        .collect();
+    let names = event_strings(&rest, "/data/name");
     assert_eq!(names, ["E2", "E3", "E4"]);
     let (_, none) = app.api(Method::GET, "/api/events?after=1000", None).await;
     assert_eq!(none, json!({ "events": [], "next_after": 1000 }));
