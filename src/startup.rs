@@ -104,6 +104,7 @@ impl Application {
                     db,
                     publisher,
                     sqlite_writer: Default::default(),
+                    order_queue: Default::default(),
                 },
                 auth: config.authenticator(),
                 writes: TaskTracker::new(),

@@ -68,8 +68,7 @@ const EVENT_LOG_LOCK: i64 = 0x7075_6c73_6f00;
 /// serializes "insert events, commit" across every node sharing the database.
 pub async fn record<C: ConnectionTrait>(
     conn: &C,
-    actor: &Identity,
-    events: Vec<NewEvent>,
+    events: Vec<(&Identity, NewEvent)>,
 ) -> Result<Vec<Delivery>, DbErr> {
     if events.is_empty() {
         return Ok(Vec::new());
@@ -79,7 +78,7 @@ pub async fn record<C: ConnectionTrait>(
             .await?;
     }
     let at = super::now();
-    let rows = events.iter().map(|event| event::ActiveModel {
+    let rows = events.iter().map(|(actor, event)| event::ActiveModel {
         event_type: Set(event.event_type.to_owned()),
         room: Set(event.room.to_string()),
         data: Set(event.data.clone()),
@@ -96,7 +95,7 @@ pub async fn record<C: ConnectionTrait>(
     Ok(events
         .into_iter()
         .zip(inserted)
-        .map(|(event, row)| {
+        .map(|((_, event), row)| {
             let mut rooms = event.room.targets();
             rooms.extend(event.entity.iter().flat_map(Room::targets));
             Delivery {

@@ -130,8 +130,8 @@ pub async fn list(
         .map(ItemView::from))
 }
 
-/// Moves an item's quantity by `delta` inside an order's write (reserve < 0, restock > 0),
-/// in one conditional `UPDATE … RETURNING`. When it matches no row, the locked row is
+/// Moves an item's quantity by `delta` inside an order's write (a cancelled order's
+/// restock; new orders reserve in `order_batch`), in one conditional `UPDATE … RETURNING`. When it matches no row, the locked row is
 /// read: that explains the refusal, or (if another write moved the stock in between on
 /// PostgreSQL) the change is applied to the row as it now is.
 pub(super) async fn adjust_for_order(
@@ -187,17 +187,27 @@ async fn apply(
     Ok(announce(write, before, item))
 }
 
-/// Emits `inventory_updated`, plus `stock_low` when the change took the item from above
-/// its threshold to at or below it (`before` is quantity and threshold before).
+/// Emits what a change to an item announces (see `change_events`).
 fn announce(write: &mut Write<'_>, before: (i64, i64), item: inventory_item::Model) -> ItemView {
+    let (view, events) = change_events(before, item);
+    for event in events {
+        write.emit(event);
+    }
+    view
+}
+
+/// `inventory_updated`, plus `stock_low` when the change took the item from above its
+/// threshold to at or below it (`before` is quantity and threshold before).
+pub(super) fn change_events(
+    before: (i64, i64),
+    item: inventory_item::Model,
+) -> (ItemView, Vec<NewEvent>) {
     let alert = crossed_low(before, (item.quantity, item.low_stock_threshold))
         .then(|| stock_low(&item, "threshold"));
     let view = ItemView::from(item);
-    write.emit(updated_event(&view));
-    if let Some(alert) = alert {
-        write.emit(stock_low_event(&alert));
-    }
-    view
+    let mut events = vec![updated_event(&view)];
+    events.extend(alert.as_ref().map(stock_low_event));
+    (view, events)
 }
 
 fn updated_event(view: &ItemView) -> NewEvent {
@@ -240,7 +250,7 @@ async fn find_locked(
         .await?)
 }
 
-fn moved(item: &inventory_item::Model, delta: i64) -> Result<i64, AppError> {
+pub(super) fn moved(item: &inventory_item::Model, delta: i64) -> Result<i64, AppError> {
     let quantity = item.quantity + delta;
     if quantity < 0 {
         Err(AppError::conflict(format!(
@@ -278,6 +288,6 @@ fn stock_low_event(alert: &StockLow) -> NewEvent {
     )
 }
 
-fn unknown_sku(sku: &str) -> AppError {
+pub(super) fn unknown_sku(sku: &str) -> AppError {
     AppError::not_found(format!("no item with sku {sku}"))
 }

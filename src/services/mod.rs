@@ -7,6 +7,7 @@ pub mod events;
 pub mod inventory;
 pub mod notifications;
 pub mod operations;
+mod order_batch;
 pub mod orders;
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
@@ -29,6 +30,8 @@ pub struct Services {
     pub publisher: Publisher,
     /// Orders this process's SQLite writers (see `Write::begin`).
     pub sqlite_writer: Arc<Mutex<()>>,
+    /// New orders waiting to be written together (see `order_batch`).
+    pub order_queue: Arc<order_batch::OrderQueue>,
 }
 
 /// Timestamps are kept to the millisecond, as the wire format shows them.
@@ -45,7 +48,8 @@ pub struct Write<'a> {
     services: &'a Services,
     actor: &'a Identity,
     txn: DatabaseTransaction,
-    events: Vec<NewEvent>,
+    /// Each event with the user whose request caused it.
+    events: Vec<(&'a Identity, NewEvent)>,
     /// This process's turn to write (SQLite only), held until the commit.
     turn: Option<OwnedMutexGuard<()>>,
 }
@@ -79,12 +83,17 @@ impl<'a> Write<'a> {
     }
 
     pub fn emit(&mut self, event: NewEvent) {
-        self.events.push(event);
+        self.events.push((self.actor, event));
+    }
+
+    /// An event caused by another request than the one that began the write (a batch).
+    pub fn emit_as(&mut self, actor: &'a Identity, event: NewEvent) {
+        self.events.push((actor, event));
     }
 
     /// Commits, then publishes; returns how many local sockets the events reached.
     pub async fn commit(self) -> Result<usize, AppError> {
-        let deliveries = events::record(&self.txn, self.actor, self.events).await?;
+        let deliveries = events::record(&self.txn, self.events).await?;
         self.txn.commit().await?;
         // The next writer may start while this one's events go out.
         drop(self.turn);

@@ -1,12 +1,14 @@
 //! Orders: creation reserves stock, status moves follow the rules, cancelling restocks.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use entity::{order, order_item};
 
-use super::{Page, PageRequest, Services, Write, events::NewEvent, inventory, now, paginate};
+use super::{
+    Page, PageRequest, Services, Write, events::NewEvent, inventory, now, order_batch, paginate,
+};
 use crate::{
     auth::{Action, Identity, authorize},
     domain::{
@@ -18,8 +20,9 @@ use crate::{
     realtime::rooms::{Room, Topic},
 };
 
-/// Creates an order and reserves its stock in one transaction: if any line cannot be
-/// reserved, nothing is written.
+/// Creates an order and reserves its stock in one transaction (shared with the orders
+/// that arrive meanwhile, see `order_batch`): if any line cannot be reserved, nothing
+/// of the order is written.
 pub async fn create(
     services: &Services,
     actor: &Identity,
@@ -36,48 +39,7 @@ pub async fn create(
         })
         .ok_or_else(|| AppError::invalid_field("items", "order total is too large"))?;
 
-    let mut write = Write::begin(services, actor).await?;
-    let at = now();
-    // The foreign key checks the client: no lookup before the insert.
-    let order = order::ActiveModel {
-        client_id: Set(input.client_id),
-        status: Set(OrderStatus::Pending.to_string()),
-        total_cents: Set(total.cents()),
-        notes: Set(non_blank(input.notes)),
-        created_at: Set(at),
-        updated_at: Set(at),
-        ..Default::default()
-    }
-    .insert(write.txn())
-    .await
-    .map_err(|err| match err.sql_err() {
-        Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
-            AppError::not_found(format!("no client with id {}", input.client_id))
-        }
-        _ => AppError::from(err),
-    })?;
-    let rows = input.items.iter().map(|line| order_item::ActiveModel {
-        order_id: Set(order.id),
-        sku: Set(line.sku.clone()),
-        quantity: Set(line.quantity),
-        unit_price_cents: Set(line.unit_price.cents()),
-        ..Default::default()
-    });
-    // One statement for all lines; RETURNING's order is not guaranteed, ids are.
-    let mut lines = order_item::Entity::insert_many(rows)
-        .exec_with_returning(write.txn())
-        .await?;
-    lines.sort_by_key(|line| line.id);
-    let view = OrderView::new(order, lines);
-    write.emit(order_event("order_created", &view));
-    // Lock items in SKU order so concurrent orders cannot deadlock each other.
-    let mut reservations: Vec<_> = input.items.iter().collect();
-    reservations.sort_by(|a, b| a.sku.cmp(&b.sku));
-    for line in reservations {
-        inventory::adjust_for_order(&mut write, &line.sku, -line.quantity).await?;
-    }
-    write.commit().await?;
-    Ok(view)
+    order_batch::submit(services, actor, input, total).await
 }
 
 /// Changes status and/or notes. Moving to `cancelled` puts the reserved stock back.
@@ -198,7 +160,7 @@ async fn lines_of<C: sea_orm::ConnectionTrait>(
         .await?)
 }
 
-fn order_event(event_type: &'static str, view: &OrderView) -> NewEvent {
+pub(super) fn order_event(event_type: &'static str, view: &OrderView) -> NewEvent {
     NewEvent::new(event_type, Topic::Orders, Room::Order(view.id), view)
 }
 

@@ -332,3 +332,90 @@ async fn clients_are_created_and_changed_over_sockets() {
     other.disconnect().await;
     app.stop().await;
 }
+
+/// Orders that arrive together are written together (one transaction per batch); each
+/// must still be decided as if written alone, in turn, and answered on its own.
+#[tokio::test]
+async fn orders_sent_at_once_are_each_decided_in_turn() {
+    let app = spawn_app().await;
+    let client_id = app.seed("RUSH-1", 10, 0).await;
+    let mut sockets = Vec::new();
+    for n in 0..8 {
+        sockets.push(app.socket(STAFF_KEY, &format!("rush{n}")).await);
+    }
+    // Per socket: two orders of one unit, one for an unknown client, one for an unknown SKU.
+    let commands = sockets.iter().enumerate().flat_map(|(n, socket)| {
+        let user = format!("rush{n}");
+        [
+            order_of(client_id, "RUSH-1", 1, "1"),
+            order_of(client_id, "RUSH-1", 1, "1"),
+            order_of(9999, "RUSH-1", 1, "1"),
+            order_of(client_id, "GHOST", 1, "1"),
+        ]
+        .map(|order| {
+            let user = user.clone();
+            async move { (user, socket.ack("order:create", order).await) }
+        })
+    });
+    let replies = futures_util::future::join_all(commands).await;
+
+    let outcome = |reply: &serde_json::Value| match reply["ok"].as_bool() {
+        Some(true) => "ok".to_owned(),
+        _ => reply["error"]["code"].as_str().unwrap_or("?").to_owned(),
+    };
+    let count = |code: &str| replies.iter().filter(|(_, r)| outcome(r) == code).count();
+    assert_eq!(count("ok"), 10, "{replies:?}");
+    assert_eq!(count("conflict"), 6, "{replies:?}");
+    assert_eq!(count("not_found"), 16, "{replies:?}");
+    for (_, reply) in replies.iter().filter(|(_, r)| outcome(r) == "conflict") {
+        let message = reply["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("insufficient stock for sku RUSH-1"),
+            "{reply}"
+        );
+    }
+    let (_, item) = app.api(Method::GET, "/api/inventory/RUSH-1", None).await;
+    assert_eq!(item["quantity"], 0, "sold exactly what there was");
+
+    let (_, log) = app
+        .api(Method::GET, "/api/events?after=0&limit=1000", None)
+        .await;
+    let events = log["events"].as_array().unwrap();
+    // Each order's event names the user who sent it.
+    let senders: std::collections::HashMap<i64, &str> = replies
+        .iter()
+        .filter(|(_, r)| r["ok"] == true)
+        .map(|(user, r)| (r["data"]["id"].as_i64().unwrap(), user.as_str()))
+        .collect();
+    let created: Vec<_> = events
+        .iter()
+        .filter(|e| e["type"] == "order_created")
+        .collect();
+    assert_eq!(created.len(), 10);
+    for event in created {
+        let id = event["data"]["id"].as_i64().unwrap();
+        assert_eq!(event["user_id"], senders[&id], "{event}");
+    }
+    // The stock went down one unit per order, in the log's order.
+    let quantities: Vec<i64> = events
+        .iter()
+        .filter(|e| e["type"] == "inventory_updated" && e["data"]["sku"] == "RUSH-1")
+        .map(|e| e["data"]["quantity"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        quantities,
+        (0..=10).rev().collect::<Vec<i64>>(),
+        "seeded, then sold"
+    );
+    let lows: Vec<_> = events.iter().filter(|e| e["type"] == "stock_low").collect();
+    assert_eq!(
+        lows.len(),
+        1,
+        "one alert, when the stock reached its threshold"
+    );
+    assert_eq!(lows[0]["data"]["quantity"], 0);
+    for socket in sockets {
+        socket.disconnect().await;
+    }
+    app.stop().await;
+}

@@ -1,0 +1,305 @@
+//! New orders are written in batches. Each SQL statement costs a round trip to the
+//! database (for SQLite, a hop to its driver thread and back), and those round trips,
+//! not SQLite itself, were what an order cost. So orders that arrive while others are
+//! being written wait for their turn and are then written together, in one transaction
+//! with one statement per table, exactly as if they had been written one after the
+//! other in arrival order: each order gets its own answer, and one that cannot be
+//! filled writes nothing and does not hold back the others.
+
+use std::{
+    collections::{BTreeMap, BTreeSet, HashSet},
+    mem,
+    sync::{Mutex, PoisonError},
+};
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    sea_query::{CaseStatement, Expr},
+};
+use tokio::sync::oneshot;
+
+use entity::{client, inventory_item, order, order_item};
+
+use super::{Services, Write, inventory, now, orders::order_event};
+use crate::{
+    auth::Identity,
+    domain::{
+        money::Money,
+        non_blank,
+        orders::{NewOrder, OrderStatus, OrderView},
+    },
+    error::AppError,
+};
+
+/// Order lines per transaction, which bounds a statement's parameters (an order line
+/// makes one row of four and up to two events of five) well under SQLite's limit.
+const MAX_LINES_PER_BATCH: usize = 1000;
+
+type Outcome = Result<OrderView, AppError>;
+
+/// An item's (quantity, threshold) before an order's line, and the item after it.
+type Reserved = ((i64, i64), inventory_item::Model);
+
+#[derive(Default)]
+pub struct OrderQueue {
+    waiting: Mutex<Vec<Pending>>,
+    /// Held by the request that writes whatever is waiting.
+    turn: tokio::sync::Mutex<()>,
+}
+
+/// A validated order waiting to be written, and where its outcome goes.
+struct Pending {
+    actor: Identity,
+    input: NewOrder,
+    total: Money,
+    outcome: oneshot::Sender<Outcome>,
+}
+
+/// Writes an order, together with those that arrive while it waits for its turn.
+pub(super) async fn submit(
+    services: &Services,
+    actor: &Identity,
+    input: NewOrder,
+    total: Money,
+) -> Outcome {
+    let queue = &services.order_queue;
+    let (outcome, mut answer) = oneshot::channel();
+    lock(&queue.waiting).push(Pending {
+        actor: actor.clone(),
+        input,
+        total,
+        outcome,
+    });
+    // Whoever holds the turn writes everything waiting, so the answer may come first.
+    let turn = tokio::select! {
+        biased;
+        outcome = &mut answer => return outcome.unwrap_or_else(|_| Err(AppError::internal())),
+        turn = queue.turn.lock() => turn,
+    };
+    let batch = mem::take(&mut *lock(&queue.waiting));
+    if !batch.is_empty() {
+        // Its own task: the others' orders must not be dropped with this request if its
+        // caller goes away (an HTTP client hanging up) mid-write.
+        let services = services.clone();
+        let written = tokio::spawn(async move { write_all(&services, batch).await });
+        if let Err(error) = written.await {
+            tracing::error!(%error, "an order batch failed");
+        }
+    }
+    drop(turn);
+    answer.await.unwrap_or_else(|_| Err(AppError::internal()))
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+async fn write_all(services: &Services, mut waiting: Vec<Pending>) {
+    while !waiting.is_empty() {
+        let mut lines = 0;
+        let size = waiting
+            .iter()
+            .take_while(|order| {
+                lines += order.input.items.len();
+                lines <= MAX_LINES_PER_BATCH
+            })
+            .count()
+            .max(1);
+        let rest = waiting.split_off(size);
+        write_batch(services, waiting).await;
+        waiting = rest;
+    }
+}
+
+/// Writes a batch and answers each order. Everything that can refuse one order (its
+/// client, its stock) is decided per order in `try_write`; what is left to fail is the
+/// transaction itself (a lost database), which every order in it shares.
+async fn write_batch(services: &Services, batch: Vec<Pending>) {
+    let outcomes = match try_write(services, &batch).await {
+        Ok(outcomes) => outcomes,
+        Err(error) => vec![Err(error); batch.len()],
+    };
+    for (order, outcome) in batch.into_iter().zip(outcomes) {
+        // The caller may have gone away; its order stands either way.
+        let _ = order.outcome.send(outcome);
+    }
+}
+
+/// One transaction for the whole batch: read the clients and the stock, decide each
+/// order in turn against the stock the orders before it left, then insert the orders,
+/// their lines and their events and set the new quantities, one statement each.
+async fn try_write(services: &Services, batch: &[Pending]) -> Result<Vec<Outcome>, AppError> {
+    let mut write = Write::begin(services, &batch[0].actor).await?;
+    let client_ids: BTreeSet<i64> = batch.iter().map(|order| order.input.client_id).collect();
+    let clients: HashSet<i64> = client::Entity::find()
+        .select_only()
+        .column(client::Column::Id)
+        .filter(client::Column::Id.is_in(client_ids))
+        .into_tuple()
+        .all(write.txn())
+        .await?
+        .into_iter()
+        .collect();
+    let skus: BTreeSet<&str> = batch
+        .iter()
+        .flat_map(|order| order.input.items.iter().map(|line| line.sku.as_str()))
+        .collect();
+    // Locked in SKU order, as every writer of stock does, so writers cannot deadlock.
+    let mut stock: BTreeMap<String, inventory_item::Model> = inventory_item::Entity::find()
+        .filter(inventory_item::Column::Sku.is_in(skus))
+        .order_by_asc(inventory_item::Column::Sku)
+        .lock_exclusive()
+        .all(write.txn())
+        .await?
+        .into_iter()
+        .map(|item| (item.sku.clone(), item))
+        .collect();
+    let before: BTreeMap<String, i64> = stock
+        .iter()
+        .map(|(sku, item)| (sku.clone(), item.quantity))
+        .collect();
+
+    let at = now();
+    let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(batch.len());
+    let mut accepted = Vec::new();
+    for (index, order) in batch.iter().enumerate() {
+        let decision = if clients.contains(&order.input.client_id) {
+            reserve(&mut stock, &order.input, at)
+        } else {
+            Err(AppError::not_found(format!(
+                "no client with id {}",
+                order.input.client_id
+            )))
+        };
+        match decision {
+            Ok(reserved) => {
+                accepted.push((index, reserved));
+                outcomes.push(None);
+            }
+            Err(error) => outcomes.push(Some(Err(error))),
+        }
+    }
+    if accepted.is_empty() {
+        return Ok(outcomes.into_iter().flatten().collect());
+    }
+
+    let rows = accepted.iter().map(|(index, _)| {
+        let order = &batch[*index];
+        order::ActiveModel {
+            client_id: Set(order.input.client_id),
+            status: Set(OrderStatus::Pending.to_string()),
+            total_cents: Set(order.total.cents()),
+            notes: Set(non_blank(order.input.notes.clone())),
+            created_at: Set(at),
+            updated_at: Set(at),
+            ..Default::default()
+        }
+    });
+    // Ids are handed out in VALUES order; RETURNING's own order is not guaranteed.
+    let mut orders = order::Entity::insert_many(rows)
+        .exec_with_returning(write.txn())
+        .await?;
+    orders.sort_by_key(|order| order.id);
+    let line_rows = accepted.iter().zip(&orders).flat_map(|((index, _), row)| {
+        batch[*index]
+            .input
+            .items
+            .iter()
+            .map(|line| order_item::ActiveModel {
+                order_id: Set(row.id),
+                sku: Set(line.sku.clone()),
+                quantity: Set(line.quantity),
+                unit_price_cents: Set(line.unit_price.cents()),
+                ..Default::default()
+            })
+    });
+    let mut lines = order_item::Entity::insert_many(line_rows)
+        .exec_with_returning(write.txn())
+        .await?;
+    lines.sort_by_key(|line| line.id);
+    set_quantities(&write, &stock, &before, at).await?;
+
+    let mut lines = lines.into_iter().peekable();
+    for ((index, reserved), row) in accepted.into_iter().zip(orders) {
+        let mut own = Vec::new();
+        while let Some(line) = lines.next_if(|line| line.order_id == row.id) {
+            own.push(line);
+        }
+        let view = OrderView::new(row, own);
+        let actor = &batch[index].actor;
+        write.emit_as(actor, order_event("order_created", &view));
+        for (before, item) in reserved {
+            for event in inventory::change_events(before, item).1 {
+                write.emit_as(actor, event);
+            }
+        }
+        outcomes[index] = Some(Ok(view));
+    }
+    write.commit().await?;
+    Ok(outcomes.into_iter().flatten().collect())
+}
+
+/// Takes an order's lines from `stock`, all or none. Returns each item as it was
+/// (quantity, threshold) and as the order leaves it, in SKU order; the first line that
+/// cannot be filled, in SKU order, is the order's error.
+fn reserve(
+    stock: &mut BTreeMap<String, inventory_item::Model>,
+    input: &NewOrder,
+    at: DateTime<Utc>,
+) -> Result<Vec<Reserved>, AppError> {
+    let mut lines: Vec<_> = input.items.iter().collect();
+    lines.sort_by(|a, b| a.sku.cmp(&b.sku));
+    let mut reserved = Vec::with_capacity(lines.len());
+    for line in lines {
+        let item = stock
+            .get(&line.sku)
+            .ok_or_else(|| inventory::unknown_sku(&line.sku))?;
+        let quantity = inventory::moved(item, -line.quantity)?;
+        let before = (item.quantity, item.low_stock_threshold);
+        reserved.push((
+            before,
+            inventory_item::Model {
+                quantity,
+                updated_at: at,
+                ..item.clone()
+            },
+        ));
+    }
+    for (_, item) in &reserved {
+        stock.insert(item.sku.clone(), item.clone());
+    }
+    Ok(reserved)
+}
+
+/// One `UPDATE` for every item whose quantity the batch moved.
+async fn set_quantities(
+    write: &Write<'_>,
+    stock: &BTreeMap<String, inventory_item::Model>,
+    before: &BTreeMap<String, i64>,
+    at: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let moved: Vec<&inventory_item::Model> = stock
+        .values()
+        .filter(|item| before.get(&item.sku) != Some(&item.quantity))
+        .collect();
+    if moved.is_empty() {
+        return Ok(());
+    }
+    let quantity = moved
+        .iter()
+        .fold(CaseStatement::new(), |case, item| {
+            case.case(
+                inventory_item::Column::Id.eq(item.id),
+                Expr::value(item.quantity),
+            )
+        })
+        .finally(Expr::col(inventory_item::Column::Quantity));
+    inventory_item::Entity::update_many()
+        .col_expr(inventory_item::Column::Quantity, quantity.into())
+        .col_expr(inventory_item::Column::UpdatedAt, Expr::value(at))
+        .filter(inventory_item::Column::Id.is_in(moved.iter().map(|item| item.id)))
+        .exec(write.txn())
+        .await?;
+    Ok(())
+}
