@@ -87,20 +87,28 @@ pub async fn record<C: ConnectionTrait>(
         ..Default::default()
     });
     // One statement for all of a write's events. Ids are handed out in VALUES order;
-    // RETURNING's own order is not guaranteed, so the rows are matched back by id.
-    let mut inserted = event::Entity::insert_many(rows)
-        .exec_with_returning(conn)
+    // RETURNING's own order is not guaranteed, so they are sorted. Only the ids come
+    // back: the envelopes are built from what was written, not parsed back from rows.
+    let mut ids = event::Entity::insert_many(rows)
+        .exec_with_returning_keys(conn)
         .await?;
-    inserted.sort_by_key(|row| row.id);
+    ids.sort_unstable();
     Ok(events
         .into_iter()
-        .zip(inserted)
-        .map(|((_, event), row)| {
+        .zip(ids)
+        .map(|((actor, event), id)| {
             let mut rooms = event.room.targets();
             rooms.extend(event.entity.iter().flat_map(Room::targets));
             Delivery {
                 rooms,
-                envelope: Envelope::from(row),
+                envelope: Envelope {
+                    id,
+                    event_type: event.event_type.to_owned(),
+                    data: event.data,
+                    timestamp: at,
+                    user_id: Some(actor.user_id.clone()),
+                    room: event.room.to_string(),
+                },
             }
         })
         .collect())

@@ -419,3 +419,34 @@ async fn orders_sent_at_once_are_each_decided_in_turn() {
     }
     app.stop().await;
 }
+
+/// A dashboard that catches up from the log sees exactly what live sockets were sent.
+#[tokio::test]
+async fn live_events_are_the_logged_events() {
+    let app = spawn_app().await;
+    let client_id = app.seed("LOG-1", 5, 4).await;
+    let staff = app.socket(STAFF_KEY, "logger").await;
+    staff.event("connection_established").await;
+    staff
+        .ok("order:create", order_of(client_id, "LOG-1", 2, "3.50"))
+        .await;
+    let live = [
+        staff.event("order_created").await,
+        staff.event("inventory_updated").await,
+        staff.event("stock_low").await,
+    ];
+    let (_, log) = app
+        .api(Method::GET, "/api/events?after=0&limit=1000", None)
+        .await;
+    for event in &live {
+        let logged = log["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|logged| logged["id"] == event["id"])
+            .unwrap_or_else(|| panic!("{event} is not in the log"));
+        assert_eq!(logged, event);
+    }
+    staff.disconnect().await;
+    app.stop().await;
+}
