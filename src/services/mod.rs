@@ -50,8 +50,9 @@ pub struct Write<'a> {
     txn: DatabaseTransaction,
     /// Each event with the user whose request caused it.
     events: Vec<(&'a Identity, NewEvent)>,
-    /// This process's turn to write (SQLite only), held until the commit.
-    turn: Option<OwnedMutexGuard<()>>,
+    /// Turns to write held until the commit: this process's on SQLite, and any other a
+    /// caller hands over (`hold_until_commit`).
+    turns: Vec<OwnedMutexGuard<()>>,
 }
 
 impl<'a> Write<'a> {
@@ -60,9 +61,9 @@ impl<'a> Write<'a> {
         // and without sleeping, rather than on SQLite's busy timeout (which polls with
         // sleeps of up to 100 ms); the write lock is then taken up front (IMMEDIATE), so
         // a writer of another process makes us wait instead of failing an upgrade.
-        let turn = match services.db.get_database_backend() {
-            DbBackend::Sqlite => Some(services.sqlite_writer.clone().lock_owned().await),
-            _ => None,
+        let turns = match services.db.get_database_backend() {
+            DbBackend::Sqlite => vec![services.sqlite_writer.clone().lock_owned().await],
+            _ => Vec::new(),
         };
         let options = TransactionOptions {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
@@ -74,7 +75,7 @@ impl<'a> Write<'a> {
             actor,
             txn,
             events: Vec::new(),
-            turn,
+            turns,
         })
     }
 
@@ -84,6 +85,12 @@ impl<'a> Write<'a> {
 
     pub fn emit(&mut self, event: NewEvent) {
         self.events.push((self.actor, event));
+    }
+
+    /// Keeps `turn` until this write has committed or failed, so whoever waits for it
+    /// may start while this write's events go out.
+    pub fn hold_until_commit(&mut self, turn: OwnedMutexGuard<()>) {
+        self.turns.push(turn);
     }
 
     /// An event caused by another request than the one that began the write (a batch).
@@ -96,7 +103,7 @@ impl<'a> Write<'a> {
         let deliveries = events::record(&self.txn, self.events).await?;
         self.txn.commit().await?;
         // The next writer may start while this one's events go out.
-        drop(self.turn);
+        drop(self.turns);
         Ok(self.services.publisher.publish(&deliveries).await)
     }
 }

@@ -9,7 +9,7 @@
 use std::{
     collections::{BTreeMap, BTreeSet, HashSet},
     mem,
-    sync::{Mutex, PoisonError},
+    sync::{Arc, Mutex, PoisonError},
 };
 
 use chrono::{DateTime, Utc};
@@ -17,7 +17,7 @@ use sea_orm::{
     ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
     sea_query::{CaseStatement, Expr},
 };
-use tokio::sync::oneshot;
+use tokio::sync::{OwnedMutexGuard, oneshot};
 
 use entity::{client, inventory_item, order, order_item};
 
@@ -44,8 +44,8 @@ type Reserved = ((i64, i64), inventory_item::Model);
 #[derive(Default)]
 pub struct OrderQueue {
     waiting: Mutex<Vec<Pending>>,
-    /// Held by the request that writes whatever is waiting.
-    turn: tokio::sync::Mutex<()>,
+    /// Held by the request that writes what is waiting, until its commit.
+    turn: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// A validated order waiting to be written, and where its outcome goes.
@@ -71,23 +71,24 @@ pub(super) async fn submit(
         total,
         outcome,
     });
-    // Whoever holds the turn writes everything waiting, so the answer may come first.
+    // Whoever holds the turn writes what is waiting, so the answer may come first.
     let turn = tokio::select! {
         biased;
         outcome = &mut answer => return outcome.unwrap_or_else(|_| Err(AppError::internal())),
-        turn = queue.turn.lock() => turn,
+        turn = queue.turn.clone().lock_owned() => turn,
     };
-    let batch = mem::take(&mut *lock(&queue.waiting));
-    if !batch.is_empty() {
+    let batch = next_batch(&mut lock(&queue.waiting));
+    if batch.is_empty() {
+        drop(turn);
+    } else {
         // Its own task: the others' orders must not be dropped with this request if its
         // caller goes away (an HTTP client hanging up) mid-write.
         let services = services.clone();
-        let written = tokio::spawn(async move { write_all(&services, batch).await });
+        let written = tokio::spawn(async move { write_batch(&services, batch, turn).await });
         if let Err(error) = written.await {
             tracing::error!(%error, "an order batch failed");
         }
     }
-    drop(turn);
     answer.await.unwrap_or_else(|_| Err(AppError::internal()))
 }
 
@@ -95,28 +96,29 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-async fn write_all(services: &Services, mut waiting: Vec<Pending>) {
-    while !waiting.is_empty() {
-        let mut lines = 0;
-        let size = waiting
-            .iter()
-            .take_while(|order| {
-                lines += order.input.items.len();
-                lines <= MAX_LINES_PER_BATCH
-            })
-            .count()
-            .max(1);
-        let rest = waiting.split_off(size);
-        write_batch(services, waiting).await;
-        waiting = rest;
-    }
+/// The oldest waiting orders, up to `MAX_LINES_PER_BATCH` lines (at least one order).
+/// Those left keep waiting for the turn.
+fn next_batch(waiting: &mut Vec<Pending>) -> Vec<Pending> {
+    let mut lines = 0;
+    let size = waiting
+        .iter()
+        .take_while(|order| {
+            lines += order.input.items.len();
+            lines <= MAX_LINES_PER_BATCH
+        })
+        .count()
+        .max(1)
+        .min(waiting.len());
+    let rest = waiting.split_off(size);
+    mem::replace(waiting, rest)
 }
 
-/// Writes a batch and answers each order. Everything that can refuse one order (its
-/// client, its stock) is decided per order in `try_write`; what is left to fail is the
-/// transaction itself (a lost database), which every order in it shares.
-async fn write_batch(services: &Services, batch: Vec<Pending>) {
-    let outcomes = match try_write(services, &batch).await {
+/// Writes a batch and answers each order; the turn goes with the commit, so the next
+/// batch starts while this one's events go out. Everything that can refuse one order
+/// (its client, its stock) is decided per order in `try_write`; what is left to fail is
+/// the transaction itself (a lost database), which every order in it shares.
+async fn write_batch(services: &Services, batch: Vec<Pending>, turn: OwnedMutexGuard<()>) {
+    let outcomes = match try_write(services, &batch, turn).await {
         Ok(outcomes) => outcomes,
         Err(error) => vec![Err(error); batch.len()],
     };
@@ -129,8 +131,14 @@ async fn write_batch(services: &Services, batch: Vec<Pending>) {
 /// One transaction for the whole batch: read the clients and the stock, decide each
 /// order in turn against the stock the orders before it left, then insert the orders,
 /// their lines and their events and set the new quantities, one statement each.
-async fn try_write(services: &Services, batch: &[Pending]) -> Result<Vec<Outcome>, AppError> {
+async fn try_write(
+    services: &Services,
+    batch: &[Pending],
+    turn: OwnedMutexGuard<()>,
+) -> Result<Vec<Outcome>, AppError> {
+    // Each event names its own order's sender (`emit_as`), not this first one.
     let mut write = Write::begin(services, &batch[0].actor).await?;
+    write.hold_until_commit(turn);
     let client_ids: BTreeSet<i64> = batch.iter().map(|order| order.input.client_id).collect();
     let clients: HashSet<i64> = client::Entity::find()
         .select_only()

@@ -1,6 +1,7 @@
 //! Orders over sockets: reservation, status rules, cancellation, all-or-nothing writes.
 
 use reqwest::Method;
+use rust_socketio::TransportType;
 use serde_json::json;
 
 use crate::helpers::*;
@@ -339,23 +340,21 @@ async fn clients_are_created_and_changed_over_sockets() {
 async fn orders_sent_at_once_are_each_decided_in_turn() {
     let app = spawn_app().await;
     let client_id = app.seed("RUSH-1", 10, 0).await;
+    // One command per socket: rust_socketio 0.6 draws ack ids at random from 0..999, so
+    // acks outstanding together on one client may collide.
     let mut sockets = Vec::new();
-    for n in 0..8 {
-        sockets.push(app.socket(STAFF_KEY, &format!("rush{n}")).await);
-    }
-    // Per socket: two orders of one unit, one for an unknown client, one for an unknown SKU.
-    let commands = sockets.iter().enumerate().flat_map(|(n, socket)| {
+    for n in 0..32 {
         let user = format!("rush{n}");
-        [
-            order_of(client_id, "RUSH-1", 1, "1"),
-            order_of(client_id, "RUSH-1", 1, "1"),
-            order_of(9999, "RUSH-1", 1, "1"),
-            order_of(client_id, "GHOST", 1, "1"),
-        ]
-        .map(|order| {
-            let user = user.clone();
-            async move { (user, socket.ack("order:create", order).await) }
-        })
+        sockets.push((user.clone(), app.socket(STAFF_KEY, &user).await));
+    }
+    // Half order one unit each; a quarter name an unknown client, a quarter an unknown SKU.
+    let commands = sockets.iter().enumerate().map(|(n, (user, socket))| {
+        let order = match n % 4 {
+            0 | 1 => order_of(client_id, "RUSH-1", 1, "1"),
+            2 => order_of(9999, "RUSH-1", 1, "1"),
+            _ => order_of(client_id, "GHOST", 1, "1"),
+        };
+        async move { (user.clone(), socket.ack("order:create", order).await) }
     });
     let replies = futures_util::future::join_all(commands).await;
 
@@ -414,7 +413,7 @@ async fn orders_sent_at_once_are_each_decided_in_turn() {
         "one alert, when the stock reached its threshold"
     );
     assert_eq!(lows[0]["data"]["quantity"], 0);
-    for socket in sockets {
+    for (_, socket) in sockets {
         socket.disconnect().await;
     }
     app.stop().await;
@@ -448,5 +447,50 @@ async fn live_events_are_the_logged_events() {
         assert_eq!(logged, event);
     }
     staff.disconnect().await;
+    app.stop().await;
+}
+
+/// More order lines at once than one batch takes: the rest wait for the next turn and
+/// every order is written and answered.
+#[tokio::test]
+async fn a_burst_larger_than_one_batch_is_written_in_full() {
+    let app = spawn_app().await;
+    let client_id = app.seed("BULK-0", 1000, 0).await;
+    for n in 1..100 {
+        let item = json!({ "sku": format!("BULK-{n}"), "name": "Bulk", "quantity": 1000 });
+        let (status, _) = app.api(Method::POST, "/api/inventory", Some(item)).await;
+        assert_eq!(status, 201);
+    }
+    let lines: Vec<_> = (0..100)
+        .map(|n| json!({ "sku": format!("BULK-{n}"), "quantity": 1, "unit_price": "1" }))
+        .collect();
+    let order = json!({ "client_id": client_id, "items": lines });
+    // 24 orders of 100 lines, one per socket (see `orders_sent_at_once_are_each_decided_in_turn`): 2 400 lines, more than twice
+    // what one batch takes. The sockets are in no topic room: 2 400 `inventory_updated`
+    // at once would overflow a socket's queue (which drops what does not fit).
+    let mut sockets = Vec::new();
+    for n in 0..24 {
+        let auth = json!({ "api_key": STAFF_KEY, "user_id": format!("bulk{n}"), "rooms": [] });
+        sockets.push(app.socket_with(auth, TransportType::Any).await);
+    }
+    let sends = sockets
+        .iter()
+        .map(|socket| socket.ok("order:create", order.clone()));
+    let orders = futures_util::future::join_all(sends).await;
+    let ids: std::collections::BTreeSet<i64> = orders
+        .iter()
+        .map(|order| order["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 24);
+    assert!(
+        orders
+            .iter()
+            .all(|order| order["items"].as_array().unwrap().len() == 100)
+    );
+    let (_, item) = app.api(Method::GET, "/api/inventory/BULK-42", None).await;
+    assert_eq!(item["quantity"], 1000 - 24);
+    for socket in sockets {
+        socket.disconnect().await;
+    }
     app.stop().await;
 }
