@@ -71,16 +71,18 @@ pub(super) async fn submit(
         total,
         outcome,
     });
-    // Whoever holds the turn writes what is waiting, so the answer may come first.
-    let turn = tokio::select! {
-        biased;
-        outcome = &mut answer => return outcome.unwrap_or_else(|_| Err(AppError::internal())),
-        turn = queue.turn.clone().lock_owned() => turn,
-    };
-    let batch = next_batch(&mut lock(&queue.waiting));
-    if batch.is_empty() {
-        drop(turn);
-    } else {
+    loop {
+        // Whoever holds the turn writes what is waiting, so the answer may come first.
+        let turn = tokio::select! {
+            biased;
+            outcome = &mut answer => return outcome.unwrap_or_else(|_| Err(AppError::internal())),
+            turn = queue.turn.clone().lock_owned() => turn,
+        };
+        let batch = next_batch(&mut lock(&queue.waiting));
+        if batch.is_empty() {
+            // Nothing waits, so this order is in a batch being written.
+            break;
+        }
         // Its own task: the others' orders must not be dropped with this request if its
         // caller goes away (an HTTP client hanging up) mid-write.
         let services = services.clone();
@@ -88,6 +90,7 @@ pub(super) async fn submit(
         if let Err(error) = written.await {
             tracing::error!(%error, "an order batch failed");
         }
+        // A batch takes the oldest orders first: this one may still be waiting.
     }
     answer.await.unwrap_or_else(|_| Err(AppError::internal()))
 }
