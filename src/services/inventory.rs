@@ -4,7 +4,6 @@
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
-    sea_query::{Expr, ExprTrait},
 };
 
 use entity::inventory_item;
@@ -130,36 +129,22 @@ pub async fn list(
         .map(ItemView::from))
 }
 
-/// Moves an item's quantity by `delta` inside an order's write (a cancelled order's
-/// restock; new orders reserve in `order_batch`), in one conditional `UPDATE … RETURNING`. When it matches no row, the locked row is
-/// read: that explains the refusal, or (if another write moved the stock in between on
-/// PostgreSQL) the change is applied to the row as it now is.
-pub(super) async fn adjust_for_order(
+/// Puts a cancelled order's line back in stock, inside the order's write (new orders
+/// reserve in `order_batch`).
+pub(super) async fn restock(
     write: &mut Write<'_>,
     sku: &str,
-    delta: i64,
+    quantity: i64,
 ) -> Result<(), AppError> {
-    let moved_quantity = Expr::col(inventory_item::Column::Quantity).add(delta);
-    let updated = inventory_item::Entity::update_many()
-        .col_expr(inventory_item::Column::Quantity, moved_quantity.clone())
-        .col_expr(inventory_item::Column::UpdatedAt, Expr::value(now()))
-        .filter(inventory_item::Column::Sku.eq(sku))
-        .filter(moved_quantity.between(0, MAX_QUANTITY))
-        .exec_with_returning(write.txn())
-        .await?;
-    let Some(item) = updated.into_iter().next() else {
-        let item = find_locked(write.txn(), sku)
-            .await?
-            .ok_or_else(|| unknown_sku(sku))?;
-        let change = Change {
-            quantity: moved(&item, delta)?,
-            threshold: item.low_stock_threshold,
-            name: None,
-        };
-        return apply(write, item, change).await.map(drop);
+    let item = find_locked(write.txn(), sku)
+        .await?
+        .ok_or_else(|| unknown_sku(sku))?;
+    let change = Change {
+        quantity: moved(&item, quantity)?,
+        threshold: item.low_stock_threshold,
+        name: None,
     };
-    let before = (item.quantity - delta, item.low_stock_threshold);
-    announce(write, before, item);
+    apply(write, item, change).await?;
     Ok(())
 }
 

@@ -166,10 +166,6 @@ async fn try_write(
         .into_iter()
         .map(|item| (item.sku.clone(), item))
         .collect();
-    let before: BTreeMap<String, i64> = stock
-        .iter()
-        .map(|(sku, item)| (sku.clone(), item.quantity))
-        .collect();
 
     let at = now();
     let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(batch.len());
@@ -229,7 +225,11 @@ async fn try_write(
         .exec_with_returning(write.txn())
         .await?;
     lines.sort_by_key(|line| line.id);
-    set_quantities(&write, &stock, &before, at).await?;
+    let moved: BTreeSet<&str> = accepted
+        .iter()
+        .flat_map(|(_, reserved)| reserved.iter().map(|(_, item)| item.sku.as_str()))
+        .collect();
+    set_quantities(&write, moved.iter().map(|sku| &stock[*sku]), at).await?;
 
     let mut lines = lines.into_iter().peekable();
     for ((index, reserved), row) in accepted.into_iter().zip(orders) {
@@ -283,33 +283,32 @@ fn reserve(
     Ok(reserved)
 }
 
-/// One `UPDATE` for every item whose quantity the batch moved.
-async fn set_quantities(
+/// One `UPDATE` setting the quantity of every item the batch moved.
+async fn set_quantities<'a>(
     write: &Write<'_>,
-    stock: &BTreeMap<String, inventory_item::Model>,
-    before: &BTreeMap<String, i64>,
+    moved: impl Iterator<Item = &'a inventory_item::Model>,
     at: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    let moved: Vec<&inventory_item::Model> = stock
-        .values()
-        .filter(|item| before.get(&item.sku) != Some(&item.quantity))
-        .collect();
-    if moved.is_empty() {
-        return Ok(());
-    }
-    let quantity = moved
-        .iter()
-        .fold(CaseStatement::new(), |case, item| {
-            case.case(
+    let (ids, quantity) = moved.fold(
+        (Vec::new(), CaseStatement::new()),
+        |(mut ids, case), item| {
+            ids.push(item.id);
+            let case = case.case(
                 inventory_item::Column::Id.eq(item.id),
                 Expr::value(item.quantity),
-            )
-        })
-        .finally(Expr::col(inventory_item::Column::Quantity));
+            );
+            (ids, case)
+        },
+    );
     inventory_item::Entity::update_many()
-        .col_expr(inventory_item::Column::Quantity, quantity.into())
+        .col_expr(
+            inventory_item::Column::Quantity,
+            quantity
+                .finally(Expr::col(inventory_item::Column::Quantity))
+                .into(),
+        )
         .col_expr(inventory_item::Column::UpdatedAt, Expr::value(at))
-        .filter(inventory_item::Column::Id.is_in(moved.iter().map(|item| item.id)))
+        .filter(inventory_item::Column::Id.is_in(ids))
         .exec(write.txn())
         .await?;
     Ok(())

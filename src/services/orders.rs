@@ -99,7 +99,7 @@ pub async fn update(
             let mut restock = view.items.clone();
             restock.sort_by(|a, b| a.sku.cmp(&b.sku));
             for line in restock {
-                inventory::adjust_for_order(&mut write, &line.sku, line.quantity).await?;
+                inventory::restock(&mut write, &line.sku, line.quantity).await?;
             }
         }
     }
