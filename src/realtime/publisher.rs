@@ -7,7 +7,7 @@ use std::{future::Future, pin::Pin, sync::Arc};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Serialize, Serializer};
-use serde_json::Value;
+use serde_json::value::{RawValue, to_raw_value};
 use socketioxide::{
     BroadcastError, SocketIo, adapter::Adapter, extract::SocketRef, operators::BroadcastOperators,
 };
@@ -24,7 +24,7 @@ pub struct Envelope {
     pub id: i64,
     #[serde(rename = "type")]
     pub event_type: String,
-    pub data: Value,
+    pub data: Box<RawValue>,
     #[serde(serialize_with = "millis")]
     pub timestamp: DateTime<Utc>,
     pub user_id: Option<String>,
@@ -40,7 +40,7 @@ impl From<entity::event::Model> for Envelope {
         Self {
             id: row.id,
             event_type: row.event_type,
-            data: row.data,
+            data: raw(&row.data),
             timestamp: row.created_at,
             user_id: row.user_id,
             room: row.room,
@@ -65,7 +65,7 @@ trait Fanout: Send + Sync {
         &'a self,
         rooms: Vec<String>,
         event: &'a str,
-        payload: &'a Value,
+        payload: &'a RawValue,
     ) -> BoxFuture<'a, Result<usize, BroadcastError>>;
 
     fn connected(&self) -> Vec<ConnectedSocket>;
@@ -82,7 +82,7 @@ impl<A: Adapter> Fanout for SocketIo<A> {
         &'a self,
         rooms: Vec<String>,
         event: &'a str,
-        payload: &'a Value,
+        payload: &'a RawValue,
     ) -> BoxFuture<'a, Result<usize, BroadcastError>> {
         Box::pin(async move {
             let recipients = self.to(rooms.clone()).sockets().len();
@@ -164,7 +164,7 @@ impl Publisher {
     pub async fn publish(&self, deliveries: &[Delivery]) -> usize {
         let mut reached = 0;
         for delivery in deliveries {
-            let payload = serde_json::to_value(&delivery.envelope).unwrap_or(Value::Null);
+            let payload = raw(&delivery.envelope);
             reached += self
                 .to_rooms(
                     delivery.rooms.clone(),
@@ -179,7 +179,7 @@ impl Publisher {
     /// A session message (not persisted) to every socket of one user.
     pub async fn to_user(&self, user_id: &str, event: &str, payload: &impl Serialize) -> usize {
         let room = Room::User(user_id.to_owned()).to_string();
-        let payload = serde_json::to_value(payload).unwrap_or(Value::Null);
+        let payload = raw(payload);
         self.to_rooms(vec![room], event, &payload).await
     }
 
@@ -212,7 +212,7 @@ impl Publisher {
         self.counters.record_broadcast(event, recipients, &result);
     }
 
-    async fn to_rooms(&self, rooms: Vec<String>, event: &str, payload: &Value) -> usize {
+    async fn to_rooms(&self, rooms: Vec<String>, event: &str, payload: &RawValue) -> usize {
         match self.fanout.emit(rooms, event, payload).await {
             Ok(recipients) => {
                 self.counters.record_broadcast(event, recipients, &Ok(()));
@@ -225,6 +225,12 @@ impl Publisher {
             }
         }
     }
+}
+
+/// A payload serialized once for every room and node it goes to. Envelopes and session
+/// messages are plain structs of strings and numbers: serializing them cannot fail.
+pub fn raw(payload: &impl Serialize) -> Box<RawValue> {
+    to_raw_value(payload).unwrap_or_else(|_| RawValue::NULL.to_owned())
 }
 
 /// Emits to the sockets `select` names. When Redis is unreachable the adapter delivers

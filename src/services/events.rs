@@ -2,11 +2,12 @@
 //! change it describes, and replayable with `GET /api/events?after=ID`.
 
 use sea_orm::{
-    Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     prelude::*,
+    sea_query::{Func, Query},
 };
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 use entity::event;
 
@@ -14,7 +15,7 @@ use crate::{
     auth::{Action, Identity, authorize},
     error::AppError,
     realtime::{
-        publisher::{Delivery, Envelope},
+        publisher::{self, Delivery, Envelope},
         rooms::{Room, Topic},
     },
 };
@@ -26,7 +27,8 @@ pub struct NewEvent {
     pub event_type: &'static str,
     pub room: Room,
     pub entity: Option<Room>,
-    pub data: Value,
+    /// Serialized once: the same text goes into the log and out to every socket.
+    pub data: Box<RawValue>,
 }
 
 impl NewEvent {
@@ -49,8 +51,7 @@ impl NewEvent {
             event_type,
             room,
             entity: None,
-            // Views are plain structs of strings and numbers: serializing them cannot fail.
-            data: serde_json::to_value(data).unwrap_or(Value::Null),
+            data: publisher::raw(data),
         }
     }
 }
@@ -73,25 +74,50 @@ pub async fn record<C: ConnectionTrait>(
     if events.is_empty() {
         return Ok(Vec::new());
     }
-    if conn.get_database_backend() == DbBackend::Postgres {
+    let backend = conn.get_database_backend();
+    if backend == DbBackend::Postgres {
         conn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({EVENT_LOG_LOCK})"))
             .await?;
     }
     let at = super::now();
-    let rows = events.iter().map(|(actor, event)| event::ActiveModel {
-        event_type: Set(event.event_type.to_owned()),
-        room: Set(event.room.to_string()),
-        data: Set(event.data.clone()),
-        user_id: Set(Some(actor.user_id.clone())),
-        created_at: Set(at),
-        ..Default::default()
-    });
-    // One statement for all of a write's events. Ids are handed out in VALUES order;
-    // RETURNING's own order is not guaranteed, so they are sorted. Only the ids come
-    // back: the envelopes are built from what was written, not parsed back from rows.
-    let mut ids = event::Entity::insert_many(rows)
-        .exec_with_returning_keys(conn)
-        .await?;
+    // One statement for all of a write's events.
+    let mut insert = Query::insert();
+    insert
+        .into_table(event::Entity)
+        .columns([
+            event::Column::EventType,
+            event::Column::Room,
+            event::Column::Data,
+            event::Column::UserId,
+            event::Column::CreatedAt,
+        ])
+        .returning_col(event::Column::Id);
+    for (actor, event) in &events {
+        // The data goes in as the JSON text it already is; PostgreSQL needs to be told.
+        let data = Expr::val(event.data.get());
+        let data = match backend {
+            DbBackend::Postgres => Func::cast_as(data, "json").into(),
+            _ => data,
+        };
+        insert
+            .values([
+                event.event_type.into(),
+                event.room.to_string().into(),
+                data,
+                actor.user_id.as_str().into(),
+                at.into(),
+            ])
+            .map_err(|error| DbErr::Custom(error.to_string()))?;
+    }
+    // Ids are handed out in VALUES order; RETURNING's own order is not guaranteed, so
+    // they are sorted. Only the ids come back: the envelopes are built from what was
+    // written, not parsed back from rows.
+    let mut ids = conn
+        .query_all(&insert)
+        .await?
+        .iter()
+        .map(|row| row.try_get_by_index::<i64>(0))
+        .collect::<Result<Vec<_>, _>>()?;
     ids.sort_unstable();
     Ok(events
         .into_iter()
