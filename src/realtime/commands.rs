@@ -8,7 +8,10 @@ use std::{
 };
 
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::{
+    Value, json,
+    value::{RawValue, to_raw_value},
+};
 use socketioxide::{
     adapter::Adapter,
     extract::{AckSender, SocketRef},
@@ -191,11 +194,11 @@ async fn run<A: Adapter>(
     identity: &Identity,
     command: Command,
     payload: Value,
-) -> Result<Value, AppError> {
+) -> Result<Box<RawValue>, AppError> {
     let services = &state.services;
     match command {
-        Command::JoinRoom => join_room(socket, identity, payload),
-        Command::LeaveRoom => leave_room(socket, payload),
+        Command::JoinRoom => json_of(join_room(socket, identity, payload)),
+        Command::LeaveRoom => json_of(leave_room(socket, payload)),
         Command::ClientCreate => {
             json_of(clients::create(services, identity, parse(payload)?).await)
         }
@@ -233,8 +236,9 @@ async fn run<A: Adapter>(
     }
 }
 
-fn json_of<T: Serialize>(result: Result<T, AppError>) -> Result<Value, AppError> {
-    result.and_then(|value| serde_json::to_value(value).map_err(|_| AppError::internal()))
+/// The ack's data, serialized once, straight from the service's view.
+fn json_of<T: Serialize>(result: Result<T, AppError>) -> Result<Box<RawValue>, AppError> {
+    result.and_then(|value| to_raw_value(&value).map_err(|_| AppError::internal()))
 }
 
 /// `join_room` / `leave_room` take `"orders"` or `{ room: "orders" }`.

@@ -14,7 +14,7 @@ use std::{
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ColumnTrait, EntityTrait, IntoActiveModel, NotSet, QueryFilter, QueryOrder, QuerySelect,
     sea_query::{CaseStatement, Expr},
 };
 use tokio::sync::{OwnedMutexGuard, oneshot};
@@ -191,53 +191,43 @@ async fn try_write(
         return Ok(outcomes.into_iter().flatten().collect());
     }
 
-    let rows = accepted.iter().map(|(index, _)| {
-        let order = &batch[*index];
-        order::ActiveModel {
-            client_id: Set(order.input.client_id),
-            status: Set(OrderStatus::Pending.to_string()),
-            total_cents: Set(order.total.cents()),
-            notes: Set(non_blank(order.input.notes.clone())),
-            created_at: Set(at),
-            updated_at: Set(at),
-            ..Default::default()
-        }
+    // Only the ids come back from the database: the rows are what was written.
+    let mut orders: Vec<_> = accepted
+        .iter()
+        .map(|(index, _)| rows_of(&batch[*index], at))
+        .collect();
+    let rows = orders.iter().map(|(row, _)| order::ActiveModel {
+        id: NotSet,
+        ..row.clone().into_active_model()
     });
     // Ids are handed out in VALUES order; RETURNING's own order is not guaranteed.
-    let mut orders = order::Entity::insert_many(rows)
-        .exec_with_returning(write.txn())
+    let mut ids = order::Entity::insert_many(rows)
+        .exec_with_returning_keys(write.txn())
         .await?;
-    orders.sort_by_key(|order| order.id);
-    let line_rows = accepted.iter().zip(&orders).flat_map(|((index, _), row)| {
-        batch[*index]
-            .input
-            .items
-            .iter()
-            .map(|line| order_item::ActiveModel {
-                order_id: Set(row.id),
-                sku: Set(line.sku.clone()),
-                quantity: Set(line.quantity),
-                unit_price_cents: Set(line.unit_price.cents()),
-                ..Default::default()
-            })
+    ids.sort_unstable();
+    for ((row, lines), id) in orders.iter_mut().zip(ids) {
+        row.id = id;
+        for line in lines {
+            line.order_id = id;
+        }
+    }
+    let line_rows = orders.iter().flat_map(|(_, lines)| {
+        lines.iter().map(|line| order_item::ActiveModel {
+            id: NotSet,
+            ..line.clone().into_active_model()
+        })
     });
-    let mut lines = order_item::Entity::insert_many(line_rows)
-        .exec_with_returning(write.txn())
+    order_item::Entity::insert_many(line_rows)
+        .exec_without_returning(write.txn())
         .await?;
-    lines.sort_by_key(|line| line.id);
     let moved: BTreeSet<&str> = accepted
         .iter()
         .flat_map(|(_, reserved)| reserved.iter().map(|(_, item)| item.sku.as_str()))
         .collect();
     set_quantities(&write, moved.iter().map(|sku| &stock[*sku]), at).await?;
 
-    let mut lines = lines.into_iter().peekable();
-    for ((index, reserved), row) in accepted.into_iter().zip(orders) {
-        let mut own = Vec::new();
-        while let Some(line) = lines.next_if(|line| line.order_id == row.id) {
-            own.push(line);
-        }
-        let view = OrderView::new(row, own);
+    for ((index, reserved), (row, lines)) in accepted.into_iter().zip(orders) {
+        let view = OrderView::new(row, lines);
         let actor = &batch[index].actor;
         write.emit_as(actor, order_event("order_created", &view));
         for (before, item) in reserved {
@@ -249,6 +239,33 @@ async fn try_write(
     }
     write.commit().await?;
     Ok(outcomes.into_iter().flatten().collect())
+}
+
+/// The rows an order is written as. Ids are 0 until the database gives the order its
+/// id; its lines' own ids stay 0, as no view shows them and they are not read back.
+fn rows_of(order: &Pending, at: DateTime<Utc>) -> (order::Model, Vec<order_item::Model>) {
+    let lines = order
+        .input
+        .items
+        .iter()
+        .map(|line| order_item::Model {
+            id: 0,
+            order_id: 0,
+            sku: line.sku.clone(),
+            quantity: line.quantity,
+            unit_price_cents: line.unit_price.cents(),
+        })
+        .collect();
+    let row = order::Model {
+        id: 0,
+        client_id: order.input.client_id,
+        status: OrderStatus::Pending.to_string(),
+        total_cents: order.total.cents(),
+        notes: non_blank(order.input.notes.clone()),
+        created_at: at,
+        updated_at: at,
+    };
+    (row, lines)
 }
 
 /// Takes an order's lines from `stock`, all or none. Returns each item as it was

@@ -198,6 +198,28 @@ async fn orders_routes() {
     assert_eq!(status, 400);
     let (status, _) = app.api(Method::GET, "/api/orders/999", None).await;
     assert_eq!(status, 404);
+
+    // The order as created is the order as stored, lines in the order they were sent.
+    app.seed("O-0", 5, 0).await;
+    let (status, created) = app
+        .api(
+            Method::POST,
+            "/api/orders",
+            Some(
+                json!({ "client_id": client_id, "notes": "two lines", "items": [
+                { "sku": "O-1", "quantity": 1, "unit_price": "2.50" },
+                { "sku": "O-0", "quantity": 2, "unit_price": "1.25" },
+            ] }),
+            ),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["items"][0]["sku"], "O-1");
+    assert_eq!(created["items"][1]["sku"], "O-0");
+    let (_, stored) = app
+        .api(Method::GET, &format!("/api/orders/{}", created["id"]), None)
+        .await;
+    assert_eq!(stored, created);
     app.stop().await;
 }
 
