@@ -109,16 +109,15 @@ pub async fn record<C: ConnectionTrait>(
             ])
             .map_err(|error| DbErr::Custom(error.to_string()))?;
     }
-    // Ids are handed out in VALUES order; RETURNING's own order is not guaranteed, so
-    // they are sorted. Only the ids come back: the envelopes are built from what was
-    // written, not parsed back from rows.
-    let mut ids = conn
+    // Only the ids come back: the envelopes are built from what was written, not
+    // parsed back from rows.
+    let ids = conn
         .query_all(&insert)
         .await?
         .iter()
         .map(|row| row.try_get_by_index::<i64>(0))
         .collect::<Result<Vec<_>, _>>()?;
-    ids.sort_unstable();
+    let ids = super::ids_in_insert_order(ids, events.len())?;
     Ok(events
         .into_iter()
         .zip(ids)

@@ -14,8 +14,8 @@ use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use std::sync::Arc;
 
 use sea_orm::{
-    DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait, PaginatorTrait, QuerySelect,
-    Select, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, EntityTrait, PaginatorTrait,
+    QuerySelect, Select, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Mutex, OwnedMutexGuard};
@@ -39,6 +39,20 @@ pub fn now() -> DateTime<Utc> {
     let now = Utc::now();
     now.duration_trunc(TimeDelta::milliseconds(1))
         .unwrap_or(now)
+}
+
+/// The ids a multi-row `INSERT … RETURNING` gave, in the order its rows were listed:
+/// ids are handed out in VALUES order, but RETURNING's own order is not guaranteed. A
+/// short answer fails the write rather than leave a row without its id.
+fn ids_in_insert_order(mut ids: Vec<i64>, rows: usize) -> Result<Vec<i64>, DbErr> {
+    if ids.len() != rows {
+        return Err(DbErr::Custom(format!(
+            "an insert of {rows} rows returned {} ids",
+            ids.len()
+        )));
+    }
+    ids.sort_unstable();
+    Ok(ids)
 }
 
 /// One write: a transaction plus the events it produces. Events are recorded in the
@@ -173,4 +187,19 @@ where
         limit: page.limit(),
         offset: page.offset,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn insert_ids_come_back_in_row_order_and_all_of_them() {
+        assert_eq!(ids_in_insert_order(vec![7, 5, 6], 3).unwrap(), [5, 6, 7]);
+        let short = ids_in_insert_order(vec![5, 6], 3).unwrap_err();
+        assert!(
+            short.to_string().contains("3 rows returned 2 ids"),
+            "{short}"
+        );
+    }
 }

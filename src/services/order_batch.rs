@@ -21,7 +21,7 @@ use tokio::sync::{OwnedMutexGuard, oneshot};
 
 use entity::{client, inventory_item, order, order_item};
 
-use super::{Services, Write, inventory, now, orders::order_event};
+use super::{Services, Write, ids_in_insert_order, inventory, now, orders::order_event};
 use crate::{
     auth::Identity,
     domain::{
@@ -200,11 +200,10 @@ async fn try_write(
         id: NotSet,
         ..row.clone().into_active_model()
     });
-    // Ids are handed out in VALUES order; RETURNING's own order is not guaranteed.
-    let mut ids = order::Entity::insert_many(rows)
+    let ids = order::Entity::insert_many(rows)
         .exec_with_returning_keys(write.txn())
         .await?;
-    ids.sort_unstable();
+    let ids = ids_in_insert_order(ids, orders.len())?;
     for ((row, lines), id) in orders.iter_mut().zip(ids) {
         row.id = id;
         for line in lines {
