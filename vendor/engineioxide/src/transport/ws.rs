@@ -4,15 +4,22 @@
 //! Other functions are used internally to handle the websocket connection through tasks and channels
 //! and to handle upgrade from polling to ws
 
-use std::sync::Arc;
-
-use futures_util::{
-    SinkExt, StreamExt, TryStreamExt,
-    stream::{SplitSink, SplitStream},
+use std::{
+    future::{Future, poll_fn},
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Duration,
 };
+
+use futures_util::{SinkExt, StreamExt};
 use http::{HeaderValue, Request, Response, StatusCode, request::Parts};
 use smallvec::smallvec;
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::{
+    io::{AsyncRead, AsyncWrite},
+    sync::mpsc::Receiver,
+    time::{Instant, Sleep},
+};
 use tokio_tungstenite::{
     WebSocketStream,
     tungstenite::{
@@ -23,8 +30,9 @@ use tokio_tungstenite::{
 };
 use tokio_util::future::FutureExt as _;
 
-use engineioxide_core::{Packet, ProtocolVersion, Sid, Str, TransportType};
+use engineioxide_core::{Packet, PacketBuf, ProtocolVersion, Sid, Str, TransportType};
 
+use super::polling::rx_stream::WatchStream;
 use crate::{
     DisconnectReason, Socket, body::ResponseBody, config::EngineIoConfig, engine::EngineIo,
     errors::Error, handler::EngineIoHandler, socket::InternalRx, transport::make_open_packet,
@@ -159,21 +167,67 @@ where
 
         let mut ws = ws_init().await;
         init_handshake(socket.id, &mut ws, &engine.config).await?;
-        socket
-            .clone()
-            .spawn_heartbeat(engine.config.ping_interval, engine.config.ping_timeout);
+        if protocol != ProtocolVersion::V4 {
+            socket
+                .clone()
+                .spawn_heartbeat(engine.config.ping_interval, engine.config.ping_timeout);
+        }
         (socket, ws)
     };
-    let (tx, rx) = ws.split();
+    // A session upgraded from polling keeps the heartbeat task polling started; a v4
+    // session that began on WebSocket runs its heartbeat in this task.
+    let heartbeat = (sid.is_none() && protocol == ProtocolVersion::V4)
+        .then(|| Heartbeat::new(&engine.config));
+    run_session(&engine, &socket, ws, heartbeat).await;
+    Ok(())
+}
 
-    // Pipe between websocket and internal socket channel.
-    tokio::spawn(forward_to_socket::<H, S>(socket.clone(), tx));
-
-    // pipe between internal socket channel and websocket
-    match forward_to_handler(&engine, rx, &socket)
+/// Runs an established WebSocket session until it ends, then closes the session (unless it
+/// was closed elsewhere) and the WebSocket.
+async fn run_session<H: EngineIoHandler, S>(
+    engine: &Arc<EngineIo<H>>,
+    socket: &Arc<Socket<H::Data>>,
+    ws: WebSocketStream<S>,
+    heartbeat: Option<Heartbeat>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    // A polling request that was in progress during the upgrade may still hold the lock.
+    let Some(mut rx) = socket
+        .internal_rx
+        .lock()
         .with_cancellation_token(&socket.cancellation_token)
         .await
-    {
+    else {
+        #[cfg(feature = "tracing")]
+        tracing::debug!(sid = %socket.id, "session closed before the ws session started");
+        return;
+    };
+    let mut session = Session {
+        ws,
+        writing: None,
+        ping_due: false,
+        unflushed: false,
+        heartbeat,
+    };
+    let InternalRx {
+        buffered_rx,
+        volatile_rx,
+        ..
+    } = &mut *rx;
+    let mut volatile = WatchStream::new(volatile_rx);
+    let outcome = poll_fn(|cx| session.poll(cx, engine, socket, buffered_rx, &mut volatile))
+        .with_cancellation_token(&socket.cancellation_token)
+        .await;
+    // Whether the server ended the session: then what was queued (a close packet, say)
+    // still goes out. When the client ended it, nobody is left to read it.
+    let server_ended = match outcome {
+        Some(Err(Error::HeartbeatTimeout)) => {
+            #[cfg(feature = "tracing")]
+            tracing::debug!(sid = %socket.id, "heartbeat timeout");
+            socket.close(DisconnectReason::HeartbeatTimeout);
+            true
+        }
         Some(Err(ref e)) => {
             let reason =
                 Option::<DisconnectReason>::from(e).unwrap_or(DisconnectReason::TransportError);
@@ -181,174 +235,273 @@ where
             #[cfg(feature = "tracing")]
             tracing::debug!("error when handling packet: {:?}", e);
             engine.close_session(socket.id, reason);
+            false
         }
         Some(Ok(())) => {
             #[cfg(feature = "tracing")]
             tracing::debug!(sid = %socket.id, "ws transport was closed");
             engine.close_session(socket.id, DisconnectReason::TransportClose);
+            false
         }
         None => {
             #[cfg(feature = "tracing")]
             tracing::debug!(sid = %socket.id, "socket is closing");
+            true
         }
+    };
+    if server_ended {
+        // Bounded, so that a client that stopped reading cannot hold the task (and the
+        // queue's lock, which the session's closing waits for).
+        let closing = session.close(buffered_rx, socket.protocol);
+        tokio::time::timeout(engine.config.ping_timeout, closing)
+            .await
+            .ok();
     }
-    Ok(())
 }
 
-/// Forwards all packets received from a websocket to a EngineIo [`Socket`]
-async fn forward_to_handler<H: EngineIoHandler, S>(
-    engine: &Arc<EngineIo<H>>,
-    mut rx: SplitStream<WebSocketStream<S>>,
-    socket: &Arc<Socket<H::Data>>,
-) -> Result<(), Error>
+/// The heartbeat of a session that began on WebSocket: a ping at once, then one every
+/// `ping_interval`, each to be answered within `ping_timeout`.
+struct Heartbeat {
+    timer: Pin<Box<Sleep>>,
+    last_ping: Instant,
+    awaiting_pong: bool,
+    interval: Duration,
+    timeout: Duration,
+}
+
+impl Heartbeat {
+    fn new(config: &EngineIoConfig) -> Self {
+        Heartbeat {
+            timer: Box::pin(tokio::time::sleep(Duration::ZERO)),
+            last_ping: Instant::now(),
+            awaiting_pong: false,
+            interval: config.ping_interval,
+            timeout: config.ping_timeout,
+        }
+    }
+
+    /// Whether a ping is due now. Fails when the last one went unanswered.
+    fn poll_ping(&mut self, cx: &mut Context<'_>) -> Result<bool, Error> {
+        if self.timer.as_mut().poll(cx).is_pending() {
+            return Ok(false);
+        }
+        if self.awaiting_pong {
+            return Err(Error::HeartbeatTimeout);
+        }
+        self.last_ping = Instant::now();
+        self.awaiting_pong = true;
+        self.timer.as_mut().reset(self.last_ping + self.timeout);
+        Ok(true)
+    }
+
+    fn pong(&mut self) {
+        if self.awaiting_pong {
+            self.awaiting_pong = false;
+            self.timer.as_mut().reset(self.last_ping + self.interval);
+        }
+    }
+}
+
+/// Frames read or written per wake-up before the task yields, so that a busy direction
+/// cannot starve the other one (or the other tasks of the runtime).
+const FRAMES_PER_POLL: usize = 32;
+
+/// One WebSocket session driven by one task: it reads the client's frames, writes the
+/// packets queued for the socket and runs the heartbeat, all from the same `poll`.
+///
+/// pulso's patch: upstream splits the stream behind a lock and runs a reader, a writer
+/// and a heartbeat task for each socket, ~7 KiB of task state per connection.
+struct Session<S> {
+    ws: WebSocketStream<S>,
+    /// The rest of the packet buffer being written when the socket stopped accepting frames.
+    writing: Option<smallvec::IntoIter<[Packet; 2]>>,
+    ping_due: bool,
+    unflushed: bool,
+    heartbeat: Option<Heartbeat>,
+}
+
+impl<S> Session<S>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    while let Some(msg) = rx.try_next().await? {
-        match msg {
-            Message::Text(msg) => match Packet::parse(socket.protocol, ws_bytes_to_str(msg))? {
-                Packet::Close => {
-                    #[cfg(feature = "tracing")]
-                    tracing::debug!("[sid={}] closing session", socket.id);
-                    engine.close_session(socket.id, DisconnectReason::TransportClose);
-                    break;
-                }
-                Packet::Pong | Packet::Ping => {
-                    // A full channel means that the client is already known to be alive.
-                    socket.heartbeat_tx.try_send(()).ok();
-                    Ok::<(), Error>(())
-                }
-                Packet::Message(msg) => {
-                    engine.handler.on_message(msg, socket.clone());
-                    Ok(())
-                }
-                p => return Err(Error::BadPacket(p)),
-            },
-            Message::Binary(mut data) => {
-                if socket.protocol == ProtocolVersion::V3 && !data.is_empty() {
-                    // The first byte is the message type, which we don't need.
-                    data = data.split_off(1);
-                }
-                engine.handler.on_binary(data, socket.clone());
-                Ok(())
+    /// Ready when the session ends: the client closed it (`Ok`) or it failed.
+    fn poll<H: EngineIoHandler>(
+        &mut self,
+        cx: &mut Context<'_>,
+        engine: &Arc<EngineIo<H>>,
+        socket: &Arc<Socket<H::Data>>,
+        buffered_rx: &mut Receiver<Box<PacketBuf>>,
+        volatile: &mut WatchStream<'_, Option<PacketBuf>>,
+    ) -> Poll<Result<(), Error>> {
+        let mut more = false;
+
+        let mut budget = FRAMES_PER_POLL;
+        while let Poll::Ready(msg) = self.ws.poll_next_unpin(cx) {
+            let Some(msg) = msg else {
+                return Poll::Ready(Ok(()));
+            };
+            match on_message(engine, socket, msg?)? {
+                Inbound::Closed => return Poll::Ready(Ok(())),
+                Inbound::Alive => match &mut self.heartbeat {
+                    Some(heartbeat) => heartbeat.pong(),
+                    None => socket.heartbeat.notify_one(),
+                },
+                Inbound::Other => {}
             }
-            Message::Close(_) => {
-                #[cfg(feature = "tracing")]
-                tracing::debug!("websocket closed, closing session");
-                engine.close_session(socket.id, DisconnectReason::TransportClose);
+            budget -= 1;
+            if budget == 0 {
+                more = true;
                 break;
             }
-            _ => {
-                #[cfg(feature = "tracing")]
-                tracing::debug!(sid = ?socket.id, "unexpected ws message");
-                Ok(())
-            }
-        }?
-    }
-    Ok(())
-}
+        }
 
-/// Forwards all packets waiting to be sent to the websocket
-///
-/// The websocket stream is flushed only when the internal channel is drained
-async fn forward_to_socket<H: EngineIoHandler, S>(
-    socket: Arc<Socket<H::Data>>,
-    mut tx: SplitSink<WebSocketStream<S>, Message>,
-) where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    // A polling request that was in progress during the upgrade may still hold the lock.
-    let lock = socket.internal_rx.lock();
-    let Some(mut internal_rx) = lock
-        .with_cancellation_token(&socket.cancellation_token)
-        .await
-    else {
-        #[cfg(feature = "tracing")]
-        tracing::debug!(sid = %socket.id, "session closed before starting the ws writer");
-        return;
-    };
-    let InternalRx {
-        buffered_rx,
-        volatile_rx,
-        ..
-    } = &mut *internal_rx;
+        if let Some(heartbeat) = &mut self.heartbeat {
+            self.ping_due |= heartbeat.poll_ping(cx)?;
+        }
 
-    // map a packet to a websocket message
-    // It is declared as a macro rather than a closure to avoid ownership issues
-    macro_rules! map_fn {
-            ($item:ident) => {
-                let res = match $item {
-                    Packet::Binary(bin) | Packet::BinaryV3(bin) => {
-                        if socket.protocol == ProtocolVersion::V3 {
-                            // v3 protocol requires packet type as the first byte.
-                            // This requires a new buffer. This is OK as it is only for the V3 protocol.
-                            let mut buff = Vec::with_capacity(bin.len() + 1);
-                            buff.push(0x04);
-                            buff.extend(bin);
-                            tx.feed(Message::Binary(buff.into())).await
-                        } else {
-                            tx.feed(Message::Binary(bin)).await
-                        }
-                    }
-                    // A Noop Packet maybe sent by the server to upgrade from a polling connection
-                    // In the case that the packet was not poll in time it will remain in the buffer and therefore
-                    // it should be discarded here
-                    Packet::Noop => Ok(()),
-                    _ => {
-                        let packet: String = $item.try_into().unwrap();
-                        tx.feed(Message::Text(packet.into())).await
-                    }
-                };
-                if let Err(_e) = res {
-                    #[cfg(feature = "tracing")]
-                    tracing::debug!("[sid={}] error sending packet: {}", socket.id, _e);
-                }
+        let mut budget = FRAMES_PER_POLL;
+        while self.ws.poll_ready_unpin(cx)?.is_ready() {
+            let packet = match self.next_packet(cx, buffered_rx, volatile) {
+                Poll::Ready(Some(packet)) => packet,
+                Poll::Ready(None) => return Poll::Ready(Ok(())),
+                Poll::Pending => break,
             };
-        }
-
-    // Forward buffered packets until the channel is closed or the session is cancelled.
-    loop {
-        tokio::select! {
-            biased;
-            items = buffered_rx.recv() => {
-                match items {
-                    Some(packets) => {
-                        for item in packets {
-                            map_fn!(item);
-                        }
-                        while let Ok(packets) = buffered_rx.try_recv() {
-                            for item in packets {
-                                map_fn!(item);
-                            }
-                        }
-                    }
-                    None => break
-                }
+            if let Some(msg) = to_message(packet, socket.protocol) {
+                self.ws.start_send_unpin(msg)?;
+                self.unflushed = true;
             }
-            _ = socket.cancellation_token.cancelled() => break,
-            Ok(()) = volatile_rx.changed() => {
-                let val = volatile_rx.borrow_and_update().clone();
-                if let Some(packets) = val {
-                    #[cfg(feature = "tracing")]
-                    tracing::debug!(sid = ?socket.id, "ws volatile flush: {} packets", packets.len());
-                    for item in packets {
-                        map_fn!(item);
-                    }
-                }
-            },
+            budget -= 1;
+            if budget == 0 {
+                more = true;
+                break;
+            }
+        }
+        if self.unflushed && self.ws.poll_flush_unpin(cx)?.is_ready() {
+            self.unflushed = false;
         }
 
-        #[cfg(feature = "tracing")]
-        tracing::trace!(sid = %socket.id, "ws flush");
-        tx.flush().await.ok();
+        if more {
+            cx.waker().wake_by_ref();
+        }
+        Poll::Pending
     }
 
-    #[cfg(feature = "tracing")]
-    tracing::trace!(sid = %socket.id, "ws closing flush");
+    /// The next packet to write: a due ping first, then the rest of the buffer being
+    /// written, then the queue, then a volatile packet. `None` once the queue is closed.
+    fn next_packet(
+        &mut self,
+        cx: &mut Context<'_>,
+        buffered_rx: &mut Receiver<Box<PacketBuf>>,
+        volatile: &mut WatchStream<'_, Option<PacketBuf>>,
+    ) -> Poll<Option<Packet>> {
+        if std::mem::take(&mut self.ping_due) {
+            return Poll::Ready(Some(Packet::Ping));
+        }
+        loop {
+            if let Some(packet) = self.writing.as_mut().and_then(Iterator::next) {
+                return Poll::Ready(Some(packet));
+            }
+            let packets = match buffered_rx.poll_recv(cx) {
+                Poll::Ready(Some(packets)) => *packets,
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => match volatile.poll_next_unpin(cx) {
+                    Poll::Ready(Some(Some(packets))) => packets,
+                    _ => {
+                        self.writing = None;
+                        return Poll::Pending;
+                    }
+                },
+            };
+            self.writing = Some(packets.into_iter());
+        }
+    }
 
-    tx.flush().await.ok();
-    tx.close().await.ok();
+    /// Writes what is left in the buffer being written and in the queue, then closes the
+    /// WebSocket.
+    async fn close(&mut self, buffered_rx: &mut Receiver<Box<PacketBuf>>, protocol: ProtocolVersion) {
+        let mut rest: Vec<Packet> = self.writing.take().into_iter().flatten().collect();
+        while let Ok(packets) = buffered_rx.try_recv() {
+            rest.extend(*packets);
+        }
+        for packet in rest {
+            if let Some(msg) = to_message(packet, protocol)
+                && self.ws.feed(msg).await.is_err()
+            {
+                return;
+            }
+        }
+        self.ws.close(None).await.ok();
+    }
 }
+
+/// What a frame from the client meant for the session.
+enum Inbound {
+    /// A pong (v4) or ping (v3): the client is alive.
+    Alive,
+    /// The client closed the session.
+    Closed,
+    Other,
+}
+
+fn on_message<H: EngineIoHandler>(
+    engine: &Arc<EngineIo<H>>,
+    socket: &Arc<Socket<H::Data>>,
+    msg: Message,
+) -> Result<Inbound, Error> {
+    match msg {
+        Message::Text(msg) => match Packet::parse(socket.protocol, ws_bytes_to_str(msg))? {
+            Packet::Close => {
+                #[cfg(feature = "tracing")]
+                tracing::debug!("[sid={}] closing session", socket.id);
+                engine.close_session(socket.id, DisconnectReason::TransportClose);
+                Ok(Inbound::Closed)
+            }
+            Packet::Pong | Packet::Ping => Ok(Inbound::Alive),
+            Packet::Message(msg) => {
+                engine.handler.on_message(msg, socket.clone());
+                Ok(Inbound::Other)
+            }
+            p => Err(Error::BadPacket(p)),
+        },
+        Message::Binary(mut data) => {
+            if socket.protocol == ProtocolVersion::V3 && !data.is_empty() {
+                // The first byte is the message type, which we don't need.
+                data = data.split_off(1);
+            }
+            engine.handler.on_binary(data, socket.clone());
+            Ok(Inbound::Other)
+        }
+        Message::Close(_) => {
+            #[cfg(feature = "tracing")]
+            tracing::debug!("websocket closed, closing session");
+            engine.close_session(socket.id, DisconnectReason::TransportClose);
+            Ok(Inbound::Closed)
+        }
+        _ => {
+            #[cfg(feature = "tracing")]
+            tracing::debug!(sid = ?socket.id, "unexpected ws message");
+            Ok(Inbound::Other)
+        }
+    }
+}
+
+/// A packet as a WebSocket message; `None` for a Noop, which a polling upgrade may leave
+/// in the queue and which only means something to a polling request.
+fn to_message(packet: Packet, protocol: ProtocolVersion) -> Option<Message> {
+    match packet {
+        Packet::Binary(bin) | Packet::BinaryV3(bin) if protocol == ProtocolVersion::V3 => {
+            // v3 protocol requires packet type as the first byte.
+            let mut buff = Vec::with_capacity(bin.len() + 1);
+            buff.push(0x04);
+            buff.extend(bin);
+            Some(Message::Binary(buff.into()))
+        }
+        Packet::Binary(bin) | Packet::BinaryV3(bin) => Some(Message::Binary(bin)),
+        Packet::Noop => None,
+        packet => Some(Message::Text(String::from(packet).into())),
+    }
+}
+
 /// Send a Engine.IO [`OpenPacket`] to initiate a websocket connection
 async fn init_handshake<S>(
     sid: Sid,
@@ -408,7 +561,7 @@ where
     // We send a last Noop request to close a potential waiting polling request.
     socket
         .internal_tx
-        .send(smallvec![Packet::Noop])
+        .send(Box::new(smallvec![Packet::Noop]))
         .await
         .map_err(|_| Error::Upgrade)?;
 
@@ -470,77 +623,137 @@ mod tests {
     use bytes::Bytes;
     use futures_util::StreamExt;
     use http::Request;
-    use tokio::io::DuplexStream;
+    use tokio::{io::DuplexStream, sync::mpsc};
 
     use super::*;
 
     const TIMEOUT: Duration = Duration::from_secs(1);
 
     #[derive(Debug)]
-    struct StubHandler;
+    struct StubHandler(mpsc::UnboundedSender<DisconnectReason>);
     impl EngineIoHandler for StubHandler {
         type Data = ();
         fn on_connect(self: Arc<Self>, _: Arc<Socket<()>>) {}
-        fn on_disconnect(&self, _: Arc<Socket<()>>, _: DisconnectReason) {}
+        fn on_disconnect(&self, _: Arc<Socket<()>>, reason: DisconnectReason) {
+            self.0.send(reason).ok();
+        }
         fn on_message(self: &Arc<Self>, _: Str, _: Arc<Socket<()>>) {}
         fn on_binary(self: &Arc<Self>, _: Bytes, _: Arc<Socket<()>>) {}
     }
 
-    fn socket() -> Arc<Socket<()>> {
-        Arc::new(Socket::new(
+    type Client = WebSocketStream<DuplexStream>;
+
+    /// An engine with one WebSocket session, its socket, the client end of the stream,
+    /// the server end, and the disconnect reasons the handler hears.
+    async fn session(
+        config: EngineIoConfig,
+    ) -> (
+        Arc<EngineIo<StubHandler>>,
+        Arc<Socket<()>>,
+        Client,
+        WebSocketStream<DuplexStream>,
+        mpsc::UnboundedReceiver<DisconnectReason>,
+    ) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let engine = Arc::new(EngineIo::new(Arc::new(StubHandler(tx)), config));
+        let socket = engine.create_session(
             ProtocolVersion::V4,
             TransportType::Websocket,
-            &EngineIoConfig::default(),
             Request::<()>::default().into_parts().0,
-            Box::new(|_, _| ()),
             false,
-        ))
+        );
+        let (server, client) = tokio::io::duplex(1024);
+        let server = WebSocketStream::from_raw_socket(server, Role::Server, None).await;
+        let client = WebSocketStream::from_raw_socket(client, Role::Client, None).await;
+        (engine, socket, client, server, rx)
     }
 
-    async fn ws_pair() -> (WebSocketStream<DuplexStream>, WebSocketStream<DuplexStream>) {
-        let (server, client) = tokio::io::duplex(1024);
-        (
-            WebSocketStream::from_raw_socket(server, Role::Server, None).await,
-            WebSocketStream::from_raw_socket(client, Role::Client, None).await,
-        )
+    async fn next_text(client: &mut Client) -> String {
+        match tokio::time::timeout(TIMEOUT, client.next()).await {
+            Ok(Some(Ok(Message::Text(text)))) => text.to_string(),
+            other => panic!("expected a text frame, got {other:?}"),
+        }
     }
 
     /// A polling request can still hold the lock at the end of an upgrade.
     #[tokio::test]
-    async fn writer_waits_for_the_lock_of_a_polling_request() {
-        let socket = socket();
-        let (server, mut client) = ws_pair().await;
-        let (tx, _rx) = server.split();
-
+    async fn session_waits_for_the_lock_of_a_polling_request() {
+        let (engine, socket, mut client, server, _) = session(EngineIoConfig::default()).await;
         let polling = socket.internal_rx.lock().await;
-        let writer = tokio::spawn(forward_to_socket::<StubHandler, _>(socket.clone(), tx));
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        assert!(!writer.is_finished(), "the writer should wait for the lock");
+        let task = {
+            let (engine, socket) = (engine.clone(), socket.clone());
+            tokio::spawn(async move { run_session(&engine, &socket, server, None).await })
+        };
+        socket.emit(Str::from("hello")).unwrap();
+        assert!(
+            tokio::time::timeout(Duration::from_millis(50), client.next())
+                .await
+                .is_err(),
+            "nothing is written while a polling request holds the lock"
+        );
+        assert!(!task.is_finished());
 
         drop(polling);
-        socket.emit(Str::from("hello")).unwrap();
-        let msg = tokio::time::timeout(TIMEOUT, client.next())
-            .await
-            .expect("the writer should send the packet")
-            .unwrap()
-            .unwrap();
-        assert_eq!(msg, Message::text("4hello"));
+        assert_eq!(next_text(&mut client).await, "4hello");
     }
 
     #[tokio::test]
-    async fn writer_waiting_for_the_lock_stops_with_the_session() {
-        let socket = socket();
-        let (server, _client) = ws_pair().await;
-        let (tx, _rx) = server.split();
-
+    async fn a_session_waiting_for_the_lock_stops_with_the_session() {
+        let (engine, socket, _client, server, _) = session(EngineIoConfig::default()).await;
         let _polling = socket.internal_rx.lock().await;
-        let writer = tokio::spawn(forward_to_socket::<StubHandler, _>(socket.clone(), tx));
-        tokio::time::sleep(Duration::from_millis(20)).await;
-
+        let task = {
+            let (engine, socket) = (engine.clone(), socket.clone());
+            tokio::spawn(async move { run_session(&engine, &socket, server, None).await })
+        };
         socket.cancellation_token.cancel();
-        tokio::time::timeout(TIMEOUT, writer)
+        tokio::time::timeout(TIMEOUT, task)
             .await
-            .expect("the writer should stop")
+            .expect("the session should stop")
             .unwrap();
+    }
+
+    /// The heartbeat runs in the session's own task: a ping at once, the next one an
+    /// interval after the last, and a missing pong closes the session (after a close packet).
+    #[tokio::test]
+    async fn heartbeat_pings_each_interval_and_closes_on_a_missing_pong() {
+        let config = EngineIoConfig {
+            ping_interval: Duration::from_millis(100),
+            ping_timeout: Duration::from_millis(100),
+            ..Default::default()
+        };
+        let (engine, socket, mut client, server, mut reasons) = session(config).await;
+        let heartbeat = Heartbeat::new(&engine.config);
+        tokio::spawn(async move { run_session(&engine, &socket, server, Some(heartbeat)).await });
+
+        assert_eq!(next_text(&mut client).await, "2");
+        client.send(Message::text("3")).await.unwrap();
+        assert_eq!(next_text(&mut client).await, "2");
+        // Unanswered: the session ends with a close packet, then the close frame.
+        assert_eq!(next_text(&mut client).await, "1");
+        let reason = tokio::time::timeout(TIMEOUT, reasons.recv()).await.unwrap();
+        assert_eq!(reason, Some(DisconnectReason::HeartbeatTimeout));
+        match tokio::time::timeout(TIMEOUT, client.next()).await.unwrap() {
+            Some(Ok(Message::Close(_))) | None => {}
+            other => panic!("expected the close frame, got {other:?}"),
+        }
+    }
+
+    /// Reading goes on while the client does not read: the writes wait, the reads do not.
+    #[tokio::test]
+    async fn reads_go_on_while_writes_wait() {
+        let (engine, socket, mut client, server, mut reasons) =
+            session(EngineIoConfig::default()).await;
+        tokio::spawn({
+            let (engine, socket) = (engine.clone(), socket.clone());
+            async move { run_session(&engine, &socket, server, None).await }
+        });
+        // Far more than the 1 KiB pipe holds: the session's writes block.
+        for _ in 0..64 {
+            socket.emit(Str::from("x".repeat(512))).unwrap();
+        }
+        // The session still reads: the close packet ends it.
+        client.send(Message::text("1")).await.unwrap();
+        let reason = tokio::time::timeout(TIMEOUT, reasons.recv()).await.unwrap();
+        assert_eq!(reason, Some(DisconnectReason::TransportClose));
     }
 }
