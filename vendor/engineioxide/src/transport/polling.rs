@@ -247,7 +247,9 @@ pub(super) mod rx_stream {
         type Item = T;
 
         fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-            self.inner.poll_recv(cx).map(|packets| packets.map(|boxed| *boxed))
+            self.inner
+                .poll_recv(cx)
+                .map(|packets| packets.map(|boxed| *boxed))
         }
     }
 

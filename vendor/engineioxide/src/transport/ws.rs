@@ -176,8 +176,8 @@ where
     };
     // A session upgraded from polling keeps the heartbeat task polling started; a v4
     // session that began on WebSocket runs its heartbeat in this task.
-    let heartbeat = (sid.is_none() && protocol == ProtocolVersion::V4)
-        .then(|| Heartbeat::new(&engine.config));
+    let heartbeat =
+        (sid.is_none() && protocol == ProtocolVersion::V4).then(|| Heartbeat::new(&engine.config));
     run_session(&engine, &socket, ws, heartbeat).await;
     Ok(())
 }
@@ -418,7 +418,11 @@ where
 
     /// Writes what is left in the buffer being written and in the queue, then closes the
     /// WebSocket.
-    async fn close(&mut self, buffered_rx: &mut Receiver<Box<PacketBuf>>, protocol: ProtocolVersion) {
+    async fn close(
+        &mut self,
+        buffered_rx: &mut Receiver<Box<PacketBuf>>,
+        protocol: ProtocolVersion,
+    ) {
         let mut rest: Vec<Packet> = self.writing.take().into_iter().flatten().collect();
         while let Ok(packets) = buffered_rx.try_recv() {
             rest.extend(*packets);
