@@ -131,7 +131,9 @@ where
         .max_frame_size(Some(engine.config.ws_max_frame_size));
 
     let ws_init = move || WebSocketStream::from_raw_socket(conn, Role::Server, Some(ws_config));
-    let (socket, ws) = if let Some(sid) = sid {
+    // The heartbeat: a session upgraded from polling keeps the task polling started; a v4
+    // session that begins on WebSocket runs it in this task, a v3 one in a task of its own.
+    let (socket, ws, heartbeat) = if let Some(sid) = sid {
         match engine.get_socket(sid) {
             None => return Err(Error::UnknownSessionID(sid)),
             Some(socket) if socket.is_ws() => return Err(Error::MultipleWebsocketRequests),
@@ -156,7 +158,7 @@ where
                         return Err(Error::Upgrade);
                     }
                 }
-                (socket, ws)
+                (socket, ws, None)
             }
         }
     } else {
@@ -167,17 +169,16 @@ where
 
         let mut ws = ws_init().await;
         init_handshake(socket.id, &mut ws, &engine.config).await?;
-        if protocol != ProtocolVersion::V4 {
+        let heartbeat = if protocol == ProtocolVersion::V4 {
+            Some(Heartbeat::new(&engine.config))
+        } else {
             socket
                 .clone()
                 .spawn_heartbeat(engine.config.ping_interval, engine.config.ping_timeout);
-        }
-        (socket, ws)
+            None
+        };
+        (socket, ws, heartbeat)
     };
-    // A session upgraded from polling keeps the heartbeat task polling started; a v4
-    // session that began on WebSocket runs its heartbeat in this task.
-    let heartbeat =
-        (sid.is_none() && protocol == ProtocolVersion::V4).then(|| Heartbeat::new(&engine.config));
     run_session(&engine, &socket, ws, heartbeat).await;
     Ok(())
 }
@@ -406,10 +407,7 @@ where
                 Poll::Ready(None) => return Poll::Ready(None),
                 Poll::Pending => match volatile.poll_next_unpin(cx) {
                     Poll::Ready(Some(Some(packets))) => packets,
-                    _ => {
-                        self.writing = None;
-                        return Poll::Pending;
-                    }
+                    _ => return Poll::Pending,
                 },
             };
             self.writing = Some(packets.into_iter());
@@ -423,11 +421,9 @@ where
         buffered_rx: &mut Receiver<Box<PacketBuf>>,
         protocol: ProtocolVersion,
     ) {
-        let mut rest: Vec<Packet> = self.writing.take().into_iter().flatten().collect();
-        while let Ok(packets) = buffered_rx.try_recv() {
-            rest.extend(*packets);
-        }
-        for packet in rest {
+        let queued =
+            std::iter::from_fn(|| buffered_rx.try_recv().ok()).flat_map(|packets| *packets);
+        for packet in self.writing.take().into_iter().flatten().chain(queued) {
             if let Some(msg) = to_message(packet, protocol)
                 && self.ws.feed(msg).await.is_err()
             {
