@@ -68,6 +68,9 @@ pub struct Credentials {
 }
 
 impl Credentials {
+    /// The headers credentials are read from.
+    pub const HEADERS: [&str; 3] = ["authorization", "x-api-key", "x-user-id"];
+
     /// Reads `Authorization: Bearer`, `X-API-Key` and `X-User-Id` headers, and `token`,
     /// `api_key` and `user_id` query parameters (the query wins: it is what a browser
     /// client can set).
@@ -78,11 +81,12 @@ impl Credentials {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
         };
+        let [authorization, api_key, user_id] = Self::HEADERS;
         let mut credentials = Credentials {
-            token: header("authorization")
+            token: header(authorization)
                 .and_then(|value| value.strip_prefix("Bearer ").map(str::to_owned)),
-            api_key: header("x-api-key"),
-            user_id: header("x-user-id"),
+            api_key: header(api_key),
+            user_id: header(user_id),
         };
         for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
             match name.as_ref() {

@@ -9,6 +9,7 @@ pub mod notifications;
 pub mod operations;
 mod order_batch;
 pub mod orders;
+mod unread_counts;
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use std::sync::Arc;
@@ -32,6 +33,8 @@ pub struct Services {
     pub sqlite_writer: Arc<Mutex<()>>,
     /// New orders waiting to be written together (see `order_batch`).
     pub order_queue: Arc<order_batch::OrderQueue>,
+    /// Unread counts waiting to be looked up together (see `unread_counts`).
+    pub unread_queue: Arc<unread_counts::UnreadQueue>,
 }
 
 /// Timestamps are kept to the millisecond, as the wire format shows them.

@@ -2,8 +2,8 @@
 //! counts pushed to every tab of the user whose count changed.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
     sea_query::{OnConflict, Query},
 };
 
@@ -153,11 +153,7 @@ async fn confirm(
 }
 
 pub async fn unread_count(services: &Services, user_id: &str) -> Result<UnreadCount, AppError> {
-    let unread_count = notification::Entity::find()
-        .filter(for_user(user_id))
-        .filter(unread_by(user_id))
-        .count(&services.db)
-        .await?;
+    let unread_count = super::unread_counts::count(services, user_id).await?;
     Ok(UnreadCount { unread_count })
 }
 

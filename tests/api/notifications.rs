@@ -441,3 +441,59 @@ async fn rest_routes_serve_the_callers_inbox_only() {
     ana.disconnect().await;
     app.stop().await;
 }
+
+/// Sockets that connect at the same moment have their counts looked up together: each
+/// still learns its own user's count, and never another's.
+#[tokio::test]
+async fn tabs_connecting_at_once_each_learn_their_own_users_count() {
+    let app = spawn_app().await;
+    let admin = app.socket(ADMIN_KEY, "boss").await;
+    let mut to_ana = Vec::new();
+    for subject in ["a", "b"] {
+        to_ana.push(
+            admin
+                .ok("notification:send", to(Some("ana"), subject))
+                .await["id"]
+                .clone(),
+        );
+    }
+    admin
+        .ok("notification:send", to(Some("ben"), "ben's"))
+        .await;
+    admin.ok("notification:send", to(None, "all")).await;
+    let reader = app.socket(STAFF_KEY, "ana").await;
+    reader
+        .ok("mark_read", json!({ "notification_id": to_ana[0] }))
+        .await;
+    reader.disconnect().await;
+
+    // ana: two of her own (one read) and the broadcast; ben: his and the broadcast;
+    // cid: only the broadcast; dee reads the broadcast, so nothing.
+    let dee = app.socket(STAFF_KEY, "dee").await;
+    dee.ok("mark_all_read", json!({})).await;
+    dee.disconnect().await;
+    let expected = [("ana", 2), ("ben", 2), ("cid", 1), ("dee", 0)];
+    let tabs = expected
+        .iter()
+        .flat_map(|&(user, count)| (0..3).map(move |_| (user, count)))
+        .map(|(user, count)| {
+            let app = &app;
+            async move { (user, count, app.socket(STAFF_KEY, user).await) }
+        });
+    let tabs = futures_util::future::join_all(tabs).await;
+    for (user, count, tab) in &tabs {
+        assert_eq!(next_count(tab).await, *count, "{user}'s count");
+    }
+    for (user, count) in expected {
+        assert_eq!(
+            rest_count(&app, user).await,
+            count,
+            "{user}'s count over REST"
+        );
+    }
+    for (_, _, tab) in tabs {
+        tab.disconnect().await;
+    }
+    admin.disconnect().await;
+    app.stop().await;
+}

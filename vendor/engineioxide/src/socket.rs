@@ -58,22 +58,22 @@ use std::{
     collections::VecDeque,
     fmt::Debug,
     sync::{
-        Arc,
+        Arc, Mutex as SyncMutex, MutexGuard, PoisonError,
         atomic::{AtomicBool, AtomicU8, Ordering},
     },
+    task::{Context, Poll},
     time::Duration,
 };
 
 use crate::{config::EngineIoConfig, errors::Error};
 use bytes::Bytes;
 use engineioxide_core::{Packet, PacketBuf, ProtocolVersion, Str, TransportType};
-use futures_util::FutureExt;
+use futures_util::{FutureExt, task::AtomicWaker};
 use http::request::Parts;
 use smallvec::{SmallVec, smallvec};
 use tokio::sync::{
     Mutex, Notify,
     mpsc::{self, Receiver, error::TrySendError},
-    watch,
 };
 
 pub use engineioxide_core::Sid;
@@ -157,20 +157,46 @@ impl Permit<'_> {
 #[derive(Debug)]
 pub(crate) struct InternalRx {
     pub buffered_rx: Receiver<Box<PacketBuf>>,
-    pub peeked_packet: Option<PacketBuf>,
-    pub volatile_rx: watch::Receiver<Option<PacketBuf>>,
+    /// Boxed (pulso's patch): only polling peeks, and inline it took ~160 bytes in
+    /// every socket.
+    pub peeked_packet: Option<Box<PacketBuf>>,
 }
 
 impl InternalRx {
-    fn new(
-        buffered_rx: Receiver<Box<PacketBuf>>,
-        volatile_rx: watch::Receiver<Option<PacketBuf>>,
-    ) -> Self {
+    fn new(buffered_rx: Receiver<Box<PacketBuf>>) -> Self {
         Self {
             buffered_rx,
             peeked_packet: None,
-            volatile_rx,
         }
+    }
+}
+
+/// The latest volatile [`PacketBuf`] not yet written: a newer one replaces it. Read by
+/// whichever transport holds [`Socket::internal_rx`].
+///
+/// pulso's patch: upstream used a `watch` channel and a boxed future to wait on it,
+/// ~0.7 KiB allocated for every socket whether it ever sends a volatile packet or not.
+#[derive(Debug, Default)]
+pub(crate) struct VolatileSlot {
+    packets: SyncMutex<Option<Box<PacketBuf>>>,
+    waker: AtomicWaker,
+}
+
+impl VolatileSlot {
+    fn put(&self, packets: PacketBuf) {
+        *self.lock() = Some(Box::new(packets));
+        self.waker.wake();
+    }
+
+    /// Takes the waiting packets, or registers the task to be woken when some arrive.
+    pub(crate) fn poll_take(&self, cx: &mut Context<'_>) -> Poll<Box<PacketBuf>> {
+        self.waker.register(cx.waker());
+        self.lock().take().map_or(Poll::Pending, Poll::Ready)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Option<Box<PacketBuf>>> {
+        // Nothing can panic while the lock is held: its value is always whole.
+        self.packets.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -219,10 +245,9 @@ where
     /// which is 32 × 168 bytes for an unboxed `PacketBuf` on every socket, 32 × 8 boxed.
     pub(crate) internal_tx: mpsc::Sender<Box<PacketBuf>>,
 
-    /// Channel to send volatile [PacketBuf]s that bypass the internal buffer.
-    /// Uses a [`watch`](tokio::sync::watch) channel so only the latest volatile
-    /// message is retained; subsequent volatile sends overwrite the previous one.
-    volatile_tx: watch::Sender<Option<PacketBuf>>,
+    /// Volatile [PacketBuf]s bypass the internal buffer: only the latest one is kept,
+    /// a later volatile send overwrites the previous one.
+    pub(crate) volatile: VolatileSlot,
 
     /// Signals a Pong [`Packet`] (v4 protocol) or Ping (v3 protocol) from the connection to the heartbeat job
     /// which is running in a separate task. A [`Notify`] keeps at most one signal, as the
@@ -257,7 +282,6 @@ where
         supports_binary: bool,
     ) -> Self {
         let (internal_tx, internal_rx) = mpsc::channel(config.max_buffer_size);
-        let (volatile_tx, volatile_rx) = watch::channel(None);
 
         Self {
             id: Sid::new(),
@@ -265,10 +289,10 @@ where
             transport: AtomicU8::new(transport as u8),
             upgrading: AtomicBool::new(false),
 
-            internal_rx: Mutex::new(InternalRx::new(internal_rx, volatile_rx)),
+            internal_rx: Mutex::new(InternalRx::new(internal_rx)),
             internal_tx,
 
-            volatile_tx,
+            volatile: VolatileSlot::default(),
 
             heartbeat: Notify::new(),
             cancellation_token: CancellationToken::new(),
@@ -533,7 +557,11 @@ where
     }
 
     pub(crate) fn send_volatile(&self, packets: PacketBuf) -> bool {
-        self.volatile_tx.send(Some(packets)).is_ok()
+        if self.internal_tx.is_closed() {
+            return false;
+        }
+        self.volatile.put(packets);
+        true
     }
 }
 
@@ -593,7 +621,6 @@ where
         buffer_size: usize,
     ) -> (Arc<Socket<D>>, tokio::sync::mpsc::Receiver<Packet>) {
         let (internal_tx, internal_rx) = mpsc::channel(buffer_size);
-        let (volatile_tx, volatile_rx) = watch::channel(None);
 
         let sock = Self {
             id: sid,
@@ -601,10 +628,10 @@ where
             transport: AtomicU8::new(TransportType::Websocket as u8),
             upgrading: AtomicBool::new(false),
 
-            internal_rx: Mutex::new(InternalRx::new(internal_rx, volatile_rx)),
+            internal_rx: Mutex::new(InternalRx::new(internal_rx)),
             internal_tx,
 
-            volatile_tx,
+            volatile: VolatileSlot::default(),
 
             heartbeat: Notify::new(),
             cancellation_token: CancellationToken::new(),

@@ -32,10 +32,15 @@ use tokio_util::future::FutureExt as _;
 
 use engineioxide_core::{Packet, PacketBuf, ProtocolVersion, Sid, Str, TransportType};
 
-use super::polling::rx_stream::WatchStream;
 use crate::{
-    DisconnectReason, Socket, body::ResponseBody, config::EngineIoConfig, engine::EngineIo,
-    errors::Error, handler::EngineIoHandler, socket::InternalRx, transport::make_open_packet,
+    DisconnectReason, Socket,
+    body::ResponseBody,
+    config::EngineIoConfig,
+    engine::EngineIo,
+    errors::Error,
+    handler::EngineIoHandler,
+    socket::{InternalRx, VolatileSlot},
+    transport::make_open_packet,
 };
 
 /// Create a response for websocket upgrade
@@ -73,34 +78,41 @@ pub fn new_req<R: Send + 'static, B, H: EngineIoHandler>(
         .ok_or(Error::InvalidWebSocketKey)?
         .clone();
 
-    tokio::spawn(async move {
-        let conn = hyper::upgrade::on(req)
-            .await
-            .map(hyper_util::rt::TokioIo::new);
-
-        let res = match conn {
-            Ok(conn) => on_init(engine.clone(), conn, protocol, sid, parts).await,
-            Err(_e) => {
-                #[cfg(feature = "tracing")]
-                tracing::debug!("ws upgrade error: {}", _e);
-                return;
-            }
-        };
-
-        match res {
-            Ok(_) => {
-                #[cfg(feature = "tracing")]
-                tracing::debug!(?sid, "ws closed")
-            }
-            Err(Error::MultipleWebsocketRequests) => {}
-            Err(_e) => {
-                #[cfg(feature = "tracing")]
-                tracing::debug!(?sid, "ws closed with error: {_e}");
-                if let Some(sid) = sid {
-                    engine.close_session(sid, DisconnectReason::TransportError);
+    // A task's future keeps the size of its largest state for the task's whole life: the
+    // upgrade and the handshake (~5 KiB of state) run boxed, so that only the session's
+    // own state stays allocated while the connection lives (pulso's patch).
+    let setup = Box::pin({
+        let engine = engine.clone();
+        async move {
+            let conn = match hyper::upgrade::on(req).await {
+                Ok(conn) => hyper_util::rt::TokioIo::new(conn),
+                Err(_e) => {
+                    #[cfg(feature = "tracing")]
+                    tracing::debug!("ws upgrade error: {}", _e);
+                    return None;
+                }
+            };
+            match start(engine.clone(), conn, protocol, sid, parts).await {
+                Ok(started) => Some(started),
+                Err(Error::MultipleWebsocketRequests) => None,
+                Err(_e) => {
+                    #[cfg(feature = "tracing")]
+                    tracing::debug!(?sid, "ws closed with error: {_e}");
+                    if let Some(sid) = sid {
+                        engine.close_session(sid, DisconnectReason::TransportError);
+                    }
+                    None
                 }
             }
         }
+    });
+    tokio::spawn(async move {
+        let Some((socket, mut session)) = setup.await else {
+            return;
+        };
+        run_session(&engine, &socket, &mut session).await;
+        #[cfg(feature = "tracing")]
+        tracing::debug!(?sid, "ws closed")
     });
 
     Ok(ws_response(&ws_key))
@@ -111,10 +123,6 @@ pub fn new_req<R: Send + 'static, B, H: EngineIoHandler>(
 /// Sends an open packet if it is not an upgrade from a polling request
 ///
 /// Read packets from the websocket and handle them, it will block until the connection is closed
-#[cfg_attr(
-    feature = "tracing",
-    tracing::instrument(level = "trace", name = "init_websocket", skip(engine, conn, req_data))
-)]
 pub async fn on_init<H: EngineIoHandler, S>(
     engine: Arc<EngineIo<H>>,
     conn: S,
@@ -125,6 +133,30 @@ pub async fn on_init<H: EngineIoHandler, S>(
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let (socket, mut session) = start(engine.clone(), conn, protocol, sid, req_data).await?;
+    run_session(&engine, &socket, &mut session).await;
+    Ok(())
+}
+
+/// A session whose handshake is done: its socket, and the WebSocket session to run.
+type Started<H, S> = (Arc<Socket<<H as EngineIoHandler>::Data>>, Session<S>);
+
+/// Opens the WebSocket and does the Engine.IO handshake: the open packet for a new
+/// session, the probe exchange for one upgraded from polling.
+#[cfg_attr(
+    feature = "tracing",
+    tracing::instrument(level = "trace", name = "init_websocket", skip(engine, conn, req_data))
+)]
+async fn start<H: EngineIoHandler, S>(
+    engine: Arc<EngineIo<H>>,
+    conn: S,
+    protocol: ProtocolVersion,
+    sid: Option<Sid>,
+    req_data: Parts,
+) -> Result<Started<H, S>, Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let ws_config = WebSocketConfig::default()
         .read_buffer_size(engine.config.ws_read_buffer_size)
         .max_message_size(Some(engine.config.ws_max_message_size))
@@ -132,11 +164,12 @@ where
 
     let ws_init = move || WebSocketStream::from_raw_socket(conn, Role::Server, Some(ws_config));
     // The heartbeat: a session upgraded from polling keeps the task polling started; a v4
-    // session that begins on WebSocket runs it in this task, a v3 one in a task of its own.
-    let (socket, ws, heartbeat) = if let Some(sid) = sid {
+    // session that begins on WebSocket runs it in the session's task, a v3 one in a task
+    // of its own.
+    if let Some(sid) = sid {
         match engine.get_socket(sid) {
-            None => return Err(Error::UnknownSessionID(sid)),
-            Some(socket) if socket.is_ws() => return Err(Error::MultipleWebsocketRequests),
+            None => Err(Error::UnknownSessionID(sid)),
+            Some(socket) if socket.is_ws() => Err(Error::MultipleWebsocketRequests),
             Some(socket) => {
                 let mut ws = ws_init().await;
 
@@ -158,7 +191,7 @@ where
                         return Err(Error::Upgrade);
                     }
                 }
-                (socket, ws, None)
+                Ok((socket, Session::new(ws, None)))
             }
         }
     } else {
@@ -177,10 +210,8 @@ where
                 .spawn_heartbeat(engine.config.ping_interval, engine.config.ping_timeout);
             None
         };
-        (socket, ws, heartbeat)
-    };
-    run_session(&engine, &socket, ws, heartbeat).await;
-    Ok(())
+        Ok((socket, Session::new(ws, heartbeat)))
+    }
 }
 
 /// Runs an established WebSocket session until it ends, then closes the session (unless it
@@ -188,8 +219,7 @@ where
 async fn run_session<H: EngineIoHandler, S>(
     engine: &Arc<EngineIo<H>>,
     socket: &Arc<Socket<H::Data>>,
-    ws: WebSocketStream<S>,
-    heartbeat: Option<Heartbeat>,
+    session: &mut Session<S>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -204,20 +234,8 @@ async fn run_session<H: EngineIoHandler, S>(
         tracing::debug!(sid = %socket.id, "session closed before the ws session started");
         return;
     };
-    let mut session = Session {
-        ws,
-        writing: None,
-        ping_due: false,
-        unflushed: false,
-        heartbeat,
-    };
-    let InternalRx {
-        buffered_rx,
-        volatile_rx,
-        ..
-    } = &mut *rx;
-    let mut volatile = WatchStream::new(volatile_rx);
-    let outcome = poll_fn(|cx| session.poll(cx, engine, socket, buffered_rx, &mut volatile))
+    let InternalRx { buffered_rx, .. } = &mut *rx;
+    let outcome = poll_fn(|cx| session.poll(cx, engine, socket, buffered_rx))
         .with_cancellation_token(&socket.cancellation_token)
         .await;
     // Whether the server ended the session: then what was queued (a close packet, say)
@@ -253,8 +271,9 @@ async fn run_session<H: EngineIoHandler, S>(
     if server_ended {
         // Bounded, so that a client that stopped reading cannot hold the task (and the
         // queue's lock, which the session's closing waits for).
+        // Boxed: rare, and its state would otherwise be part of every session's task.
         let closing = session.close(buffered_rx, socket.protocol);
-        tokio::time::timeout(engine.config.ping_timeout, closing)
+        Box::pin(tokio::time::timeout(engine.config.ping_timeout, closing))
             .await
             .ok();
     }
@@ -315,7 +334,7 @@ const FRAMES_PER_POLL: usize = 32;
 struct Session<S> {
     ws: WebSocketStream<S>,
     /// The rest of the packet buffer being written when the socket stopped accepting frames.
-    writing: Option<smallvec::IntoIter<[Packet; 2]>>,
+    writing: Option<Box<PacketBuf>>,
     ping_due: bool,
     unflushed: bool,
     heartbeat: Option<Heartbeat>,
@@ -325,6 +344,16 @@ impl<S> Session<S>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    fn new(ws: WebSocketStream<S>, heartbeat: Option<Heartbeat>) -> Self {
+        Session {
+            ws,
+            writing: None,
+            ping_due: false,
+            unflushed: false,
+            heartbeat,
+        }
+    }
+
     /// Ready when the session ends: the client closed it (`Ok`) or it failed.
     fn poll<H: EngineIoHandler>(
         &mut self,
@@ -332,7 +361,6 @@ where
         engine: &Arc<EngineIo<H>>,
         socket: &Arc<Socket<H::Data>>,
         buffered_rx: &mut Receiver<Box<PacketBuf>>,
-        volatile: &mut WatchStream<'_, Option<PacketBuf>>,
     ) -> Poll<Result<(), Error>> {
         let mut more = false;
 
@@ -362,7 +390,7 @@ where
 
         let mut budget = FRAMES_PER_POLL;
         while self.ws.poll_ready_unpin(cx)?.is_ready() {
-            let packet = match self.next_packet(cx, buffered_rx, volatile) {
+            let packet = match self.next_packet(cx, buffered_rx, &socket.volatile) {
                 Poll::Ready(Some(packet)) => packet,
                 Poll::Ready(None) => return Poll::Ready(Ok(())),
                 Poll::Pending => break,
@@ -393,24 +421,26 @@ where
         &mut self,
         cx: &mut Context<'_>,
         buffered_rx: &mut Receiver<Box<PacketBuf>>,
-        volatile: &mut WatchStream<'_, Option<PacketBuf>>,
+        volatile: &VolatileSlot,
     ) -> Poll<Option<Packet>> {
         if std::mem::take(&mut self.ping_due) {
             return Poll::Ready(Some(Packet::Ping));
         }
         loop {
-            if let Some(packet) = self.writing.as_mut().and_then(Iterator::next) {
-                return Poll::Ready(Some(packet));
+            if let Some(packets) = &mut self.writing {
+                if !packets.is_empty() {
+                    return Poll::Ready(Some(packets.remove(0)));
+                }
+                self.writing = None;
             }
-            let packets = match buffered_rx.poll_recv(cx) {
-                Poll::Ready(Some(packets)) => *packets,
+            self.writing = Some(match buffered_rx.poll_recv(cx) {
+                Poll::Ready(Some(packets)) => packets,
                 Poll::Ready(None) => return Poll::Ready(None),
-                Poll::Pending => match volatile.poll_next_unpin(cx) {
-                    Poll::Ready(Some(Some(packets))) => packets,
-                    _ => return Poll::Pending,
+                Poll::Pending => match volatile.poll_take(cx) {
+                    Poll::Ready(packets) => packets,
+                    Poll::Pending => return Poll::Pending,
                 },
-            };
-            self.writing = Some(packets.into_iter());
+            });
         }
     }
 
@@ -423,7 +453,8 @@ where
     ) {
         let queued =
             std::iter::from_fn(|| buffered_rx.try_recv().ok()).flat_map(|packets| *packets);
-        for packet in self.writing.take().into_iter().flatten().chain(queued) {
+        let writing = self.writing.take().into_iter().flat_map(|packets| *packets);
+        for packet in writing.chain(queued) {
             if let Some(msg) = to_message(packet, protocol)
                 && self.ws.feed(msg).await.is_err()
             {
@@ -682,7 +713,9 @@ mod tests {
         let polling = socket.internal_rx.lock().await;
         let task = {
             let (engine, socket) = (engine.clone(), socket.clone());
-            tokio::spawn(async move { run_session(&engine, &socket, server, None).await })
+            tokio::spawn(async move {
+                run_session(&engine, &socket, &mut Session::new(server, None)).await
+            })
         };
         socket.emit(Str::from("hello")).unwrap();
         assert!(
@@ -703,7 +736,9 @@ mod tests {
         let _polling = socket.internal_rx.lock().await;
         let task = {
             let (engine, socket) = (engine.clone(), socket.clone());
-            tokio::spawn(async move { run_session(&engine, &socket, server, None).await })
+            tokio::spawn(async move {
+                run_session(&engine, &socket, &mut Session::new(server, None)).await
+            })
         };
         socket.cancellation_token.cancel();
         tokio::time::timeout(TIMEOUT, task)
@@ -723,7 +758,9 @@ mod tests {
         };
         let (engine, socket, mut client, server, mut reasons) = session(config).await;
         let heartbeat = Heartbeat::new(&engine.config);
-        tokio::spawn(async move { run_session(&engine, &socket, server, Some(heartbeat)).await });
+        tokio::spawn(async move {
+            run_session(&engine, &socket, &mut Session::new(server, Some(heartbeat))).await
+        });
 
         assert_eq!(next_text(&mut client).await, "2");
         client.send(Message::text("3")).await.unwrap();
@@ -745,7 +782,7 @@ mod tests {
             session(EngineIoConfig::default()).await;
         tokio::spawn({
             let (engine, socket) = (engine.clone(), socket.clone());
-            async move { run_session(&engine, &socket, server, None).await }
+            async move { run_session(&engine, &socket, &mut Session::new(server, None)).await }
         });
         // Far more than the 1 KiB pipe holds: the session's writes block.
         for _ in 0..64 {
