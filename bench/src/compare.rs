@@ -249,11 +249,12 @@ pub fn summary_fanout(o: &fanout::Outcome) -> String {
         None => "none".into(),
     };
     format!(
-        "fanout: {} sockets; sustainable (p99 ≤ {} ms): {}; lossless max: {}",
+        "fanout: {} sockets; sustainable (p99 ≤ {} ms): {}; lossless max: {}; peak, nothing lost: {}",
         o.connected,
         o.p99_limit_ms,
         step(o.sustainable.as_ref()),
-        step(o.lossless.as_ref())
+        step(o.lossless.as_ref()),
+        step(o.peak.as_ref())
     )
 }
 

@@ -86,6 +86,10 @@ pub struct Outcome {
     pub sustainable: Option<Step>,
     /// The highest step that kept up without loss, whatever its latency.
     pub lossless: Option<Step>,
+    /// The step that delivered the most per second with nothing lost, whether or not it
+    /// kept up with the rate asked: the delivery capacity, which the steps' granularity
+    /// and the 90 % bar of `lossless` do not quantize.
+    pub peak: Option<Step>,
     pub p99_limit_ms: f64,
     pub rss_kib: u64,
 }
@@ -212,6 +216,11 @@ pub async fn run(addr: SocketAddr, server_pid: Option<u32>, opts: &Opts) -> Resu
     receivers.shutdown().await;
     let sustainable = steps.iter().rev().find(|s| s.passed).cloned();
     let lossless = steps.iter().rev().find(|s| s.kept_up).cloned();
+    let peak = steps
+        .iter()
+        .filter(|s| s.lost == 0 && s.ack_errors == 0 && s.disconnected == 0)
+        .max_by(|a, b| a.deliveries_per_sec.total_cmp(&b.deliveries_per_sec))
+        .cloned();
     Ok(Outcome {
         sockets: opts.sockets,
         connected,
@@ -219,6 +228,7 @@ pub async fn run(addr: SocketAddr, server_pid: Option<u32>, opts: &Opts) -> Resu
         steps,
         sustainable,
         lossless,
+        peak,
         p99_limit_ms: opts.p99_limit_ms,
         rss_kib,
     })

@@ -72,6 +72,11 @@ fn rows(outcome: &Outcome) -> Vec<Row> {
                     rate(f.lossless.as_ref()),
                 ),
                 row(
+                    "peak deliveries/s, nothing lost (any step)",
+                    true,
+                    rate(f.peak.as_ref()),
+                ),
+                row(
                     "producer events/s at the lossless max",
                     true,
                     f.lossless.as_ref().map(|s| s.rate),
@@ -243,12 +248,15 @@ fn targets(results: &Results) -> String {
             c.connected
         );
     }
-    let picks: [(&str, Pick); 2] = [
+    let picks: [(&str, Pick); 3] = [
         ("sustainable deliveries/s, p99 ≤ 50 ms", |f| {
             f.sustainable.as_ref()
         }),
         ("lossless deliveries/s, any latency (for reference)", |f| {
             f.lossless.as_ref()
+        }),
+        ("peak deliveries/s, nothing lost (for reference)", |f| {
+            f.peak.as_ref()
         }),
     ];
     for (what, pick) in picks {

@@ -2,6 +2,7 @@
 //! functions here, which authorize, validate, write (with their events, in one
 //! transaction) and then publish.
 
+mod batches;
 pub mod clients;
 pub mod events;
 pub mod inventory;

@@ -6,11 +6,7 @@
 //! other in arrival order: each order gets its own answer, and one that cannot be
 //! filled writes nothing and does not hold back the others.
 
-use std::{
-    collections::{BTreeMap, BTreeSet, HashSet},
-    mem,
-    sync::{Arc, Mutex, PoisonError},
-};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -21,7 +17,9 @@ use tokio::sync::{OwnedMutexGuard, oneshot};
 
 use entity::{client, inventory_item, order, order_item};
 
-use super::{Services, Write, ids_in_insert_order, inventory, now, orders::order_event};
+use super::{
+    Services, Write, batches::Batches, ids_in_insert_order, inventory, now, orders::order_event,
+};
 use crate::{
     auth::Identity,
     domain::{
@@ -41,12 +39,9 @@ type Outcome = Result<OrderView, AppError>;
 /// An item's (quantity, threshold) before an order's line, and the item after it.
 type Reserved = ((i64, i64), inventory_item::Model);
 
+/// New orders waiting for their turn to be written.
 #[derive(Default)]
-pub struct OrderQueue {
-    waiting: Mutex<Vec<Pending>>,
-    /// Held by the request that writes what is waiting, until its commit.
-    turn: Arc<tokio::sync::Mutex<()>>,
-}
+pub struct OrderQueue(Batches<Pending>);
 
 /// A validated order waiting to be written, and where its outcome goes.
 struct Pending {
@@ -63,57 +58,34 @@ pub(super) async fn submit(
     input: NewOrder,
     total: Money,
 ) -> Outcome {
-    let queue = &services.order_queue;
-    let (outcome, mut answer) = oneshot::channel();
-    lock(&queue.waiting).push(Pending {
+    let (outcome, answer) = oneshot::channel();
+    let order = Pending {
         actor: actor.clone(),
         input,
         total,
         outcome,
-    });
-    loop {
-        // Whoever holds the turn writes what is waiting, so the answer may come first.
-        let turn = tokio::select! {
-            biased;
-            outcome = &mut answer => return outcome.unwrap_or_else(|_| Err(AppError::internal())),
-            turn = queue.turn.clone().lock_owned() => turn,
-        };
-        let batch = next_batch(&mut lock(&queue.waiting));
-        if batch.is_empty() {
-            // Nothing waits, so this order is in a batch being written.
-            break;
-        }
-        // Its own task: the others' orders must not be dropped with this request if its
-        // caller goes away (an HTTP client hanging up) mid-write.
-        let services = services.clone();
-        let written = tokio::spawn(async move { write_batch(&services, batch, turn).await });
-        if let Err(error) = written.await {
-            tracing::error!(%error, "an order batch failed");
-        }
-        // A batch takes the oldest orders first: this one may still be waiting.
-    }
-    answer.await.unwrap_or_else(|_| Err(AppError::internal()))
+    };
+    services
+        .order_queue
+        .0
+        .submit(order, answer, batch_size, |batch, turn| {
+            let services = services.clone();
+            async move { write_batch(&services, batch, turn).await }
+        })
+        .await
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// The oldest waiting orders, up to `MAX_LINES_PER_BATCH` lines (at least one order).
-/// Those left keep waiting for the turn.
-fn next_batch(waiting: &mut Vec<Pending>) -> Vec<Pending> {
+/// The oldest waiting orders, up to `MAX_LINES_PER_BATCH` lines; those left keep
+/// waiting for the turn.
+fn batch_size(waiting: &[Pending]) -> usize {
     let mut lines = 0;
-    let size = waiting
+    waiting
         .iter()
         .take_while(|order| {
             lines += order.input.items.len();
             lines <= MAX_LINES_PER_BATCH
         })
         .count()
-        .max(1)
-        .min(waiting.len());
-    let rest = waiting.split_off(size);
-    mem::replace(waiting, rest)
 }
 
 /// Writes a batch and answers each order; the turn goes with the commit, so the next

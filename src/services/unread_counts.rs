@@ -4,13 +4,9 @@
 //! holding its statement's state (~10 KiB) until the database got to it: thousands at
 //! once, and the process kept that high-water mark of memory. Now a burst waits as
 //! small entries in one queue, and the users of a whole turn are counted in one round
-//! trip, each tab of the same user sharing one answer.
+//! trip, the tabs of one user answered from one count.
 
-use std::{
-    collections::{BTreeSet, HashMap},
-    mem,
-    sync::{Arc, Mutex, PoisonError},
-};
+use std::collections::{BTreeSet, HashMap};
 
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DbErr,
@@ -20,7 +16,7 @@ use tokio::sync::{OwnedMutexGuard, oneshot};
 
 use entity::{notification, notification_read};
 
-use super::Services;
+use super::{Services, batches::Batches};
 use crate::error::AppError;
 
 /// Users per statement: one bound parameter each, far under either database's limit.
@@ -28,70 +24,48 @@ const MAX_USERS_PER_LOOKUP: usize = 500;
 
 type Outcome = Result<u64, AppError>;
 
+/// Who asked for a count, waiting for the turn to be looked up.
 #[derive(Default)]
-pub struct UnreadQueue {
-    /// Who asked, in the order they asked.
-    waiting: Mutex<Vec<(String, oneshot::Sender<Outcome>)>>,
-    /// Held by the lookup running now, until it has answered.
-    turn: Arc<tokio::sync::Mutex<()>>,
-}
+pub struct UnreadQueue(Batches<Request>);
+
+/// A user whose count was asked for, and where the answer goes.
+type Request = (String, oneshot::Sender<Outcome>);
 
 /// The number of notifications addressed to the user (or to everyone) that the user
 /// has not read, counted together with those asked for in the meantime.
 pub(super) async fn count(services: &Services, user_id: &str) -> Outcome {
-    let queue = &services.unread_queue;
-    let (outcome, mut answer) = oneshot::channel();
-    lock(&queue.waiting).push((user_id.to_owned(), outcome));
-    loop {
-        // Whoever holds the turn counts what is waiting, so the answer may come first.
-        let turn = tokio::select! {
-            biased;
-            outcome = &mut answer => return outcome.unwrap_or_else(|_| Err(AppError::internal())),
-            turn = queue.turn.clone().lock_owned() => turn,
-        };
-        let batch = next_batch(&mut lock(&queue.waiting));
-        if batch.is_empty() {
-            break;
-        }
-        // Its own task: the others' answers must not be dropped with this request if
-        // its caller goes away mid-lookup.
-        let db = services.db.clone();
-        let looked_up = tokio::spawn(async move { answer_batch(&db, batch, turn).await });
-        if let Err(error) = looked_up.await {
-            tracing::error!(%error, "an unread count lookup failed");
-        }
-    }
-    answer.await.unwrap_or_else(|_| Err(AppError::internal()))
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+    let (outcome, answer) = oneshot::channel();
+    services
+        .unread_queue
+        .0
+        .submit(
+            (user_id.to_owned(), outcome),
+            answer,
+            batch_size,
+            |batch, turn| {
+                let db = services.db.clone();
+                async move { answer_batch(&db, batch, turn).await }
+            },
+        )
+        .await
 }
 
 /// The oldest requests, up to `MAX_USERS_PER_LOOKUP` distinct users; the rest keep
 /// waiting for the next turn.
-fn next_batch(
-    waiting: &mut Vec<(String, oneshot::Sender<Outcome>)>,
-) -> Vec<(String, oneshot::Sender<Outcome>)> {
+fn batch_size(waiting: &[Request]) -> usize {
     let mut users = BTreeSet::new();
-    let size = waiting
+    waiting
         .iter()
         .take_while(|(user_id, _)| {
             users.insert(user_id.as_str());
             users.len() <= MAX_USERS_PER_LOOKUP
         })
-        .count();
-    let rest = waiting.split_off(size);
-    mem::replace(waiting, rest)
+        .count()
 }
 
 /// Counts for every user in the batch and answers each request; the turn goes once all
 /// are answered.
-async fn answer_batch(
-    db: &DatabaseConnection,
-    batch: Vec<(String, oneshot::Sender<Outcome>)>,
-    _turn: OwnedMutexGuard<()>,
-) {
+async fn answer_batch(db: &DatabaseConnection, batch: Vec<Request>, _turn: OwnedMutexGuard<()>) {
     let users: BTreeSet<&str> = batch.iter().map(|(user_id, _)| user_id.as_str()).collect();
     let counts = unread_counts(db, &users).await.map_err(AppError::from);
     for (user_id, outcome) in batch {
