@@ -45,7 +45,7 @@ use crate::{
 
 /// How long shutdown waits for open requests and in-flight writes.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
-const WS_READ_BUFFER_BYTES: usize = 512;
+const WS_READ_BUFFER_BYTES: usize = 1024;
 const WAL_CHECKPOINT_PAGES: u32 = 10_000;
 
 #[derive(Debug, thiserror::Error)]
@@ -98,7 +98,7 @@ impl Application {
             .ws_max_frame_size(max_payload)
             // Every socket keeps its read buffer for life (4 KiB by default). Commands
             // are small; a larger frame still gets room for its whole length, read
-            // 512 bytes per call.
+            // 1 KiB per call (512 bytes per call made `order:create` ~5 % slower).
             .ws_read_buffer_size(WS_READ_BUFFER_BYTES)
             .max_buffer_size(config.max_buffer_packets as usize);
         let state_with = |publisher: Publisher, cluster: Option<ManagedDriver>| {
