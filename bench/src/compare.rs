@@ -314,6 +314,9 @@ pub async fn compare(opts: Opts) -> Result<(), Error> {
     if servers.contains(&Kind::Python) {
         install_python()?;
     }
+    // Read now, right after the build: what the binary was built from, not what the
+    // working tree holds by the end of the run.
+    let machine = machine_facts(opts.pulso_bin.as_deref(), opts.pulso_commit.as_deref());
     let sqlite = Programs {
         pulso,
         pulso_database_url: None,
@@ -346,7 +349,7 @@ pub async fn compare(opts: Opts) -> Result<(), Error> {
     let results = Results {
         date: date.clone(),
         mode: if opts.quick { "quick" } else { "full" },
-        machine: machine_facts(opts.pulso_bin.as_deref(), opts.pulso_commit.as_deref()),
+        machine,
         settings: serde_json::json!({
             "connections": format!("{:?}", plan.connections),
             "fanout": format!("{:?}", plan.fanout),
@@ -649,7 +652,7 @@ fn machine_facts(pulso_bin: Option<&Path>, pulso_commit: Option<&str>) -> Value 
             Some(bin) => bin.display().to_string(),
             None => format!(
                 "cargo build --release from the working tree (uncommitted server edits: {})",
-                output("sh", &["-c", "git status --porcelain -- src migration entity | wc -l"]) != "0"
+                output("sh", &["-c", "git status --porcelain -- src migration entity vendor | wc -l"]) != "0"
             ),
         },
         "rustc": output("rustc", &["--version"]),
