@@ -10,6 +10,16 @@ fn to(user: Option<&str>, subject: &str) -> Value {
     json!({ "user_id": user, "subject": subject, "message": "body", "severity": "warning" })
 }
 
+/// Sends `user` one notification per subject, in order; returns their ids.
+async fn send_each(admin: &TestSocket, user: &str, subjects: &[&str]) -> Vec<Value> {
+    let mut ids = Vec::new();
+    for subject in subjects {
+        let sent = admin.ok("notification:send", to(Some(user), subject)).await;
+        ids.push(sent["id"].clone());
+    }
+    ids
+}
+
 /// Takes the next `unread_count` a socket received and returns the number.
 async fn next_count(socket: &TestSocket) -> u64 {
     socket.event("unread_count").await["unread_count"]
@@ -237,15 +247,7 @@ async fn a_notification_for_everyone_is_read_separately_by_each_user() {
 async fn mark_all_read_clears_only_the_callers_inbox() {
     let app = spawn_app().await;
     let admin = app.socket(ADMIN_KEY, "boss").await;
-    let mut ids = Vec::new();
-    for subject in ["a", "b"] {
-        ids.push(
-            admin
-                .ok("notification:send", to(Some("ana"), subject))
-                .await["id"]
-                .clone(),
-        );
-    }
+    let mut ids = send_each(&admin, "ana", &["a", "b"]).await;
     ids.push(admin.ok("notification:send", to(None, "all")).await["id"].clone());
     admin
         .ok("notification:send", to(Some("ben"), "ben's"))
@@ -448,15 +450,7 @@ async fn rest_routes_serve_the_callers_inbox_only() {
 async fn tabs_connecting_at_once_each_learn_their_own_users_count() {
     let app = spawn_app().await;
     let admin = app.socket(ADMIN_KEY, "boss").await;
-    let mut to_ana = Vec::new();
-    for subject in ["a", "b"] {
-        to_ana.push(
-            admin
-                .ok("notification:send", to(Some("ana"), subject))
-                .await["id"]
-                .clone(),
-        );
-    }
+    let to_ana = send_each(&admin, "ana", &["a", "b"]).await;
     admin
         .ok("notification:send", to(Some("ben"), "ben's"))
         .await;
