@@ -4,7 +4,7 @@
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Set,
-    sea_query::{OnConflict, Query},
+    sea_query::{Expr, ExprTrait, OnConflict, Query},
 };
 
 use entity::{notification, notification_read};
@@ -86,7 +86,7 @@ pub async fn mark_read(
     authorize(actor, Action::Read)?;
     let write = Write::begin(services, actor).await?;
     let visible = notification::Entity::find_by_id(notification_id)
-        .filter(for_user(&actor.user_id))
+        .filter(for_user(actor.user_id.as_str()))
         .one(write.txn())
         .await?;
     if visible.is_none() {
@@ -114,8 +114,8 @@ pub async fn mark_all_read(
     let unread: Vec<i64> = notification::Entity::find()
         .select_only()
         .column(notification::Column::Id)
-        .filter(for_user(&actor.user_id))
-        .filter(unread_by(&actor.user_id))
+        .filter(for_user(actor.user_id.as_str()))
+        .filter(unread_by(actor.user_id.as_str()))
         .order_by_asc(notification::Column::Id)
         .into_tuple()
         .all(write.txn())
@@ -166,10 +166,10 @@ pub async fn list(
 ) -> Result<Page<NotificationView>, AppError> {
     authorize(actor, Action::Read)?;
     let mut query = notification::Entity::find()
-        .filter(for_user(&actor.user_id))
+        .filter(for_user(actor.user_id.as_str()))
         .order_by_desc(notification::Column::Id);
     if unread_only {
-        query = query.filter(unread_by(&actor.user_id));
+        query = query.filter(unread_by(actor.user_id.as_str()));
     }
     let page = paginate(&services.db, query, page).await?;
     let ids: Vec<i64> = page.items.iter().map(|n| n.id).collect();
@@ -201,21 +201,26 @@ pub async fn push_unread_count(services: &Services, user_id: &str) {
     }
 }
 
-/// Notifications addressed to the user or to everyone.
-fn for_user(user_id: &str) -> Condition {
+/// Notifications addressed to the user or to everyone. `user` is a user id, or the
+/// column holding one when `unread_counts` counts for many users in one statement.
+pub(super) fn for_user(user: impl Into<Expr>) -> Condition {
+    let addressee = || Expr::col((notification::Entity, notification::Column::UserId));
     Condition::any()
-        .add(notification::Column::UserId.eq(user_id))
-        .add(notification::Column::UserId.is_null())
+        .add(addressee().eq(user))
+        .add(addressee().is_null())
 }
 
-/// Notifications the user has not read yet.
-fn unread_by(user_id: &str) -> Condition {
+/// Notifications the user (an id, or a column holding one) has not read yet.
+pub(super) fn unread_by(user: impl Into<Expr>) -> Condition {
     let reads = Query::select()
         .column(notification_read::Column::NotificationId)
         .from(notification_read::Entity)
-        .and_where(notification_read::Column::UserId.eq(user_id))
+        .and_where(
+            Expr::col((notification_read::Entity, notification_read::Column::UserId)).eq(user),
+        )
         .to_owned();
-    Condition::all().add(notification::Column::Id.not_in_subquery(reads))
+    Condition::all()
+        .add(Expr::col((notification::Entity, notification::Column::Id)).not_in_subquery(reads))
 }
 
 /// Inserts the read marks that do not exist yet, in one statement; true if any was new.

@@ -10,13 +10,17 @@ use std::collections::{BTreeSet, HashMap};
 
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DbErr,
-    sea_query::{Condition, Expr, ExprTrait, Query},
+    sea_query::{Expr, ExprTrait, Query},
 };
 use tokio::sync::{OwnedMutexGuard, oneshot};
 
-use entity::{notification, notification_read};
+use entity::notification;
 
-use super::{Services, batches::Batches};
+use super::{
+    Services,
+    batches::Batches,
+    notifications::{for_user, unread_by},
+};
 use crate::error::AppError;
 
 /// Users per statement: one bound parameter each, far under either database's limit.
@@ -82,32 +86,19 @@ async fn answer_batch(db: &DatabaseConnection, batch: Vec<Request>, _turn: Owned
 }
 
 /// One statement for all the users: for each row of a `VALUES` list of user ids, the
-/// count of notifications addressed to that user or to everyone that the user has no
-/// read mark for (the same rows `notifications::list` shows as unread).
+/// count of the rows `notifications::list` shows that user as unread (the same two
+/// conditions, on the list's column instead of a literal id).
 async fn unread_counts(
     db: &DatabaseConnection,
     users: &BTreeSet<&str>,
 ) -> Result<HashMap<String, u64>, DbErr> {
     // SQLite and PostgreSQL both name a VALUES list's first column `column1`.
     let user = || Expr::col(("asker", "column1"));
-    let reads = Query::select()
-        .column(notification_read::Column::NotificationId)
-        .from(notification_read::Entity)
-        .and_where(
-            Expr::col((notification_read::Entity, notification_read::Column::UserId)).eq(user()),
-        )
-        .to_owned();
     let unread = Query::select()
         .expr(Expr::col((notification::Entity, notification::Column::Id)).count())
         .from(notification::Entity)
-        .cond_where(
-            Condition::any()
-                .add(Expr::col((notification::Entity, notification::Column::UserId)).eq(user()))
-                .add(Expr::col((notification::Entity, notification::Column::UserId)).is_null()),
-        )
-        .and_where(
-            Expr::col((notification::Entity, notification::Column::Id)).not_in_subquery(reads),
-        )
+        .cond_where(for_user(user()))
+        .cond_where(unread_by(user()))
         .to_owned();
     let lookup = Query::select()
         .expr(user())
