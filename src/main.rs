@@ -6,6 +6,12 @@ use pulso::{
     telemetry,
 };
 
+// Every command and delivery allocates small, short-lived buffers across threads, where
+// glibc's malloc spent ~16 % of the CPU (perf); mimalloc gave +23 % `order:create` acks/s
+// and a lower RSS slope per idle socket (bench/README.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = match Config::load() {
