@@ -48,6 +48,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 const WS_READ_BUFFER_BYTES: usize = 1024;
 const WAL_CHECKPOINT_PAGES: u32 = 10_000;
 const STATEMENT_CACHE_CAPACITY: usize = 1024;
+const ROW_BUFFER_ROWS: usize = 4096;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -380,6 +381,11 @@ pub async fn connect_database(url: &str) -> Result<DatabaseConnection, DbErr> {
                 // made it prepare them again and again (~10 % of `order:create`, for
                 // ~2 MiB more RSS).
                 .statement_cache_capacity(STATEMENT_CACHE_CAPACITY)
+                // Rows come back from SQLite's thread through a channel of 50 by default;
+                // a batch's event insert returns more ids than that, and each time the
+                // channel filled the thread stopped until the runtime drained it (a
+                // wake-up each way). The channel grows only as rows queue up.
+                .row_buffer_size(ROW_BUFFER_ROWS)
         });
     Database::connect(options).await
 }

@@ -22,7 +22,11 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-use crate::{auth::Identity, error::AppError, realtime::publisher::Publisher};
+use crate::{
+    auth::Identity,
+    error::AppError,
+    realtime::publisher::{Delivery, Publisher},
+};
 use events::NewEvent;
 
 /// What every service needs: the database and the way out to sockets.
@@ -118,11 +122,34 @@ impl<'a> Write<'a> {
 
     /// Commits, then publishes; returns how many local sockets the events reached.
     pub async fn commit(self) -> Result<usize, AppError> {
+        Ok(self.commit_unpublished().await?.publish().await)
+    }
+
+    /// Commits; the events go out when the caller says (`Committed::publish`), so a
+    /// batch can answer its requests first.
+    pub async fn commit_unpublished(self) -> Result<Committed, AppError> {
         let deliveries = events::record(&self.txn, self.events).await?;
         self.txn.commit().await?;
         // The next writer may start while this one's events go out.
         drop(self.turns);
-        Ok(self.services.publisher.publish(&deliveries).await)
+        Ok(Committed {
+            publisher: self.services.publisher.clone(),
+            deliveries,
+        })
+    }
+}
+
+/// A committed write whose events are still to be published.
+#[must_use = "a committed write's events reach nobody until they are published"]
+pub struct Committed {
+    publisher: Publisher,
+    deliveries: Vec<Delivery>,
+}
+
+impl Committed {
+    /// Publishes the events; returns how many local sockets they reached.
+    pub async fn publish(self) -> usize {
+        self.publisher.publish(&self.deliveries).await
     }
 }
 

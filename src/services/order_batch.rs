@@ -18,7 +18,8 @@ use tokio::sync::{OwnedMutexGuard, oneshot};
 use entity::{client, inventory_item, order, order_item};
 
 use super::{
-    Services, Write, batches::Batches, ids_in_insert_order, inventory, now, orders::order_event,
+    Committed, Services, Write, batches::Batches, ids_in_insert_order, inventory, now,
+    orders::order_event,
 };
 use crate::{
     auth::Identity,
@@ -88,29 +89,35 @@ fn batch_size(waiting: &[Pending]) -> usize {
         .count()
 }
 
-/// Writes a batch and answers each order; the turn goes with the commit, so the next
-/// batch starts while this one's events go out. Everything that can refuse one order
-/// (its client, its stock) is decided per order in `try_write`; what is left to fail is
-/// the transaction itself (a lost database), which every order in it shares.
+/// Writes a batch, answers each order, then publishes the batch's events; the turn goes
+/// with the commit, so the next batch starts while this one is answered. Everything
+/// that can refuse one order (its client, its stock) is decided per order in
+/// `try_write`; what is left to fail is the transaction itself (a lost database), which
+/// every order in it shares.
 async fn write_batch(services: &Services, batch: Vec<Pending>, turn: OwnedMutexGuard<()>) {
-    let outcomes = match try_write(services, &batch, turn).await {
-        Ok(outcomes) => outcomes,
-        Err(error) => vec![Err(error); batch.len()],
+    let (outcomes, committed) = match try_write(services, &batch, turn).await {
+        Ok(written) => written,
+        Err(error) => (vec![Err(error); batch.len()], None),
     };
     for (order, outcome) in batch.into_iter().zip(outcomes) {
         // The caller may have gone away; its order stands either way.
         let _ = order.outcome.send(outcome);
     }
+    // Answering first saves each caller the time the events take to go out.
+    if let Some(committed) = committed {
+        committed.publish().await;
+    }
 }
 
 /// One transaction for the whole batch: read the clients and the stock, decide each
 /// order in turn against the stock the orders before it left, then insert the orders,
-/// their lines and their events and set the new quantities, one statement each.
+/// their lines and their events and set the new quantities, one statement each. Returns
+/// each order's outcome and, when any was written, the events to publish.
 async fn try_write(
     services: &Services,
     batch: &[Pending],
     turn: OwnedMutexGuard<()>,
-) -> Result<Vec<Outcome>, AppError> {
+) -> Result<(Vec<Outcome>, Option<Committed>), AppError> {
     // Each event names its own order's sender (`emit_as`), not this first one.
     let mut write = Write::begin(services, &batch[0].actor).await?;
     write.hold_until_commit(turn);
@@ -160,7 +167,7 @@ async fn try_write(
         }
     }
     if accepted.is_empty() {
-        return Ok(outcomes.into_iter().flatten().collect());
+        return Ok((outcomes.into_iter().flatten().collect(), None));
     }
 
     // Only the ids come back from the database: the rows are what was written.
@@ -208,8 +215,8 @@ async fn try_write(
         }
         outcomes[index] = Some(Ok(view));
     }
-    write.commit().await?;
-    Ok(outcomes.into_iter().flatten().collect())
+    let committed = write.commit_unpublished().await?;
+    Ok((outcomes.into_iter().flatten().collect(), Some(committed)))
 }
 
 /// The rows an order is written as. Ids are 0 until the database gives the order its
