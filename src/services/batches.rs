@@ -8,7 +8,10 @@ use std::{
     sync::{Arc, Mutex, MutexGuard, PoisonError},
 };
 
-use tokio::sync::{OwnedMutexGuard, oneshot};
+use tokio::{
+    sync::{OwnedMutexGuard, oneshot},
+    task::JoinError,
+};
 
 use crate::error::AppError;
 
@@ -62,12 +65,26 @@ impl<T: Send + 'static> Batches<T> {
             }
             // Its own task: the others' requests must not be dropped with this one if its
             // caller goes away (an HTTP client hanging up) mid-batch.
-            if let Err(error) = tokio::spawn(handle(batch, turn)).await {
-                tracing::error!(%error, "a batch failed");
+            let mut task = tokio::spawn(handle(batch, turn));
+            tokio::select! {
+                biased;
+                // The batch may answer before its task ends (an order batch publishes its
+                // events after answering); the rest of the task is still watched.
+                outcome = &mut answer => {
+                    tokio::spawn(log_failure(task));
+                    return outcome.unwrap_or_else(|_| Err(AppError::internal()));
+                }
+                () = log_failure(&mut task) => {}
             }
             // A batch takes the oldest requests first: this one may still be waiting.
         }
         answer.await.unwrap_or_else(|_| Err(AppError::internal()))
+    }
+}
+
+async fn log_failure(task: impl Future<Output = Result<(), JoinError>>) {
+    if let Err(error) = task.await {
+        tracing::error!(%error, "a batch failed");
     }
 }
 
