@@ -16,7 +16,7 @@ use axum::{
 };
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DbErr,
+    ConnectOptions, Database, DatabaseConnection, DbErr, sqlx,
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
 };
 use socketioxide::SocketIo;
@@ -49,6 +49,8 @@ const WS_READ_BUFFER_BYTES: usize = 1024;
 const WAL_CHECKPOINT_PAGES: u32 = 10_000;
 const STATEMENT_CACHE_CAPACITY: usize = 1024;
 const ROW_BUFFER_ROWS: usize = 4096;
+/// How long a request waits for a database connection.
+const DATABASE_WAIT: Duration = Duration::from_secs(3);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -360,6 +362,9 @@ pub async fn connect_database(url: &str) -> Result<DatabaseConnection, DbErr> {
     options
         .sqlx_logging(false)
         .test_before_acquire(!is_sqlite)
+        // While the database cannot be reached (or opened for writing), requests fail
+        // after this long instead of queueing for a connection.
+        .acquire_timeout(DATABASE_WAIT)
         // An in-memory SQLite database lives only while a connection is open.
         .min_connections(1)
         .idle_timeout(None::<Duration>)
@@ -386,8 +391,42 @@ pub async fn connect_database(url: &str) -> Result<DatabaseConnection, DbErr> {
                 // channel filled the thread stopped until the runtime drained it (a
                 // wake-up each way). The channel grows only as rows queue up.
                 .row_buffer_size(ROW_BUFFER_ROWS)
-        });
+        })
+        .map_sqlx_sqlite_pool_opts(|pool| {
+            pool.after_connect(|conn, _| Box::pin(async move { prove_writable(conn).await }))
+        })
+        .map_sqlx_sqlite_before_acquire(|conn, _| Box::pin(async move { Ok(is_clean(conn)) }))
+        .map_sqlx_postgres_before_acquire(|conn, _| Box::pin(async move { Ok(is_clean(conn)) }));
     Database::connect(options).await
+}
+
+/// SQLite opens a file it may not write (a read-only file system, an immutable file)
+/// read-only without saying so, and such a connection stays read-only after the file is
+/// writable again. A connection is used only if it can take the write lock, so a server
+/// whose connection was replaced during such a fault writes again as soon as it can.
+async fn prove_writable(conn: &mut sqlx::SqliteConnection) -> Result<(), sqlx::Error> {
+    use sqlx::Executor;
+    // BEGIN IMMEDIATE succeeds on such a connection; changing the header does not. The
+    // change is rolled back: nothing reaches the disk.
+    conn.execute("BEGIN IMMEDIATE").await?;
+    let written = conn.execute("PRAGMA user_version = 0").await;
+    conn.execute("ROLLBACK").await?;
+    written.map(drop)
+}
+
+/// A pooled connection must not be handed out inside a transaction. When a COMMIT or a
+/// statement fails (a full disk, an I/O error, a lost server), the rollback that follows
+/// may fail too (SQLite may have rolled back already, or still be busy), and the driver
+/// then still counts a transaction as open: the next "transaction" would only be a
+/// savepoint nested in it, and its "commit" would write nothing durable. Such a
+/// connection is discarded (closing it rolls back whatever was open) and the pool opens
+/// a fresh one.
+fn is_clean<C: sqlx::Connection>(conn: &C) -> bool {
+    let clean = !conn.is_in_transaction();
+    if !clean {
+        tracing::error!("discarding a database connection left inside a failed transaction");
+    }
+    clean
 }
 
 fn cors(config: &Config) -> CorsLayer {

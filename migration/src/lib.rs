@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_create_tables;
 mod m20261123_000002_notification_reads;
+mod m20261203_000003_write_probe;
 
 pub struct Migrator;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261123_000001_create_tables::Migration),
             Box::new(m20261123_000002_notification_reads::Migration),
+            Box::new(m20261203_000003_write_probe::Migration),
         ]
     }
 }

@@ -1,7 +1,7 @@
 //! `GET /health` (the process answers) and `GET /ready` (the database answers, and with
 //! several nodes, Redis too).
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
 use serde_json::{Value, json};
@@ -14,14 +14,24 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/ready", get(ready))
 }
 
-/// 503 tells a load balancer to send new clients elsewhere. A node that lost Redis is
-/// `degraded`: it still serves the sockets it has, but not across nodes.
+/// How long the write probe may take before the database counts as not answering.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// 503 tells a load balancer to send new clients elsewhere. Ready means a write really
+/// commits: a full disk or a read-only file still answers reads. A node that lost Redis
+/// is `degraded`: it still serves the sockets it has, but not across nodes.
 async fn ready(State(state): State<Arc<AppState>>) -> (StatusCode, Json<Value>) {
-    if let Err(error) = state.services.db.ping().await {
-        tracing::warn!(%error, "readiness check failed");
+    let refusal = match tokio::time::timeout(PROBE_TIMEOUT, state.services.probe_write()).await
+    {
+        Ok(Ok(())) => None,
+        Ok(Err(error)) => Some(("refusing writes", error.to_string())),
+        Err(_) => Some(("not answering", format!("no answer in {PROBE_TIMEOUT:?}"))),
+    };
+    if let Some((database, error)) = refusal {
+        tracing::warn!(%error, database, "readiness check failed");
         return (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "status": "unavailable", "database": "unreachable" })),
+            Json(json!({ "status": "unavailable", "database": database })),
         );
     }
     match &state.cluster {

@@ -16,8 +16,10 @@ use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use std::sync::Arc;
 
 use sea_orm::{
-    DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, EntityTrait, PaginatorTrait,
-    QuerySelect, Select, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
+    PaginatorTrait, QuerySelect, Select, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
+    sea_query::{Alias, OnConflict, Query},
 };
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Mutex, OwnedMutexGuard};
@@ -40,6 +42,49 @@ pub struct Services {
     pub order_queue: Arc<order_batch::OrderQueue>,
     /// Unread counts waiting to be looked up together (see `unread_counts`).
     pub unread_queue: Arc<unread_counts::UnreadQueue>,
+}
+
+impl Services {
+    /// A write transaction. SQLite has one writer at a time: writers of this process
+    /// queue here, in order and without sleeping, rather than on SQLite's busy timeout
+    /// (which polls with sleeps of up to 100 ms); the write lock is then taken up front
+    /// (IMMEDIATE), so a writer of another process makes us wait instead of failing an
+    /// upgrade. The turn must be held until the transaction ends.
+    async fn begin_writing(
+        &self,
+    ) -> Result<(Vec<OwnedMutexGuard<()>>, DatabaseTransaction), AppError> {
+        let turns = match self.db.get_database_backend() {
+            DbBackend::Sqlite => vec![self.sqlite_writer.clone().lock_owned().await],
+            _ => Vec::new(),
+        };
+        let options = TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        };
+        let txn = self.db.begin_with_options(options).await?;
+        Ok((turns, txn))
+    }
+
+    /// Proves that a write commits now: rewrites the one row of `write_probe`. A full
+    /// disk, a read-only file or a lost server fail it while reads may still answer.
+    pub async fn probe_write(&self) -> Result<(), DbErr> {
+        let (_turns, txn) = self.begin_writing().await.map_err(|_| {
+            DbErr::Custom("could not begin a write transaction".to_owned())
+        })?;
+        let mut upsert = Query::insert();
+        upsert
+            .into_table(Alias::new("write_probe"))
+            .columns([Alias::new("id"), Alias::new("checked_at")])
+            .values([1.into(), now().into()])
+            .map_err(|e| DbErr::Custom(e.to_string()))?
+            .on_conflict(
+                OnConflict::column(Alias::new("id"))
+                    .update_column(Alias::new("checked_at"))
+                    .to_owned(),
+            );
+        txn.execute(&upsert).await?;
+        txn.commit().await
+    }
 }
 
 /// Timestamps are kept to the millisecond, as the wire format shows them.
@@ -79,19 +124,7 @@ pub struct Write<'a> {
 
 impl<'a> Write<'a> {
     pub async fn begin(services: &'a Services, actor: &'a Identity) -> Result<Self, AppError> {
-        // SQLite has one writer at a time. Writers of this process queue here, in order
-        // and without sleeping, rather than on SQLite's busy timeout (which polls with
-        // sleeps of up to 100 ms); the write lock is then taken up front (IMMEDIATE), so
-        // a writer of another process makes us wait instead of failing an upgrade.
-        let turns = match services.db.get_database_backend() {
-            DbBackend::Sqlite => vec![services.sqlite_writer.clone().lock_owned().await],
-            _ => Vec::new(),
-        };
-        let options = TransactionOptions {
-            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-            ..Default::default()
-        };
-        let txn = services.db.begin_with_options(options).await?;
+        let (turns, txn) = services.begin_writing().await?;
         Ok(Self {
             services,
             actor,

@@ -3,6 +3,7 @@
 mod concurrency;
 mod connect;
 mod database;
+mod faults;
 mod helpers;
 mod hostile;
 mod inventory;
