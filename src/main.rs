@@ -1,4 +1,8 @@
-use std::process::ExitCode;
+use std::{
+    fmt::Display,
+    io::{Write, stderr, stdout},
+    process::ExitCode,
+};
 
 use pulso::{
     config::{Command, Config},
@@ -17,19 +21,17 @@ async fn main() -> ExitCode {
     let config = match Config::load() {
         Ok(config) => config,
         Err(error) => {
-            eprintln!("pulso: {error}");
+            say_failure("pulso", error);
             return ExitCode::FAILURE;
         }
     };
     telemetry::init(config.log_format);
     if let Some(Command::Migrate { action }) = config.command {
         return match pulso::migrate::run(&config.database_url, action).await {
-            Ok(report) => {
-                print!("{report}");
-                ExitCode::SUCCESS
-            }
+            Ok(report) if write!(stdout(), "{report}").is_ok() => ExitCode::SUCCESS,
+            Ok(_) => ExitCode::FAILURE,
             Err(error) => {
-                eprintln!("pulso migrate: {error}");
+                say_failure("pulso migrate", error);
                 ExitCode::FAILURE
             }
         };
@@ -38,7 +40,7 @@ async fn main() -> ExitCode {
         Ok(app) => app,
         Err(error) => {
             tracing::error!(%error, "pulso could not start");
-            eprintln!("pulso: could not start: {error}");
+            say_failure("pulso: could not start", error);
             return ExitCode::FAILURE;
         }
     };
@@ -52,4 +54,9 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `eprintln!` panics when stderr is closed; the exit code says it failed either way.
+fn say_failure(context: &str, error: impl Display) {
+    let _ = writeln!(stderr(), "{context}: {error}");
 }

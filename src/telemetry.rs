@@ -17,7 +17,10 @@ pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         EnvFilter::new("info,sqlx=warn,sea_orm=warn,socketioxide=warn,engineioxide=warn")
     });
-    let builder = fmt().with_env_filter(filter);
+    // Logging is best-effort: a log write that fails (a supervisor's pipe closed) is
+    // dropped. tracing-subscriber would otherwise report it with `eprintln!`, which
+    // panics inside whatever task was logging when stderr is closed too.
+    let builder = fmt().with_env_filter(filter).log_internal_errors(false);
     // A second init (tests start many servers in one process) is harmless: keep the first.
     let _ = match format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),

@@ -62,7 +62,15 @@ impl LogLines {
 }
 
 fn spawn_server(database: &std::path::Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_pulso"))
+    server_command(database)
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("pulso binary starts")
+}
+
+fn server_command(database: &std::path::Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_pulso"));
+    command
         .env_clear()
         .env("PULSO_ADDR", "127.0.0.1:0")
         .env(
@@ -72,10 +80,23 @@ fn spawn_server(database: &std::path::Path) -> Child {
         .env("PULSO_LOG_FORMAT", "json")
         .env("PULSO_API_KEYS", format!("{SECRET_KEY}:admin"))
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("pulso binary starts")
+        .kill_on_drop(true);
+    command
+}
+
+/// The address from the server's `pulso listening` line.
+async fn listening_url(stdout: &mut tokio::io::Lines<BufReader<ChildStdout>>) -> String {
+    loop {
+        let line = tokio::time::timeout(WAIT, stdout.next_line())
+            .await
+            .expect("the server starts in time")
+            .expect("stdout readable")
+            .expect("the server prints where it listens");
+        let line: Value = serde_json::from_str(&line).expect("a JSON log line");
+        if let Some(addr) = line["addr"].as_str() {
+            return format!("http://{addr}");
+        }
+    }
 }
 
 #[tokio::test]
@@ -160,4 +181,49 @@ async fn json_logs_name_requests_sockets_and_commands_without_secrets() {
     assert!(!raw.contains(SECRET_KEY), "the API key was logged");
     assert!(!raw.contains(PRIVATE_BODY), "a message body was logged");
     server.start_kill().unwrap();
+}
+
+/// A supervisor's log pipe breaking (`pulso | tee` with `tee` killed): every later log
+/// write fails. Logging is best-effort: the server keeps answering and still stops
+/// cleanly on SIGTERM.
+#[tokio::test]
+async fn a_closed_log_pipe_never_stops_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = server_command(&dir.path().join("logs.db"))
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("pulso binary starts");
+    let mut stdout = BufReader::new(server.stdout.take().unwrap()).lines();
+    let url = listening_url(&mut stdout).await;
+    // Both read ends closed: the server's writes to stdout and stderr now fail (EPIPE).
+    drop(stdout);
+    drop(server.stderr.take());
+
+    let http = reqwest::Client::new();
+    for _ in 0..3 {
+        let health = http.get(format!("{url}/health")).send().await;
+        assert_eq!(health.expect("/health answers").status(), 200);
+    }
+    let socket = TestSocket::connect(
+        &url,
+        json!({ "api_key": SECRET_KEY, "user_id": "ops" }),
+        TransportType::Any,
+    )
+    .await;
+    socket
+        .ok("client:create", json!({ "name": "logged nowhere" }))
+        .await;
+    socket.disconnect().await;
+
+    let pid = server.id().expect("running").to_string();
+    let signalled = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill runs");
+    assert!(signalled.success());
+    let status = tokio::time::timeout(std::time::Duration::from_secs(15), server.wait())
+        .await
+        .expect("the server stops on SIGTERM")
+        .expect("exit status");
+    assert!(status.success(), "{status}");
 }
