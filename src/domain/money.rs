@@ -42,7 +42,9 @@ impl TryFrom<Decimal> for Money {
         if amount.normalize().scale() > 2 {
             return Err("must have at most 2 decimal places");
         }
-        let cents = (amount * Decimal::ONE_HUNDRED)
+        let cents = amount
+            .checked_mul(Decimal::ONE_HUNDRED)
+            .ok_or("is too large")?
             .trunc()
             .try_into()
             .map_err(|_| "is too large")?;
@@ -99,6 +101,10 @@ mod tests {
         assert!(parse(json!(-1)).unwrap_err().contains("negative"));
         assert!(parse(json!("abc")).is_err());
         assert!(parse(json!(1e20)).unwrap_err().contains("too large"));
+        // Beyond what a decimal holds once multiplied into cents.
+        for huge in [json!("1000000000000000000000000000"), json!(1e27), json!(Decimal::MAX.to_string())] {
+            assert!(parse(huge.clone()).unwrap_err().contains("too large"), "{huge}");
+        }
     }
 
     #[test]

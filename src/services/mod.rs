@@ -209,6 +209,13 @@ impl PageRequest {
     pub fn limit(self) -> u64 {
         self.limit.clamp(1, Self::MAX_LIMIT)
     }
+
+    /// Databases take a signed 64-bit offset.
+    fn offset(self) -> Result<u64, AppError> {
+        i64::try_from(self.offset)
+            .map(|_| self.offset)
+            .map_err(|_| AppError::invalid_field("offset", format!("must be 0-{}", i64::MAX)))
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -239,10 +246,11 @@ pub async fn paginate<E: EntityTrait>(
 where
     E::Model: Sync,
 {
+    let offset = page.offset()?;
     let total = query.clone().count(db).await?;
     let items = query
         .limit(page.limit())
-        .offset(page.offset)
+        .offset(offset)
         .all(db)
         .await?;
     Ok(Page {

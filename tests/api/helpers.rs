@@ -3,7 +3,15 @@
 //! `PULSO_TEST_DATABASE_URL` is set) migrated by the real migrator, driven by real
 //! clients (`rust_socketio` and HTTP).
 
-use std::{collections::HashMap, future::Future, sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    future::Future,
+    sync::{
+        Arc, Once,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
 
 use futures_util::FutureExt;
 use pulso::{
@@ -87,7 +95,33 @@ async fn start(database: TestDatabase, adjust: impl FnOnce(&mut Config)) -> Test
     app
 }
 
+/// Panics raised outside the tests' own code (in the server or a library it calls)
+/// since the first server started: a hostile input must never cause one, even where
+/// tokio would catch it and the client only sees a dropped answer.
+pub fn server_panics() -> usize {
+    SERVER_PANICS.load(Ordering::SeqCst)
+}
+
+static SERVER_PANICS: AtomicUsize = AtomicUsize::new(0);
+
+fn count_server_panics() {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let in_tests = info
+                .location()
+                .is_some_and(|at| at.file().starts_with("tests/"));
+            if !in_tests {
+                SERVER_PANICS.fetch_add(1, Ordering::SeqCst);
+            }
+            previous(info);
+        }));
+    });
+}
+
 async fn run(config: Config) -> TestApp {
+    count_server_panics();
     pulso::telemetry::init(config.log_format);
     let app = Application::build(config.clone())
         .await

@@ -213,6 +213,56 @@ async fn every_command_survives_arbitrary_json() {
     if let Err(failure) = result {
         panic!("{failure}");
     }
+    assert_eq!(server_panics(), 0, "the server panicked (see the output)");
+    socket.disconnect().await;
+    app.stop().await;
+}
+
+/// Inputs that once reached a panic: money past what a decimal holds once turned into
+/// cents, and offsets past a signed 64-bit integer. Each is refused in words, over the
+/// socket and over REST, with the field named.
+#[tokio::test]
+async fn inputs_that_once_panicked_are_refused_with_the_field_named() {
+    let app = spawn_app().await;
+    let client_id = app.seed("A-1", 10, 2).await;
+    let socket = app.socket(STAFF_KEY, "staff-1").await;
+    for price in [
+        json!("1000000000000000000000000000"),
+        json!("79228162514264337593543950335"),
+        json!(1e27),
+    ] {
+        let order = json!({ "client_id": client_id, "items": [{ "sku": "A-1", "quantity": 1, "unit_price": price }] });
+        let error = socket.err("order:create", order.clone(), "invalid").await;
+        assert!(
+            error["fields"]["items[0].unit_price"]
+                .as_str()
+                .is_some_and(|problem| problem.contains("too large")),
+            "{error}"
+        );
+        let (status, body) = app
+            .api_as(STAFF_KEY, "staff-1", Method::POST, "/api/orders", Some(order))
+            .await;
+        assert_eq!(status, 422, "{body}");
+        assert!(body["error"]["fields"]["items[0].unit_price"].is_string(), "{body}");
+    }
+    for list in ["clients", "orders", "notifications", "inventory"] {
+        let (status, body) = app
+            .api_as(
+                VIEWER_KEY,
+                "viewer-1",
+                Method::GET,
+                &format!("/api/{list}?offset=9223372036854775808"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 422, "{list}: {body}");
+        assert!(body["error"]["fields"]["offset"].is_string(), "{list}: {body}");
+    }
+    let (status, _) = app
+        .api(Method::GET, "/api/clients?offset=9223372036854775807", None)
+        .await;
+    assert_eq!(status, 200, "the largest offset a database takes");
+    assert_eq!(server_panics(), 0, "the server panicked (see the output)");
     socket.disconnect().await;
     app.stop().await;
 }
