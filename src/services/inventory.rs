@@ -139,8 +139,14 @@ pub(super) async fn restock(
     let item = find_locked(write.txn(), sku)
         .await?
         .ok_or_else(|| unknown_sku(sku))?;
+    // Cancelling always succeeds: what would take the item past the most it can hold
+    // is not put back.
+    let restocked = item.quantity.saturating_add(quantity).min(MAX_QUANTITY);
+    if restocked < item.quantity + quantity {
+        tracing::warn!(sku, returned = quantity, "restock capped at {MAX_QUANTITY}");
+    }
     let change = Change {
-        quantity: moved(&item, quantity)?,
+        quantity: restocked,
         threshold: item.low_stock_threshold,
         name: None,
     };

@@ -94,7 +94,7 @@ pub async fn mark_read(
             "no notification with id {notification_id}"
         )));
     }
-    let newly = insert_reads(write.txn(), &actor.user_id, vec![notification_id]).await?;
+    let newly = insert_reads(write.txn(), &actor.user_id, &[notification_id]).await?;
     let confirmation = ReadConfirmation {
         notification_id: Some(notification_id),
         notification_ids: vec![notification_id],
@@ -120,7 +120,7 @@ pub async fn mark_all_read(
         .into_tuple()
         .all(write.txn())
         .await?;
-    let newly = insert_reads(write.txn(), &actor.user_id, unread.clone()).await?;
+    let newly = insert_reads(write.txn(), &actor.user_id, &unread).await?;
     let confirmation = ReadConfirmation {
         notification_id: None,
         notification_ids: unread,
@@ -210,44 +210,59 @@ pub(super) fn for_user(user: impl Into<Expr>) -> Condition {
         .add(addressee().is_null())
 }
 
-/// Notifications the user (an id, or a column holding one) has not read yet.
+/// Notifications the user (an id, or a column holding one) has not read yet. NOT EXISTS
+/// is one primary-key lookup per notification; a NOT IN over the user's reads was
+/// evaluated again for every notification when `user` is a column (unread counts), which
+/// took a minute once a user had read 11 000.
 pub(super) fn unread_by(user: impl Into<Expr>) -> Condition {
-    let reads = Query::select()
-        .column(notification_read::Column::NotificationId)
+    let read = Query::select()
+        .expr(Expr::val(1))
         .from(notification_read::Entity)
+        .and_where(
+            Expr::col((
+                notification_read::Entity,
+                notification_read::Column::NotificationId,
+            ))
+            .equals((notification::Entity, notification::Column::Id)),
+        )
         .and_where(
             Expr::col((notification_read::Entity, notification_read::Column::UserId)).eq(user),
         )
         .to_owned();
-    Condition::all()
-        .add(Expr::col((notification::Entity, notification::Column::Id)).not_in_subquery(reads))
+    Condition::all().add(Expr::exists(read).not())
 }
 
-/// Inserts the read marks that do not exist yet, in one statement; true if any was new.
+/// Read marks per statement: three variables each, within SQLite's 32 766 per statement
+/// (and PostgreSQL's 65 535), so marking any number read works.
+const READS_PER_INSERT: usize = 5_000;
+
+/// Inserts the read marks that do not exist yet; true if any was new.
 async fn insert_reads<C: ConnectionTrait>(
     conn: &C,
     user_id: &str,
-    notification_ids: Vec<i64>,
+    notification_ids: &[i64],
 ) -> Result<bool, AppError> {
     let read_at = now();
-    let marks =
-        notification_ids
-            .into_iter()
-            .map(|notification_id| notification_read::ActiveModel {
+    let mut inserted = 0;
+    for chunk in notification_ids.chunks(READS_PER_INSERT) {
+        let marks = chunk
+            .iter()
+            .map(|&notification_id| notification_read::ActiveModel {
                 notification_id: Set(notification_id),
                 user_id: Set(user_id.to_owned()),
                 read_at: Set(read_at),
             });
-    let inserted = notification_read::Entity::insert_many(marks)
-        .on_conflict(
-            OnConflict::columns([
-                notification_read::Column::NotificationId,
-                notification_read::Column::UserId,
-            ])
-            .do_nothing()
-            .to_owned(),
-        )
-        .exec_without_returning(conn)
-        .await?;
+        inserted += notification_read::Entity::insert_many(marks)
+            .on_conflict(
+                OnConflict::columns([
+                    notification_read::Column::NotificationId,
+                    notification_read::Column::UserId,
+                ])
+                .do_nothing()
+                .to_owned(),
+            )
+            .exec_without_returning(conn)
+            .await?;
+    }
     Ok(inserted > 0)
 }

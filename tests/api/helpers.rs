@@ -178,6 +178,11 @@ impl TestApp {
         }
     }
 
+    /// The server's database, for tests that look at or prepare it directly.
+    pub fn database_url(&self) -> &str {
+        &self.config.database_url
+    }
+
     /// A REST call as the admin user `u1`.
     pub async fn api(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
         self.api_as(ADMIN_KEY, "u1", method, path, body).await

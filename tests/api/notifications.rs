@@ -2,6 +2,7 @@
 //! read state and unread counts, and isolation between users on every route.
 
 use reqwest::Method;
+use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
 
 use crate::helpers::*;
@@ -488,6 +489,39 @@ async fn tabs_connecting_at_once_each_learn_their_own_users_count() {
     for (_, _, tab) in tabs {
         tab.disconnect().await;
     }
+    admin.disconnect().await;
+    app.stop().await;
+}
+
+/// A long-lived deployment piles up broadcasts: marking them all read must work for any
+/// count (one statement per id list once exceeded SQLite's variable limit).
+#[tokio::test]
+async fn mark_all_read_works_for_eleven_thousand_unread() {
+    const UNREAD: usize = 11_000;
+    let app = spawn_durable_app().await;
+    let admin = app.socket(ADMIN_KEY, "boss").await;
+    admin.ok("notification:send", to(None, "all")).await;
+    // The other 10 999 copied in the database itself: sending them would take minutes.
+    let db = Database::connect(app.database_url()).await.expect("database opens");
+    db.execute_unprepared(&format!(
+        "INSERT INTO notifications (user_id, \"type\", subject, message, severity, created_at) \
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {}) \
+         SELECT user_id, \"type\", subject, message, severity, created_at FROM notifications, n",
+        UNREAD - 1
+    ))
+    .await
+    .expect("notifications copied");
+    db.close().await.expect("database closes");
+
+    let ana = app.socket(STAFF_KEY, "ana").await;
+    assert_eq!(next_count(&ana).await, UNREAD as u64);
+    let confirmation = ana.ok("mark_all_read", json!({})).await;
+    let marked = confirmation["notification_ids"].as_array().expect("ids");
+    assert_eq!(marked.len(), UNREAD);
+    assert_eq!(next_count(&ana).await, 0);
+    assert_eq!(rest_count(&app, "ana").await, 0);
+    assert_eq!(rest_count(&app, "ben").await, UNREAD as u64, "ben's are unread");
+    ana.disconnect().await;
     admin.disconnect().await;
     app.stop().await;
 }

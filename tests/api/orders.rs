@@ -494,3 +494,27 @@ async fn a_burst_larger_than_one_batch_is_written_in_full() {
     }
     app.stop().await;
 }
+
+/// Cancelling always succeeds: a restock that would pass the most an item can hold
+/// (1 000 000 000) stops there.
+#[tokio::test]
+async fn cancelling_succeeds_when_the_restock_would_pass_the_maximum() {
+    const MAX: i64 = 1_000_000_000;
+    let app = spawn_app().await;
+    let client_id = app.seed("CAP-1", MAX, 0).await;
+    let staff = app.socket(STAFF_KEY, "s1").await;
+    let order = staff
+        .ok("order:create", order_of(client_id, "CAP-1", MAX, "0.01"))
+        .await;
+    staff
+        .ok("inventory:update", json!({ "sku": "CAP-1", "quantity": MAX }))
+        .await;
+    let cancelled = staff
+        .ok("order:update", json!({ "id": order["id"], "status": "cancelled" }))
+        .await;
+    assert_eq!(cancelled["status"], "cancelled");
+    let (_, item) = app.api(Method::GET, "/api/inventory/CAP-1", None).await;
+    assert_eq!(item["quantity"], MAX, "the restock stops at the maximum");
+    staff.disconnect().await;
+    app.stop().await;
+}
