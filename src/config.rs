@@ -1,18 +1,20 @@
 //! Configuration: one struct, read from flags and environment variables, validated
 //! before anything starts. Production refuses unsafe defaults.
 
-use std::{collections::HashMap, net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, time::Duration};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::auth::{Authenticator, Role, jwt::JwtSecret};
+pub use crate::auth::ApiKeys;
+use crate::auth::{Authenticator, Role, api_keys::entropy_bits, jwt::JwtSecret};
 
 /// The API key that exists by default in development only.
 pub const DEV_API_KEY: &str = "dev";
 /// Published so development tokens can be minted; refused in production.
 pub const DEV_JWT_SECRET: &str = "pulso-development-secret-never-use-in-production";
 const MIN_JWT_SECRET_BYTES: usize = 32;
-const MIN_API_KEY_CHARS: usize = 16;
+/// A production secret must look random, not only be long (see `entropy_bits`).
+const MIN_JWT_SECRET_BITS: f64 = 128.0;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Environment {
@@ -48,7 +50,8 @@ pub struct Config {
         long,
         env = "DATABASE_URL",
         value_name = "DATABASE_URL",
-        default_value = "sqlite://pulso.db?mode=rwc"
+        default_value = "sqlite://pulso.db?mode=rwc",
+        hide_env_values = true
     )]
     pub database_url: String,
 
@@ -56,10 +59,21 @@ pub struct Config {
     #[arg(long = "env", env = "PULSO_ENV", value_name = "PULSO_ENV", value_enum)]
     environment: Option<Environment>,
 
-    /// API keys as `key:role,...` (roles: admin, staff, viewer). Development
-    /// defaults to the single key `dev` with role admin.
-    #[arg(long, env = "PULSO_API_KEYS", value_name = "PULSO_API_KEYS", value_parser = parse_api_keys)]
+    /// API keys as `key:role:user` (speaks for that user only) or `key:role:*` (speaks
+    /// for any user: a trusted service), comma separated; roles admin, staff, viewer.
+    /// Development defaults to the single key `dev`, an admin speaking for anyone.
+    #[arg(long, env = "PULSO_API_KEYS", value_name = "PULSO_API_KEYS", value_parser = ApiKeys::parse, hide_env_values = true)]
     api_keys: Option<ApiKeys>,
+
+    /// Roles whose keys may speak for any user in production (`staff`, `viewer`;
+    /// admin keys may always). Off by default: a browser must not hold such a key.
+    #[arg(
+        long,
+        env = "PULSO_ALLOW_DELEGATING_KEYS",
+        value_name = "PULSO_ALLOW_DELEGATING_KEYS",
+        value_delimiter = ','
+    )]
+    pub allow_delegating_keys: Vec<Role>,
 
     /// Shared secret for HS256 tokens (at least 32 bytes in production). Development
     /// defaults to a published development secret.
@@ -110,6 +124,11 @@ pub struct Config {
     #[arg(long, env = "PULSO_MAX_CONNECTIONS_PER_USER", value_name = "PULSO_MAX_CONNECTIONS_PER_USER", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections_per_user: u32,
 
+    /// Rooms one socket may be in at once (its automatic `user:` and `role:` rooms
+    /// included); joining more is refused until it leaves one.
+    #[arg(long, env = "PULSO_MAX_ROOMS_PER_SOCKET", value_name = "PULSO_MAX_ROOMS_PER_SOCKET", default_value_t = 100, value_parser = clap::value_parser!(u32).range(8..=100_000))]
+    pub max_rooms_per_socket: u32,
+
     /// Packets waiting to be written to one socket. When a slow client lets it fill,
     /// further packets to it are dropped (and counted) and the socket is closed at its
     /// next heartbeat.
@@ -118,7 +137,7 @@ pub struct Config {
 
     /// Redis (7 or newer) shared by several pulso nodes, e.g. `redis://127.0.0.1:6379`.
     /// Unset: one node, rooms in memory.
-    #[arg(long, env = "REDIS_URL", value_name = "REDIS_URL")]
+    #[arg(long, env = "REDIS_URL", value_name = "REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
 
     /// Prefix of pulso's Redis channels and keys; nodes of one deployment share it.
@@ -162,28 +181,6 @@ pub enum MigrateAction {
     },
     /// List the migrations and whether each is applied.
     Status,
-}
-
-/// API key → role.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ApiKeys(pub HashMap<String, Role>);
-
-fn parse_api_keys(raw: &str) -> Result<ApiKeys, String> {
-    let mut keys = HashMap::new();
-    for entry in raw.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-        let (key, role) = entry
-            .split_once(':')
-            .ok_or_else(|| format!("`{entry}` is not `key:role`"))?;
-        let role: Role = role.trim().parse()?;
-        if key.trim().is_empty() {
-            return Err("an API key is empty".into());
-        }
-        keys.insert(key.trim().to_owned(), role);
-    }
-    if keys.is_empty() {
-        return Err("no API keys given".into());
-    }
-    Ok(ApiKeys(keys))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -235,13 +232,19 @@ impl Config {
         match &self.api_keys {
             Some(keys) => keys.clone(),
             None if self.is_production() => ApiKeys::default(),
-            None => ApiKeys(HashMap::from([(DEV_API_KEY.to_owned(), Role::Admin)])),
+            None => ApiKeys::parse(&format!("{DEV_API_KEY}:admin:*"))
+                .expect("the development key parses"),
         }
     }
 
     /// True when the development key is in use (the server warns about it at startup).
     pub fn uses_dev_key(&self) -> bool {
-        self.api_keys().0.contains_key(DEV_API_KEY)
+        self.api_keys().find(DEV_API_KEY).is_some()
+    }
+
+    /// How many keys are written `key:role`, which speaks for any user without saying so.
+    pub fn implicit_delegating_keys(&self) -> usize {
+        self.api_keys().grants().filter(|key| !key.explicit).count()
     }
 
     /// The configured secret, or in development the published development secret.
@@ -292,28 +295,56 @@ impl Config {
         self.cors_origins.iter().any(|o| o.trim() == "*")
     }
 
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.is_production() {
-            let keys = self.api_keys();
-            if keys.0.is_empty() {
-                return Err(ConfigError(
-                    "PULSO_API_KEYS must be set in production".into(),
-                ));
-            }
-            if keys.0.contains_key(DEV_API_KEY) {
-                return Err(ConfigError(format!(
-                    "PULSO_API_KEYS must not contain the development key `{DEV_API_KEY}` in production"
-                )));
-            }
-            if keys
-                .0
-                .keys()
-                .any(|key| key.chars().count() < MIN_API_KEY_CHARS)
+    /// Production keys are long and random, and say whom they speak for; a key that may
+    /// speak for any user is a service credential, refused for staff and viewers unless
+    /// the operator allows it by role.
+    fn validate_production_keys(&self) -> Result<(), ConfigError> {
+        let keys = self.api_keys();
+        if keys.is_empty() {
+            return Err(ConfigError(
+                "PULSO_API_KEYS must be set in production".into(),
+            ));
+        }
+        if self.uses_dev_key() {
+            return Err(ConfigError(format!(
+                "PULSO_API_KEYS must not contain the development key `{DEV_API_KEY}` in production"
+            )));
+        }
+        if keys.grants().any(|key| key.guessable) {
+            return Err(ConfigError(
+                "PULSO_API_KEYS: every key must be at least 16 characters and random in production"
+                    .into(),
+            ));
+        }
+        if self.implicit_delegating_keys() > 0 {
+            return Err(ConfigError(
+                "PULSO_API_KEYS: in production every key says whom it speaks for: \
+                 `KEY:ROLE:USER` (that user only) or `KEY:ROLE:*` (any user: a trusted service)"
+                    .into(),
+            ));
+        }
+        for key in keys.grants() {
+            let role = key.role;
+            if key.delegates() && role != Role::Admin && !self.allow_delegating_keys.contains(&role)
             {
                 return Err(ConfigError(format!(
-                    "PULSO_API_KEYS: every key must be at least {MIN_API_KEY_CHARS} characters in production"
+                    "PULSO_API_KEYS: a {role} key that speaks for any user is refused in production \
+                     (a browser holding it could act as anyone); bind it to a user \
+                     (`KEY:{role}:USER`) or allow it with PULSO_ALLOW_DELEGATING_KEYS={role}"
                 )));
             }
+        }
+        Ok(())
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.jwt_secret.as_deref().is_some_and(|s| s.trim().is_empty()) {
+            return Err(ConfigError(
+                "PULSO_JWT_SECRET is empty: set a secret, or leave it unset".into(),
+            ));
+        }
+        if self.is_production() {
+            self.validate_production_keys()?;
             match self.jwt_secret.as_deref() {
                 None => {
                     return Err(ConfigError(
@@ -329,6 +360,13 @@ impl Config {
                     return Err(ConfigError(format!(
                         "PULSO_JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes in production"
                     )));
+                }
+                Some(secret) if entropy_bits(secret) < MIN_JWT_SECRET_BITS => {
+                    return Err(ConfigError(
+                        "PULSO_JWT_SECRET looks guessable (too few different characters): \
+                         use a random secret, e.g. `openssl rand -base64 32`"
+                            .into(),
+                    ));
                 }
                 Some(_) => {}
             }
@@ -354,11 +392,12 @@ mod tests {
     use super::*;
 
     const SECRET: &str = "a-production-secret-of-32-bytes-or-more";
+    const KEY: &str = "a-long-production-key:admin:*";
 
     fn production(keys: &str) -> Config {
         let mut config = Config::development("sqlite::memory:");
         config.set_environment(Environment::Production);
-        config.set_api_keys(parse_api_keys(keys).expect("keys parse"));
+        config.set_api_keys(ApiKeys::parse(keys).expect("keys parse"));
         config.set_jwt_secret(SECRET);
         config
     }
@@ -368,36 +407,30 @@ mod tests {
     }
 
     #[test]
-    fn api_keys_parse_with_roles() {
-        let keys = parse_api_keys("a-long-key:admin, other:viewer").unwrap();
-        assert_eq!(keys.0.get("a-long-key"), Some(&Role::Admin));
-        assert_eq!(keys.0.get("other"), Some(&Role::Viewer));
-        assert!(parse_api_keys("nokey").unwrap_err().contains("key:role"));
-        assert!(parse_api_keys("k:root").unwrap_err().contains("root"));
-        assert!(parse_api_keys(":admin").is_err());
-        assert!(parse_api_keys(" , ").is_err());
-    }
-
-    #[test]
     fn development_defaults_to_the_dev_key() {
         let config = Config::development("sqlite::memory:");
         assert!(config.uses_dev_key());
-        assert_eq!(config.api_keys().0.get(DEV_API_KEY), Some(&Role::Admin));
+        let dev = config.api_keys();
+        let dev = dev.find(DEV_API_KEY).unwrap();
+        assert_eq!((dev.role, dev.delegates()), (Role::Admin, true));
         config.validate().unwrap();
     }
 
     #[test]
     fn production_refuses_unsafe_settings() {
-        const KEY: &str = "a-long-production-key:admin";
         production(KEY).validate().unwrap();
 
         let mut no_keys = Config::development("sqlite::memory:");
         no_keys.set_environment(Environment::Production);
         no_keys.set_jwt_secret(SECRET);
         assert!(refusal(&no_keys).contains("PULSO_API_KEYS"));
-        assert!(no_keys.api_keys().0.is_empty(), "no dev key in production");
-        assert!(refusal(&production("dev:admin")).contains("development key"));
-        assert!(refusal(&production("short-key:admin")).contains("at least 16 characters"));
+        assert!(no_keys.api_keys().is_empty(), "no dev key in production");
+        assert!(refusal(&production("dev:admin:*")).contains("development key"));
+        assert!(refusal(&production("short-key:admin:*")).contains("at least 16 characters"));
+        assert!(
+            refusal(&production("aaaaaaaaaaaaaaaaaaaaaaaa:admin:*")).contains("random"),
+            "long but guessable"
+        );
 
         let mut any_origin = production(KEY);
         any_origin.cors_origins = vec!["*".into()];
@@ -416,6 +449,68 @@ mod tests {
         let mut dev_secret = production(KEY);
         dev_secret.set_jwt_secret(DEV_JWT_SECRET);
         assert!(refusal(&dev_secret).contains("development secret"));
+        for guessable in [" ".repeat(32), "ab".repeat(20), "0123456789".repeat(4)] {
+            let mut weak = production(KEY);
+            weak.set_jwt_secret(&guessable);
+            assert!(refusal(&weak).contains("guessable"), "{guessable:?}");
+        }
+    }
+
+    #[test]
+    fn production_keys_say_whom_they_speak_for() {
+        const BOUND: &str = "a-long-staff-key-123:staff:ana";
+        production(BOUND).validate().unwrap();
+        assert!(
+            refusal(&production("a-long-production-key:admin")).contains("KEY:ROLE:USER"),
+            "the older `key:role` form must be spelled out"
+        );
+        for role in ["staff", "viewer"] {
+            let delegating = format!("a-long-{role}-key-123:{role}:*");
+            let why = refusal(&production(&delegating));
+            assert!(why.contains("PULSO_ALLOW_DELEGATING_KEYS"), "{why}");
+            let mut allowed = production(&delegating);
+            allowed.allow_delegating_keys = vec![role.parse().unwrap()];
+            allowed.validate().unwrap();
+        }
+    }
+
+    #[test]
+    fn an_empty_jwt_secret_is_refused_in_every_mode() {
+        for environment in [Environment::Development, Environment::Production] {
+            for empty in ["", "   "] {
+                let mut config = production(KEY);
+                config.set_environment(environment);
+                config.set_jwt_secret(empty);
+                assert!(refusal(&config).contains("PULSO_JWT_SECRET is empty"));
+            }
+        }
+    }
+
+    #[test]
+    fn help_and_errors_never_show_secret_values() {
+        let secrets = [
+            ("PULSO_API_KEYS", "hidden-key-value:admin:*"),
+            ("REDIS_URL", "redis://:hidden-password@10.0.0.5:6379"),
+            ("DATABASE_URL", "postgres://pulso:hidden-password@db/pulso"),
+            ("PULSO_JWT_SECRET", "hidden-jwt-secret-value"),
+        ];
+        let mut command = <Config as clap::CommandFactory>::command();
+        let help = command.render_long_help().to_string();
+        for (variable, _) in secrets {
+            assert!(help.contains(variable), "{variable} is documented");
+        }
+        // clap reads the environment while rendering: the values must stay hidden.
+        for arg in command.get_arguments() {
+            if let Some(variable) = arg.get_env().and_then(|v| v.to_str())
+                && secrets.iter().any(|(name, _)| *name == variable)
+            {
+                assert!(arg.is_hide_env_values_set(), "{variable} shows its value");
+            }
+        }
+        let error = Config::try_parse_from(["pulso", "--api-keys", "hidden-key-value:root"])
+            .unwrap_err()
+            .to_string();
+        assert!(!error.contains("hidden-key-value"), "{error}");
     }
 
     #[test]

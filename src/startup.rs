@@ -83,6 +83,14 @@ impl Application {
                  Set PULSO_API_KEYS, and PULSO_ENV=production in production."
             );
         }
+        let implicit = config.implicit_delegating_keys();
+        if implicit > 0 {
+            tracing::warn!(
+                "PULSO_API_KEYS: {implicit} key(s) written `key:role` speak for any user_id a \
+                 client names. Write `key:role:USER` to bind a key to one user, or \
+                 `key:role:*` for a trusted service (production requires one or the other)."
+            );
+        }
         if config.uses_dev_jwt_secret() {
             tracing::warn!(
                 "DEVELOPMENT MODE: tokens signed with the published development secret are \

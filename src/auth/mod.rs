@@ -1,6 +1,7 @@
 //! Who is calling: identity from credentials (a JWT, or an API key plus user id) and
 //! roles. What each role may do is decided in `permissions`.
 
+pub mod api_keys;
 pub mod jwt;
 pub mod permissions;
 
@@ -9,9 +10,10 @@ use std::{fmt, str::FromStr};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use api_keys::{ApiKey, ApiKeys, SpeaksFor};
 pub use permissions::{Action, authorize};
 
-use crate::{config::ApiKeys, error::AppError};
+use crate::error::AppError;
 use jwt::JwtSecret;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -57,6 +59,9 @@ pub struct Identity {
     pub role: Role,
     /// When the credentials stop being valid (a token's `exp`); API keys do not expire.
     pub expires_at: Option<DateTime<Utc>>,
+    /// The fingerprint of the key that named this user, when a key that may speak for
+    /// any user did (such sessions are logged).
+    pub delegated_by: Option<String>,
 }
 
 /// Credentials as presented, from whichever place the transport carries them.
@@ -113,7 +118,6 @@ impl Authenticator {
     /// A token wins over an API key when both are present. Every refusal's message
     /// starts with `unauthorized:` and says why.
     pub fn authenticate(&self, credentials: &Credentials) -> Result<Identity, AppError> {
-        let unauthorized = |why: &str| AppError::unauthorized(format!("unauthorized: {why}"));
         if let Some(token) = credentials.token.as_deref().filter(|t| !t.is_empty()) {
             let Some(secret) = &self.jwt_secret else {
                 return Err(unauthorized(
@@ -122,11 +126,12 @@ impl Authenticator {
             };
             let claims = jwt::verify(token, secret, Utc::now())
                 .map_err(|error| unauthorized(&error.to_string()))?;
-            validate_user_id(&claims.sub)?;
+            validate_user_id(&claims.sub).map_err(unauthorized)?;
             return Ok(Identity {
                 user_id: claims.sub,
                 role: claims.role,
                 expires_at: Some(claims.expires_at),
+                delegated_by: None,
             });
         }
         let Some(key) = credentials.api_key.as_deref().filter(|k| !k.is_empty()) else {
@@ -134,28 +139,43 @@ impl Authenticator {
                 "no credentials (send auth.token, or auth.api_key and auth.user_id)",
             ));
         };
-        let Some(role) = self.api_keys.0.get(key) else {
+        let Some(grant) = self.api_keys.find(key) else {
             return Err(unauthorized("unknown api key"));
         };
-        let user_id = credentials.user_id.as_deref().unwrap_or_default();
-        validate_user_id(user_id)?;
+        let named = credentials.user_id.as_deref().filter(|u| !u.is_empty());
+        let user_id = match (&grant.speaks_for, named) {
+            (SpeaksFor::User(own), None) => own,
+            (SpeaksFor::User(own), Some(named)) if named == own => own,
+            // Which user the key belongs to is not said: it is nobody else's business.
+            (SpeaksFor::User(_), Some(_)) => {
+                return Err(unauthorized("this api key speaks only for its own user"));
+            }
+            (SpeaksFor::AnyUser, Some(named)) => {
+                validate_user_id(named).map_err(unauthorized)?;
+                named
+            }
+            (SpeaksFor::AnyUser, None) => return Err(unauthorized("user_id is required")),
+        };
         Ok(Identity {
             user_id: user_id.to_owned(),
-            role: *role,
+            role: grant.role,
             expires_at: None,
+            delegated_by: grant.delegates().then(|| grant.fingerprint.clone()),
         })
     }
 }
 
+fn unauthorized(why: &str) -> AppError {
+    AppError::unauthorized(format!("unauthorized: {why}"))
+}
+
 /// User ids become room names (`user:{id}`), so they are kept short and plain.
-fn validate_user_id(user_id: &str) -> Result<(), AppError> {
+fn validate_user_id(user_id: &str) -> Result<(), &'static str> {
     let plain = |c: char| c.is_ascii_alphanumeric() || "-_.@".contains(c);
     if user_id.is_empty() {
-        Err(AppError::unauthorized("unauthorized: user_id is required"))
+        Err("user_id is required")
     } else if user_id.len() > MAX_USER_ID_LEN || !user_id.chars().all(plain) {
-        Err(AppError::unauthorized(
-            "unauthorized: user_id must be 1-128 characters of letters, digits, - _ . @",
-        ))
+        Err("user_id must be 1-128 characters of letters, digits, - _ . @")
     } else {
         Ok(())
     }

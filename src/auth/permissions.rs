@@ -77,6 +77,7 @@ mod tests {
             user_id: "me".into(),
             role,
             expires_at: None,
+            delegated_by: None,
         }
     }
 

@@ -9,7 +9,7 @@ use std::{
 
 use serde::Serialize;
 use serde_json::{
-    Value, json,
+    Value,
     value::{RawValue, to_raw_value},
 };
 use socketioxide::{
@@ -197,7 +197,7 @@ async fn run<A: Adapter>(
 ) -> Result<Box<RawValue>, AppError> {
     let services = &state.services;
     match command {
-        Command::JoinRoom => json_of(join_room(socket, identity, payload)),
+        Command::JoinRoom => json_of(join_room(state, socket, identity, payload)),
         Command::LeaveRoom => json_of(leave_room(socket, payload)),
         Command::ClientCreate => {
             json_of(clients::create(services, identity, parse(payload)?).await)
@@ -252,24 +252,44 @@ fn room_arg(payload: Value) -> Result<Room, AppError> {
         .parse()
 }
 
+/// What `join_room` and `leave_room` answer: the room and how many the socket is in now
+/// (not their names, so an ack stays small however many rooms a socket holds).
+#[derive(Serialize)]
+struct RoomChange {
+    room: String,
+    room_count: usize,
+}
+
 fn join_room<A: Adapter>(
+    state: &AppState,
     socket: &SocketRef<A>,
     identity: &Identity,
     payload: Value,
-) -> Result<Value, AppError> {
+) -> Result<RoomChange, AppError> {
     let room = room_arg(payload)?;
     permissions::may_join(identity, &room)?;
-    socket.join(room.to_string());
-    Ok(json!({ "room": room.to_string(), "rooms": socket.rooms() }))
+    let room = room.to_string();
+    let rooms = socket.rooms();
+    if !rooms.iter().any(|joined| *joined == room) {
+        state.limits.check_rooms(rooms.len() + 1)?;
+        socket.join(room.clone());
+    }
+    Ok(RoomChange {
+        room_count: socket.rooms().len(),
+        room,
+    })
 }
 
-fn leave_room<A: Adapter>(socket: &SocketRef<A>, payload: Value) -> Result<Value, AppError> {
+fn leave_room<A: Adapter>(socket: &SocketRef<A>, payload: Value) -> Result<RoomChange, AppError> {
     let room = room_arg(payload)?;
     if room.is_automatic() {
         return Err(AppError::forbidden(format!("{room} cannot be left")));
     }
     socket.leave(room.to_string());
-    Ok(json!({ "room": room.to_string(), "rooms": socket.rooms() }))
+    Ok(RoomChange {
+        room: room.to_string(),
+        room_count: socket.rooms().len(),
+    })
 }
 
 #[cfg(test)]

@@ -76,6 +76,11 @@ pub async fn authenticate<A: Adapter>(
         .authenticate(&credentials)
         .map_err(|e| refuse("unauthorized", e))?;
     let rooms = initial_rooms(&identity, auth.rooms).map_err(|e| refuse("invalid", e))?;
+    // Its own user and role rooms come on top of those it asked for.
+    state
+        .limits
+        .check_rooms(rooms.len() + 2)
+        .map_err(|e| refuse("invalid", e))?;
     let user_room = Room::User(identity.user_id.clone()).to_string();
     let tabs = socket.within(user_room).sockets().len();
     let per_user = state.limits.max_connections_per_user;
@@ -154,6 +159,10 @@ pub async fn on_connect<A: Adapter>(state: Arc<AppState>, socket: SocketRef<A>) 
         }
     }
     tracing::info!(socket_id = %socket.id, user_id = %identity.user_id, role = %identity.role, "socket connected");
+    if let Some(key) = &identity.delegated_by {
+        // A key that may speak for anyone named this user: say which key, every time.
+        tracing::info!(socket_id = %socket.id, user_id = %identity.user_id, role = %identity.role, key, "connection through a delegating API key");
+    }
 
     if let Some(expires_at) = identity.expires_at {
         let timer = tokio::spawn(disconnect_at(

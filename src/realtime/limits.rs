@@ -17,15 +17,31 @@ pub struct Limits {
     pub burst: u32,
     pub max_connections: usize,
     pub max_connections_per_user: usize,
+    pub max_rooms_per_socket: usize,
 }
 
 impl Limits {
+    /// Refuses a socket's room set past `max_rooms_per_socket`.
+    pub fn check_rooms(&self, rooms: usize) -> Result<(), AppError> {
+        if rooms > self.max_rooms_per_socket {
+            return Err(AppError::rate_limited(
+                format!(
+                    "too many rooms: a socket may be in {} (PULSO_MAX_ROOMS_PER_SOCKET); leave one first",
+                    self.max_rooms_per_socket
+                ),
+                None,
+            ));
+        }
+        Ok(())
+    }
+
     pub fn from_config(config: &Config) -> Self {
         Self {
             rate_per_second: config.rate_limit,
             burst: config.rate_burst,
             max_connections: config.max_connections as usize,
             max_connections_per_user: config.max_connections_per_user as usize,
+            max_rooms_per_socket: config.max_rooms_per_socket as usize,
         }
     }
 }
@@ -122,6 +138,7 @@ mod tests {
             burst,
             max_connections: 1,
             max_connections_per_user: 1,
+            max_rooms_per_socket: 8,
         }
     }
 

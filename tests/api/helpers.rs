@@ -4,7 +4,6 @@
 //! clients (`rust_socketio` and HTTP).
 
 use std::{
-    collections::HashMap,
     future::Future,
     sync::{
         Arc, Once,
@@ -15,7 +14,6 @@ use std::{
 
 use futures_util::FutureExt;
 use pulso::{
-    auth::Role,
     config::{ApiKeys, Config, Environment},
     startup::Application,
 };
@@ -73,10 +71,9 @@ pub async fn spawn_durable_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp
 pub async fn spawn_production_app() -> TestApp {
     spawn_app_with(|config| {
         config.set_environment(Environment::Production);
-        config.set_api_keys(ApiKeys(HashMap::from([(
-            PRODUCTION_ADMIN_KEY.to_owned(),
-            Role::Admin,
-        )])));
+        config.set_api_keys(
+            ApiKeys::parse(&format!("{PRODUCTION_ADMIN_KEY}:admin:*")).expect("keys parse"),
+        );
         config.set_jwt_secret("a-production-secret-of-32-bytes-or-more");
     })
     .await
@@ -84,11 +81,14 @@ pub async fn spawn_production_app() -> TestApp {
 
 async fn start(database: TestDatabase, adjust: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = Config::development(&database.url);
-    config.set_api_keys(ApiKeys(HashMap::from([
-        (ADMIN_KEY.to_owned(), Role::Admin),
-        (STAFF_KEY.to_owned(), Role::Staff),
-        (VIEWER_KEY.to_owned(), Role::Viewer),
-    ])));
+    // Keys that speak for any user, as the seeds' dashboards use them (`api_key` plus
+    // the `user_id` a test names); keys bound to one user are tested in `isolation`.
+    config.set_api_keys(
+        ApiKeys::parse(&format!(
+            "{ADMIN_KEY}:admin:*,{STAFF_KEY}:staff:*,{VIEWER_KEY}:viewer:*"
+        ))
+        .expect("keys parse"),
+    );
     adjust(&mut config);
     let mut app = run(config).await;
     app.database = Some(database);

@@ -1,10 +1,97 @@
 //! One user never reaches another's notifications or private room, by any route:
 //! socket events, the event log, counts, marking, joining, or connecting into it.
 
+use pulso::{auth::jwt::JwtSecret, config::{ApiKeys, DEV_JWT_SECRET}};
 use reqwest::Method;
+use rust_socketio::TransportType;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
+
+const KIOSK_KEY: &str = "kiosk-key-bound-to-vic";
+
+fn token_for(user: &str, role: &str) -> String {
+    let exp = chrono::Utc::now().timestamp() + 3600;
+    JwtSecret::new(DEV_JWT_SECRET).sign(&json!({ "sub": user, "role": role, "exp": exp }))
+}
+
+/// The audit's attack: a viewer key plus someone else's user id. A key bound to one user
+/// (`key:viewer:vic`) speaks for that user only, on every route, and cannot use up
+/// another user's connection slots; a key declared for any user (`key:admin:*`, a trusted
+/// service) still names users as the seeds' clients do.
+#[tokio::test]
+async fn a_key_bound_to_one_user_speaks_for_nobody_else() {
+    let app = spawn_app_with(|config| {
+        config.set_api_keys(
+            ApiKeys::parse(&format!("{ADMIN_KEY}:admin:*,{KIOSK_KEY}:viewer:vic"))
+                .expect("keys parse"),
+        );
+        config.max_connections_per_user = 4;
+    })
+    .await;
+    let (status, private) = app
+        .api(
+            Method::POST,
+            "/api/notifications",
+            Some(json!({ "user_id": "bob", "subject": "for bob only", "message": "secret" })),
+        )
+        .await;
+    assert_eq!(status, 201, "a delegating key names the recipient's sender");
+    let id = private["id"].as_i64().unwrap();
+    let bob = TestSocket::connect(
+        &app.url,
+        json!({ "token": token_for("bob", "admin") }),
+        TransportType::Any,
+    )
+    .await;
+
+    let refused = "unauthorized: this api key speaks only for its own user";
+    for (method, path) in [
+        (Method::GET, "/api/notifications".to_owned()),
+        (Method::GET, "/api/events?after=0".to_owned()),
+        (Method::GET, "/api/notifications/unread-count".to_owned()),
+        (Method::POST, format!("/api/notifications/{id}/read")),
+    ] {
+        let (status, body) = app.api_as(KIOSK_KEY, "bob", method, &path, None).await;
+        assert_eq!(status, 401, "{path}: {body}");
+        assert_eq!(body["error"]["message"], refused, "{path}");
+    }
+    let answer = raw_connect(&app, "", json!({ "api_key": KIOSK_KEY, "user_id": "bob" })).await;
+    assert!(answer.starts_with("44") && answer.contains(refused), "{answer}");
+    // Slots: however many tries, none counts against bob, whose own tabs still connect.
+    for _ in 0..6 {
+        let answer = raw_connect(&app, "", json!({ "api_key": KIOSK_KEY, "user_id": "bob" })).await;
+        assert!(answer.starts_with("44"), "{answer}");
+    }
+    let second_tab = TestSocket::connect(
+        &app.url,
+        json!({ "token": token_for("bob", "admin") }),
+        TransportType::Any,
+    )
+    .await;
+    second_tab.disconnect().await;
+
+    // The key speaks for its own user, named or not.
+    for named in [Some("vic"), None] {
+        let mut request = app
+            .raw(Method::GET, "/api/notifications/unread-count")
+            .header("X-API-Key", KIOSK_KEY);
+        if let Some(user) = named {
+            request = request.header("X-User-Id", user);
+        }
+        let (status, body) = send(request).await;
+        assert_eq!((status, body["unread_count"].clone()), (200, json!(0)), "{named:?}");
+    }
+    let vic = app.socket_with(json!({ "api_key": KIOSK_KEY }), TransportType::Any).await;
+    assert_eq!(vic.event("connection_established").await["user_id"], "vic");
+
+    // Bob's notification stayed unread and private.
+    assert_eq!(bob.ok("get_unread_count", json!({})).await["unread_count"], 1);
+    assert!(bob.received("notification_read_confirmation").await.is_empty());
+    vic.disconnect().await;
+    bob.disconnect().await;
+    app.stop().await;
+}
 
 #[tokio::test]
 async fn a_user_cannot_reach_another_users_inbox_by_any_route() {
@@ -88,7 +175,9 @@ async fn a_user_cannot_reach_another_users_inbox_by_any_route() {
     );
     let counts: Vec<Value> = ann.received("unread_count").await;
     assert!(
-        counts.iter().all(|c| c["unread_count"].as_u64() <= Some(1)),
+        counts
+            .iter()
+            .all(|c| c["unread_count"].as_u64().is_some_and(|n| n <= 1)),
         "{counts:?}"
     );
     ann.disconnect().await;

@@ -146,6 +146,15 @@ async fn json_logs_name_requests_sockets_and_commands_without_secrets() {
         .await;
     assert_eq!(connected["socket_id"], socket_id);
     assert_eq!(connected["user_id"], "ops");
+    // The key speaks for any user (`key:admin`): every connection through it is logged,
+    // naming the key by a fingerprint only.
+    let delegated = logs
+        .wait_for("the delegating key", |l| {
+            l["message"] == "connection through a delegating API key"
+        })
+        .await;
+    assert_eq!(delegated["socket_id"], socket_id);
+    assert!(delegated["key"].as_str().is_some_and(|key| key.len() == 8), "{delegated}");
 
     socket
         .ok(

@@ -13,25 +13,63 @@ async fn join_and_leave_take_a_name_or_an_object() {
             rust_socketio::TransportType::Any,
         )
         .await;
+    // Its own user and role rooms, then one more each time.
     let joined = socket.ok("join_room", json!("orders")).await;
-    assert_eq!(joined["room"], "orders");
-    assert!(
-        joined["rooms"]
-            .as_array()
-            .unwrap()
-            .contains(&json!("orders"))
-    );
+    assert_eq!(joined, json!({ "room": "orders", "room_count": 3 }));
     let joined = socket.ok("join_room", json!({ "room": "sku:ABC-1" })).await;
-    assert_eq!(joined["room"], "sku:ABC-1");
+    assert_eq!(joined, json!({ "room": "sku:ABC-1", "room_count": 4 }));
     socket.ok("join_room", json!({ "room": "order:12" })).await;
     socket.ok("join_room", json!("client:3")).await;
-    socket.ok("join_room", json!("user:v1")).await;
+    let again = socket.ok("join_room", json!("user:v1")).await;
+    assert_eq!(again["room_count"], 6, "its own room: already in it");
 
     let left = socket.ok("leave_room", json!("orders")).await;
-    assert!(!left["rooms"].as_array().unwrap().contains(&json!("orders")));
+    assert_eq!(left, json!({ "room": "orders", "room_count": 5 }));
     socket
         .ok("leave_room", json!({ "room": "sku:ABC-1" }))
         .await;
+    socket.disconnect().await;
+    app.stop().await;
+}
+
+/// A socket's rooms are capped (`PULSO_MAX_ROOMS_PER_SOCKET`, its own user and role rooms
+/// included), at connect and by hand, and an ack stays the same size however many rooms
+/// the socket holds.
+#[tokio::test]
+async fn rooms_per_socket_are_capped_and_acks_do_not_grow() {
+    let app = spawn_app_with(|config| config.max_rooms_per_socket = 8).await;
+    let too_many: Vec<String> = (1..=7).map(|n| format!("sku:CAP-{n}")).collect();
+    let answer = raw_connect(
+        &app,
+        "",
+        json!({ "api_key": VIEWER_KEY, "user_id": "v1", "rooms": too_many }),
+    )
+    .await;
+    assert!(answer.starts_with("44") && answer.contains("too many rooms"), "{answer}");
+
+    let socket = app
+        .socket_with(
+            json!({ "api_key": VIEWER_KEY, "user_id": "v1", "rooms": [] }),
+            rust_socketio::TransportType::Any,
+        )
+        .await;
+    let mut sizes = Vec::new();
+    for n in 1..=6 {
+        let joined = socket.ok("join_room", json!(format!("sku:CAP-{n}"))).await;
+        assert_eq!(joined["room_count"], n + 2);
+        sizes.push(joined.to_string().len());
+    }
+    assert!(sizes.iter().all(|&size| size == sizes[0]), "acks grew: {sizes:?}");
+    let refused = socket.err("join_room", json!("sku:CAP-7"), "rate_limited").await;
+    assert!(
+        refused["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("PULSO_MAX_ROOMS_PER_SOCKET")),
+        "{refused}"
+    );
+    socket.ok("join_room", json!("sku:CAP-6")).await;
+    socket.ok("leave_room", json!("sku:CAP-1")).await;
+    socket.ok("join_room", json!("sku:CAP-7")).await;
     socket.disconnect().await;
     app.stop().await;
 }

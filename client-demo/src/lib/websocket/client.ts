@@ -118,15 +118,14 @@ export class PulsoClient {
   }
 
   async joinRoom(room: string): Promise<Ack<RoomMembership>> {
-    return this.trackRooms(await this.send('join_room', { room }));
+    const ack = await this.send('join_room', { room });
+    if (ack.ok) this.update({ rooms: dashboardRooms([...this.current.rooms.filter((r) => r !== room), room]) });
+    return ack;
   }
 
   async leaveRoom(room: string): Promise<Ack<RoomMembership>> {
-    return this.trackRooms(await this.send('leave_room', { room }));
-  }
-
-  private trackRooms(ack: Ack<RoomMembership>): Ack<RoomMembership> {
-    if (ack.ok) this.update({ rooms: dashboardRooms(ack.data.rooms) });
+    const ack = await this.send('leave_room', { room });
+    if (ack.ok) this.update({ rooms: this.current.rooms.filter((r) => r !== room) });
     return ack;
   }
 

@@ -135,9 +135,10 @@ export type ServerEvents = { [E in keyof DomainEvents]: Envelope<DomainEvents[E]
 };
 export type ServerEventName = keyof ServerEvents;
 
+/** A `join_room` / `leave_room` ack: the room, and how many rooms the socket is in now. */
 export interface RoomMembership {
   room: string;
-  rooms: string[];
+  room_count: number;
 }
 
 export interface NewOrderLine {
