@@ -9,7 +9,7 @@
 use std::{collections::BTreeSet, path::Path, process::Command};
 
 use reqwest::Method;
-use sea_orm::{ConnectionTrait, Database, Statement};
+use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
 use serde_json::json;
 use tempfile::TempDir;
 
@@ -109,8 +109,9 @@ async fn committed_clients(database_url: &str) -> (BTreeSet<i64>, BTreeSet<i64>)
     let db = Database::connect(database_url)
         .await
         .expect("database opens");
-    let ids = |sql: &'static str| {
+    let ids = |sql: &str| {
         let db = &db;
+        let sql = sql.to_owned();
         async move {
             db.query_all_raw(Statement::from_string(db.get_database_backend(), sql))
                 .await
@@ -121,9 +122,13 @@ async fn committed_clients(database_url: &str) -> (BTreeSet<i64>, BTreeSet<i64>)
         }
     };
     let clients = ids("SELECT id FROM clients").await;
-    let events = ids(
-        "SELECT CAST(json_extract(data, '$.id') AS INTEGER) FROM events WHERE type = 'client_created'",
-    )
+    let client_id = match db.get_database_backend() {
+        DbBackend::Postgres => "CAST(data->>'id' AS BIGINT)",
+        _ => "CAST(json_extract(data, '$.id') AS INTEGER)",
+    };
+    let events = ids(&format!(
+        "SELECT {client_id} FROM events WHERE type = 'client_created'"
+    ))
     .await;
     db.close().await.expect("database closes");
     (clients, events)
@@ -266,4 +271,184 @@ async fn an_unwritable_database_refuses_writes_promptly_and_serves_again_without
         .collect();
     assert_eq!(clients, expected);
     assert_eq!(events, expected);
+}
+
+/// A PostgreSQL server of the test's own, in a temporary directory, so that stopping it
+/// leaves the machine's server alone. PostgreSQL refuses to run as root: as root it runs
+/// as the `postgres` user.
+struct OwnPostgres {
+    dir: TempDir,
+    port: u16,
+    as_postgres: bool,
+}
+
+impl OwnPostgres {
+    fn start() -> Result<OwnPostgres, String> {
+        let bin = postgres_bin().ok_or("no PostgreSQL server binaries (pg_ctl) found")?;
+        let as_postgres = Command::new("id")
+            .arg("-u")
+            .output()
+            .map_err(|e| e.to_string())?
+            .stdout
+            .starts_with(b"0\n");
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        if as_postgres {
+            system("chown", &["postgres", &dir.path().display().to_string()])?;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .map_err(|e| e.to_string())?
+            .port();
+        let server = OwnPostgres {
+            dir,
+            port,
+            as_postgres,
+        };
+        let data = server.data();
+        server.run(
+            &format!("{bin}/initdb"),
+            &["-D", &data, "-U", "postgres", "--auth=trust", "-E", "UTF8"],
+        )?;
+        server.pg_ctl(&["start"])?;
+        Ok(server)
+    }
+
+    fn data(&self) -> String {
+        self.dir.path().join("data").display().to_string()
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    fn run(&self, program: &str, args: &[&str]) -> Result<(), String> {
+        if self.as_postgres {
+            let mut with_user = vec!["-u", "postgres", "--", program];
+            with_user.extend_from_slice(args);
+            system("runuser", &with_user)
+        } else {
+            system(program, args)
+        }
+    }
+
+    /// `start`, or `stop -m immediate`: the server dies as on a crash.
+    fn pg_ctl(&self, action: &[&str]) -> Result<(), String> {
+        let bin = postgres_bin().ok_or("pg_ctl vanished")?;
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1",
+            self.port,
+            self.dir.path().display()
+        );
+        let data = self.data();
+        // The server's output goes to a file: a pipe it inherited would stay open.
+        let log = self.dir.path().join("server.log").display().to_string();
+        let mut args = vec!["-D", &data, "-l", &log, "-o", &options, "-w"];
+        args.extend_from_slice(action);
+        self.run(&format!("{bin}/pg_ctl"), &args)
+    }
+}
+
+impl Drop for OwnPostgres {
+    fn drop(&mut self) {
+        let _ = self.pg_ctl(&["stop", "-m", "immediate"]);
+    }
+}
+
+/// The directory of the machine's PostgreSQL server binaries.
+fn postgres_bin() -> Option<String> {
+    let mut versions: Vec<_> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|entry| entry.ok())
+        .map(|entry| entry.path().join("bin"))
+        .filter(|bin| bin.join("pg_ctl").exists())
+        .collect();
+    versions.sort();
+    versions.pop().map(|bin| bin.display().to_string())
+}
+
+/// PostgreSQL killed mid-load (`pg_ctl stop -m immediate`) and started again: every
+/// command answers within a bounded time, `/ready` says 503, nothing acknowledged is
+/// lost and nothing is half-written, and pulso serves again without a restart.
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_going_away_mid_load_fails_promptly_and_serves_again_when_it_returns() {
+    if !sqlite_pass("the PostgreSQL outage test") {
+        return;
+    }
+    let postgres = match OwnPostgres::start() {
+        Ok(postgres) => postgres,
+        Err(why) => {
+            println!("SKIPPED the PostgreSQL outage test: {why}");
+            return;
+        }
+    };
+    let url = postgres.url();
+    let app = spawn_app_with(|config| config.database_url = url.clone()).await;
+    let socket = app.socket(STAFF_KEY, "staff-1").await;
+    let mut acked = BTreeSet::new();
+    for n in 0..20 {
+        let client = socket.ok("client:create", json!({ "name": format!("before {n}") })).await;
+        acked.insert(client["id"].as_i64().expect("id"));
+    }
+
+    // The server dies while commands keep coming.
+    let producer = {
+        let url = app.url.clone();
+        tokio::spawn(async move {
+            let socket = TestSocket::connect(
+                &url,
+                json!({ "api_key": STAFF_KEY, "user_id": "staff-2" }),
+                rust_socketio::TransportType::Any,
+            )
+            .await;
+            let mut outcomes = Vec::new();
+            // While the server is down each command waits for a connection until
+            // pulso gives up (3 s), so a few make the point.
+            for n in 0..8 {
+                // `try_ack` fails the test's way if no ack comes within 5 s.
+                let reply = socket
+                    .try_ack("client:create", json!({ "name": format!("during {n}") }))
+                    .await
+                    .expect("every command is answered in time");
+                outcomes.push(reply);
+            }
+            socket.disconnect().await;
+            outcomes
+        })
+    };
+    postgres
+        .pg_ctl(&["stop", "-m", "immediate"])
+        .expect("PostgreSQL stops");
+    let refused = socket
+        .err("client:create", json!({ "name": "while down" }), "internal")
+        .await;
+    assert_eq!(refused["message"], "internal error");
+    assert_eq!(ready_status(&app).await, 503, "/ready while PostgreSQL is down");
+    let outcomes = producer.await.expect("producer");
+    for reply in &outcomes {
+        match reply["ok"].as_bool() {
+            Some(true) => {
+                acked.insert(reply["data"]["id"].as_i64().expect("id"));
+            }
+            _ => assert_eq!(reply["error"]["code"], "internal", "{reply}"),
+        }
+    }
+
+    postgres.pg_ctl(&["start"]).expect("PostgreSQL starts again");
+    let after = eventually("a write after PostgreSQL came back", WAIT * 3, || async {
+        socket
+            .try_ack("client:create", json!({ "name": "after" }))
+            .await
+            .ok()
+            .filter(|reply| reply["ok"] == true)
+    })
+    .await;
+    acked.insert(after["data"]["id"].as_i64().expect("id"));
+    assert_eq!(ready_status(&app).await, 200, "/ready once PostgreSQL is back");
+    assert_eq!(server_panics(), 0, "the server panicked (see the output)");
+    socket.disconnect().await;
+    app.stop().await;
+
+    let (clients, events) = committed_clients(&url).await;
+    assert_eq!(clients, acked, "committed clients = acknowledged clients");
+    assert_eq!(events, acked, "every client has its event and no event lacks its client");
 }
