@@ -137,7 +137,12 @@ pub struct Config {
 
     /// Redis (7 or newer) shared by several pulso nodes, e.g. `redis://127.0.0.1:6379`.
     /// Unset: one node, rooms in memory.
-    #[arg(long, env = "REDIS_URL", value_name = "REDIS_URL", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "REDIS_URL",
+        value_name = "REDIS_URL",
+        hide_env_values = true
+    )]
     pub redis_url: Option<String>,
 
     /// Prefix of pulso's Redis channels and keys; nodes of one deployment share it.
@@ -338,7 +343,11 @@ impl Config {
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.jwt_secret.as_deref().is_some_and(|s| s.trim().is_empty()) {
+        if self
+            .jwt_secret
+            .as_deref()
+            .is_some_and(|s| s.trim().is_empty())
+        {
             return Err(ConfigError(
                 "PULSO_JWT_SECRET is empty: set a secret, or leave it unset".into(),
             ));

@@ -155,7 +155,10 @@ mod tests {
     fn entries_say_whom_a_key_speaks_for() {
         let keys = ApiKeys::parse("k1:admin:*, k2:staff:ana, k3:viewer").unwrap();
         let k1 = keys.find("k1").unwrap();
-        assert_eq!((k1.role, k1.delegates(), k1.explicit), (Role::Admin, true, true));
+        assert_eq!(
+            (k1.role, k1.delegates(), k1.explicit),
+            (Role::Admin, true, true)
+        );
         let k2 = keys.find("k2").unwrap();
         assert_eq!(k2.speaks_for, SpeaksFor::User("ana".into()));
         let k3 = keys.find("k3").unwrap();
@@ -170,19 +173,30 @@ mod tests {
             ("secret-one", "entry 1 is not `key:role`"),
             ("a:admin,secret-two:root", "entry 2: unknown role `root`"),
             (":admin", "entry 1: the key is empty"),
-            ("a:admin,secret-three:staff:bad user", "entry 2: user_id must be"),
-            ("secret-four:admin,secret-four:staff", "entry 2 repeats an earlier key"),
+            (
+                "a:admin,secret-three:staff:bad user",
+                "entry 2: user_id must be",
+            ),
+            (
+                "secret-four:admin,secret-four:staff",
+                "entry 2 repeats an earlier key",
+            ),
             (" , ", "no API keys given"),
         ] {
             let error = ApiKeys::parse(raw).unwrap_err();
             assert!(error.contains(says), "{raw}: {error}");
-            assert!(!error.contains("secret"), "{raw}: the error shows a key: {error}");
+            assert!(
+                !error.contains("secret"),
+                "{raw}: the error shows a key: {error}"
+            );
         }
     }
 
     #[test]
     fn guessable_keys_are_told_apart() {
-        let keys = ApiKeys::parse("short:admin:*,aaaaaaaaaaaaaaaaaaaa:admin:*,k7Qp2xV9mR4tL8wZ:admin:*").unwrap();
+        let keys =
+            ApiKeys::parse("short:admin:*,aaaaaaaaaaaaaaaaaaaa:admin:*,k7Qp2xV9mR4tL8wZ:admin:*")
+                .unwrap();
         let guessable: Vec<bool> = keys.grants().map(|key| key.guessable).collect();
         assert_eq!(guessable, [true, true, false]);
         assert_eq!(entropy_bits("                                "), 0.0);

@@ -102,8 +102,15 @@ mod tests {
         assert!(parse(json!("abc")).is_err());
         assert!(parse(json!(1e20)).unwrap_err().contains("too large"));
         // Beyond what a decimal holds once multiplied into cents.
-        for huge in [json!("1000000000000000000000000000"), json!(1e27), json!(Decimal::MAX.to_string())] {
-            assert!(parse(huge.clone()).unwrap_err().contains("too large"), "{huge}");
+        for huge in [
+            json!("1000000000000000000000000000"),
+            json!(1e27),
+            json!(Decimal::MAX.to_string()),
+        ] {
+            assert!(
+                parse(huge.clone()).unwrap_err().contains("too large"),
+                "{huge}"
+            );
         }
     }
 

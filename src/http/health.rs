@@ -21,8 +21,7 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 /// commits: a full disk or a read-only file still answers reads. A node that lost Redis
 /// is `degraded`: it still serves the sockets it has, but not across nodes.
 async fn ready(State(state): State<Arc<AppState>>) -> (StatusCode, Json<Value>) {
-    let refusal = match tokio::time::timeout(PROBE_TIMEOUT, state.services.probe_write()).await
-    {
+    let refusal = match tokio::time::timeout(PROBE_TIMEOUT, state.services.probe_write()).await {
         Ok(Ok(())) => None,
         Ok(Err(error)) => Some(("refusing writes", error.to_string())),
         Err(_) => Some(("not answering", format!("no answer in {PROBE_TIMEOUT:?}"))),

@@ -68,9 +68,10 @@ impl Services {
     /// Proves that a write commits now: rewrites the one row of `write_probe`. A full
     /// disk, a read-only file or a lost server fail it while reads may still answer.
     pub async fn probe_write(&self) -> Result<(), DbErr> {
-        let (_turns, txn) = self.begin_writing().await.map_err(|_| {
-            DbErr::Custom("could not begin a write transaction".to_owned())
-        })?;
+        let (_turns, txn) = self
+            .begin_writing()
+            .await
+            .map_err(|_| DbErr::Custom("could not begin a write transaction".to_owned()))?;
         let mut upsert = Query::insert();
         upsert
             .into_table(Alias::new("write_probe"))
@@ -248,11 +249,7 @@ where
 {
     let offset = page.offset()?;
     let total = query.clone().count(db).await?;
-    let items = query
-        .limit(page.limit())
-        .offset(offset)
-        .all(db)
-        .await?;
+    let items = query.limit(page.limit()).offset(offset).all(db).await?;
     Ok(Page {
         items,
         total,

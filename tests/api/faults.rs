@@ -41,7 +41,10 @@ impl SmallDisk {
     fn mount(size: &str) -> Result<SmallDisk, String> {
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         let path = dir.path().to_str().ok_or("temp path is not UTF-8")?;
-        system("mount", &["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs", path])?;
+        system(
+            "mount",
+            &["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs", path],
+        )?;
         Ok(SmallDisk { dir })
     }
 
@@ -64,11 +67,18 @@ impl SmallDisk {
             .open(self.path().join("filler"))
             .expect("filler opens");
         let block = [0u8; 4096];
-        while filler.write_all(&block).and_then(|()| filler.flush()).is_ok() {}
+        while filler
+            .write_all(&block)
+            .and_then(|()| filler.flush())
+            .is_ok()
+        {}
     }
 
     fn database_url(&self) -> String {
-        format!("sqlite://{}?mode=rwc", self.path().join("pulso.db").display())
+        format!(
+            "sqlite://{}?mode=rwc",
+            self.path().join("pulso.db").display()
+        )
     }
 }
 
@@ -239,7 +249,9 @@ async fn an_unwritable_database_refuses_writes_promptly_and_serves_again_without
     let url = format!("sqlite://{}?mode=rwc", file.display());
     let app = spawn_app_with(|config| config.database_url = url.clone()).await;
     let socket = app.socket(STAFF_KEY, "staff-1").await;
-    let before = socket.ok("client:create", json!({ "name": "before" })).await;
+    let before = socket
+        .ok("client:create", json!({ "name": "before" }))
+        .await;
 
     let fault = match Immutable::set(vec![&file, &wal]) {
         Ok(fault) => fault,
@@ -256,13 +268,25 @@ async fn an_unwritable_database_refuses_writes_promptly_and_serves_again_without
     assert_eq!(error["message"], "internal error");
     assert_eq!(create_client(&app, "refused over REST").await, None);
     socket
-        .err("client:create", json!({ "name": "refused again" }), "internal")
+        .err(
+            "client:create",
+            json!({ "name": "refused again" }),
+            "internal",
+        )
         .await;
-    assert_eq!(ready_status(&app).await, 503, "/ready while the file is unwritable");
+    assert_eq!(
+        ready_status(&app).await,
+        503,
+        "/ready while the file is unwritable"
+    );
 
     drop(fault);
     let after = socket.ok("client:create", json!({ "name": "after" })).await;
-    assert_eq!(ready_status(&app).await, 200, "/ready once the file is writable");
+    assert_eq!(
+        ready_status(&app).await,
+        200,
+        "/ready once the file is writable"
+    );
     app.stop().await;
     let (clients, events) = committed_clients(&url).await;
     let expected: BTreeSet<i64> = [&before, &after]
@@ -386,7 +410,9 @@ async fn postgres_going_away_mid_load_fails_promptly_and_serves_again_when_it_re
     let socket = app.socket(STAFF_KEY, "staff-1").await;
     let mut acked = BTreeSet::new();
     for n in 0..20 {
-        let client = socket.ok("client:create", json!({ "name": format!("before {n}") })).await;
+        let client = socket
+            .ok("client:create", json!({ "name": format!("before {n}") }))
+            .await;
         acked.insert(client["id"].as_i64().expect("id"));
     }
 
@@ -422,7 +448,11 @@ async fn postgres_going_away_mid_load_fails_promptly_and_serves_again_when_it_re
         .err("client:create", json!({ "name": "while down" }), "internal")
         .await;
     assert_eq!(refused["message"], "internal error");
-    assert_eq!(ready_status(&app).await, 503, "/ready while PostgreSQL is down");
+    assert_eq!(
+        ready_status(&app).await,
+        503,
+        "/ready while PostgreSQL is down"
+    );
     let outcomes = producer.await.expect("producer");
     for reply in &outcomes {
         match reply["ok"].as_bool() {
@@ -433,7 +463,9 @@ async fn postgres_going_away_mid_load_fails_promptly_and_serves_again_when_it_re
         }
     }
 
-    postgres.pg_ctl(&["start"]).expect("PostgreSQL starts again");
+    postgres
+        .pg_ctl(&["start"])
+        .expect("PostgreSQL starts again");
     let after = eventually("a write after PostgreSQL came back", WAIT * 3, || async {
         socket
             .try_ack("client:create", json!({ "name": "after" }))
@@ -443,12 +475,19 @@ async fn postgres_going_away_mid_load_fails_promptly_and_serves_again_when_it_re
     })
     .await;
     acked.insert(after["data"]["id"].as_i64().expect("id"));
-    assert_eq!(ready_status(&app).await, 200, "/ready once PostgreSQL is back");
+    assert_eq!(
+        ready_status(&app).await,
+        200,
+        "/ready once PostgreSQL is back"
+    );
     assert_eq!(server_panics(), 0, "the server panicked (see the output)");
     socket.disconnect().await;
     app.stop().await;
 
     let (clients, events) = committed_clients(&url).await;
     assert_eq!(clients, acked, "committed clients = acknowledged clients");
-    assert_eq!(events, acked, "every client has its event and no event lacks its client");
+    assert_eq!(
+        events, acked,
+        "every client has its event and no event lacks its client"
+    );
 }

@@ -240,10 +240,19 @@ async fn inputs_that_once_panicked_are_refused_with_the_field_named() {
             "{error}"
         );
         let (status, body) = app
-            .api_as(STAFF_KEY, "staff-1", Method::POST, "/api/orders", Some(order))
+            .api_as(
+                STAFF_KEY,
+                "staff-1",
+                Method::POST,
+                "/api/orders",
+                Some(order),
+            )
             .await;
         assert_eq!(status, 422, "{body}");
-        assert!(body["error"]["fields"]["items[0].unit_price"].is_string(), "{body}");
+        assert!(
+            body["error"]["fields"]["items[0].unit_price"].is_string(),
+            "{body}"
+        );
     }
     for list in ["clients", "orders", "notifications", "inventory"] {
         let (status, body) = app
@@ -256,7 +265,10 @@ async fn inputs_that_once_panicked_are_refused_with_the_field_named() {
             )
             .await;
         assert_eq!(status, 422, "{list}: {body}");
-        assert!(body["error"]["fields"]["offset"].is_string(), "{list}: {body}");
+        assert!(
+            body["error"]["fields"]["offset"].is_string(),
+            "{list}: {body}"
+        );
     }
     let (status, _) = app
         .api(Method::GET, "/api/clients?offset=9223372036854775807", None)

@@ -1,7 +1,10 @@
 //! One user never reaches another's notifications or private room, by any route:
 //! socket events, the event log, counts, marking, joining, or connecting into it.
 
-use pulso::{auth::jwt::JwtSecret, config::{ApiKeys, DEV_JWT_SECRET}};
+use pulso::{
+    auth::jwt::JwtSecret,
+    config::{ApiKeys, DEV_JWT_SECRET},
+};
 use reqwest::Method;
 use rust_socketio::TransportType;
 use serde_json::{Value, json};
@@ -57,7 +60,10 @@ async fn a_key_bound_to_one_user_speaks_for_nobody_else() {
         assert_eq!(body["error"]["message"], refused, "{path}");
     }
     let answer = raw_connect(&app, "", json!({ "api_key": KIOSK_KEY, "user_id": "bob" })).await;
-    assert!(answer.starts_with("44") && answer.contains(refused), "{answer}");
+    assert!(
+        answer.starts_with("44") && answer.contains(refused),
+        "{answer}"
+    );
     // Slots: however many tries, none counts against bob, whose own tabs still connect.
     for _ in 0..6 {
         let answer = raw_connect(&app, "", json!({ "api_key": KIOSK_KEY, "user_id": "bob" })).await;
@@ -80,14 +86,27 @@ async fn a_key_bound_to_one_user_speaks_for_nobody_else() {
             request = request.header("X-User-Id", user);
         }
         let (status, body) = send(request).await;
-        assert_eq!((status, body["unread_count"].clone()), (200, json!(0)), "{named:?}");
+        assert_eq!(
+            (status, body["unread_count"].clone()),
+            (200, json!(0)),
+            "{named:?}"
+        );
     }
-    let vic = app.socket_with(json!({ "api_key": KIOSK_KEY }), TransportType::Any).await;
+    let vic = app
+        .socket_with(json!({ "api_key": KIOSK_KEY }), TransportType::Any)
+        .await;
     assert_eq!(vic.event("connection_established").await["user_id"], "vic");
 
     // Bob's notification stayed unread and private.
-    assert_eq!(bob.ok("get_unread_count", json!({})).await["unread_count"], 1);
-    assert!(bob.received("notification_read_confirmation").await.is_empty());
+    assert_eq!(
+        bob.ok("get_unread_count", json!({})).await["unread_count"],
+        1
+    );
+    assert!(
+        bob.received("notification_read_confirmation")
+            .await
+            .is_empty()
+    );
     vic.disconnect().await;
     bob.disconnect().await;
     app.stop().await;

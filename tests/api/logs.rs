@@ -154,7 +154,10 @@ async fn json_logs_name_requests_sockets_and_commands_without_secrets() {
         })
         .await;
     assert_eq!(delegated["socket_id"], socket_id);
-    assert!(delegated["key"].as_str().is_some_and(|key| key.len() == 8), "{delegated}");
+    assert!(
+        delegated["key"].as_str().is_some_and(|key| key.len() == 8),
+        "{delegated}"
+    );
 
     socket
         .ok(

@@ -502,7 +502,9 @@ async fn mark_all_read_works_for_eleven_thousand_unread() {
     let admin = app.socket(ADMIN_KEY, "boss").await;
     admin.ok("notification:send", to(None, "all")).await;
     // The other 10 999 copied in the database itself: sending them would take minutes.
-    let db = Database::connect(app.database_url()).await.expect("database opens");
+    let db = Database::connect(app.database_url())
+        .await
+        .expect("database opens");
     db.execute_unprepared(&format!(
         "INSERT INTO notifications (user_id, \"type\", subject, message, severity, created_at) \
          WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {}) \
@@ -520,7 +522,11 @@ async fn mark_all_read_works_for_eleven_thousand_unread() {
     assert_eq!(marked.len(), UNREAD);
     assert_eq!(next_count(&ana).await, 0);
     assert_eq!(rest_count(&app, "ana").await, 0);
-    assert_eq!(rest_count(&app, "ben").await, UNREAD as u64, "ben's are unread");
+    assert_eq!(
+        rest_count(&app, "ben").await,
+        UNREAD as u64,
+        "ben's are unread"
+    );
     ana.disconnect().await;
     admin.disconnect().await;
     app.stop().await;

@@ -507,10 +507,16 @@ async fn cancelling_succeeds_when_the_restock_would_pass_the_maximum() {
         .ok("order:create", order_of(client_id, "CAP-1", MAX, "0.01"))
         .await;
     staff
-        .ok("inventory:update", json!({ "sku": "CAP-1", "quantity": MAX }))
+        .ok(
+            "inventory:update",
+            json!({ "sku": "CAP-1", "quantity": MAX }),
+        )
         .await;
     let cancelled = staff
-        .ok("order:update", json!({ "id": order["id"], "status": "cancelled" }))
+        .ok(
+            "order:update",
+            json!({ "id": order["id"], "status": "cancelled" }),
+        )
         .await;
     assert_eq!(cancelled["status"], "cancelled");
     let (_, item) = app.api(Method::GET, "/api/inventory/CAP-1", None).await;

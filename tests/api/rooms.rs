@@ -45,7 +45,10 @@ async fn rooms_per_socket_are_capped_and_acks_do_not_grow() {
         json!({ "api_key": VIEWER_KEY, "user_id": "v1", "rooms": too_many }),
     )
     .await;
-    assert!(answer.starts_with("44") && answer.contains("too many rooms"), "{answer}");
+    assert!(
+        answer.starts_with("44") && answer.contains("too many rooms"),
+        "{answer}"
+    );
 
     let socket = app
         .socket_with(
@@ -59,8 +62,13 @@ async fn rooms_per_socket_are_capped_and_acks_do_not_grow() {
         assert_eq!(joined["room_count"], n + 2);
         sizes.push(joined.to_string().len());
     }
-    assert!(sizes.iter().all(|&size| size == sizes[0]), "acks grew: {sizes:?}");
-    let refused = socket.err("join_room", json!("sku:CAP-7"), "rate_limited").await;
+    assert!(
+        sizes.iter().all(|&size| size == sizes[0]),
+        "acks grew: {sizes:?}"
+    );
+    let refused = socket
+        .err("join_room", json!("sku:CAP-7"), "rate_limited")
+        .await;
     assert!(
         refused["message"]
             .as_str()
