@@ -239,3 +239,42 @@ async fn a_closed_log_pipe_never_stops_the_server() {
         .expect("exit status");
     assert!(status.success(), "{status}");
 }
+
+/// Settings that carry secrets never show their values: not in `--help` (which prints
+/// what the environment holds), not in the error for a malformed value.
+#[tokio::test]
+async fn help_and_configuration_errors_hide_secret_values() {
+    let secrets = [
+        ("PULSO_API_KEYS", "hidden-key-value:admin:*"),
+        ("PULSO_JWT_SECRET", "hidden-jwt-secret-value"),
+        ("REDIS_URL", "redis://:hidden-redis-password@127.0.0.1:1"),
+        (
+            "DATABASE_URL",
+            "postgres://pulso:hidden-db-password@127.0.0.1:1/pulso",
+        ),
+    ];
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_pulso"));
+        command.args(args).env_clear();
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        command.output().expect("pulso runs")
+    };
+    let help = run(&["--help"], &secrets);
+    assert!(help.status.success());
+    let shown = String::from_utf8_lossy(&help.stdout);
+    for (name, _) in secrets {
+        assert!(shown.contains(name), "--help documents {name}");
+    }
+    assert!(!shown.contains("hidden"), "--help shows a secret: {shown}");
+
+    let refused = run(&[], &[("PULSO_API_KEYS", "hidden-key-value:root")]);
+    assert_eq!(refused.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains("PULSO_API_KEYS entry 1: unknown role `root`"),
+        "{said}"
+    );
+    assert!(!said.contains("hidden"), "the error shows the key: {said}");
+}

@@ -521,6 +521,34 @@ async fn cancelling_succeeds_when_the_restock_would_pass_the_maximum() {
     assert_eq!(cancelled["status"], "cancelled");
     let (_, item) = app.api(Method::GET, "/api/inventory/CAP-1", None).await;
     assert_eq!(item["quantity"], MAX, "the restock stops at the maximum");
+    // The same over REST.
+    let (_, order) = app
+        .api(
+            Method::POST,
+            "/api/orders",
+            Some(order_of(client_id, "CAP-1", MAX, "0.01")),
+        )
+        .await;
+    app.api(
+        Method::PATCH,
+        "/api/inventory/CAP-1",
+        Some(json!({ "quantity": MAX })),
+    )
+    .await;
+    let (status, cancelled) = app
+        .api(
+            Method::POST,
+            &format!("/api/orders/{}/status", order["id"]),
+            Some(json!({ "status": "cancelled" })),
+        )
+        .await;
+    assert_eq!(
+        (status, &cancelled["status"]),
+        (200, &json!("cancelled")),
+        "{cancelled}"
+    );
+    let (_, item) = app.api(Method::GET, "/api/inventory/CAP-1", None).await;
+    assert_eq!(item["quantity"], MAX);
     staff.disconnect().await;
     app.stop().await;
 }
