@@ -6,7 +6,10 @@ use std::{net::SocketAddr, time::Duration};
 use clap::{Parser, Subcommand, ValueEnum};
 
 pub use crate::auth::ApiKeys;
-use crate::auth::{Authenticator, Role, api_keys::entropy_bits, jwt::JwtSecret};
+use crate::{
+    auth::{Authenticator, Role, api_keys::entropy_bits, jwt::JwtSecret},
+    telemetry::LogFormat,
+};
 
 /// The API key that exists by default in development only.
 pub const DEV_API_KEY: &str = "dev";
@@ -20,12 +23,6 @@ const MIN_JWT_SECRET_BITS: f64 = 128.0;
 pub enum Environment {
     Development,
     Production,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    Pretty,
-    Json,
 }
 
 /// pulso: a Socket.IO-compatible realtime server for retail dashboards.

@@ -31,14 +31,15 @@ use tracing::{Level, Span};
 
 use crate::{
     auth::Credentials,
-    config::{Config, ConfigError},
-    http, realtime,
-    realtime::{
+    broker::{
+        Publisher,
         cluster::{ClusterAdapter, ManagedDriver},
-        limits::Limits,
-        publisher::Publisher,
     },
+    config::{Config, ConfigError},
+    http,
+    limits::Limits,
     services::{Services, operations},
+    socket,
     state::AppState,
     telemetry,
 };
@@ -137,7 +138,7 @@ impl Application {
             None => {
                 let (layer, io) = builder.build_layer();
                 let state = state_with(Publisher::new(io.clone()), None);
-                realtime::register(&io, state.clone());
+                socket::register(&io, state.clone());
                 (state.clone(), http::router(state).layer(layer))
             }
             Some(url) => {
@@ -147,7 +148,7 @@ impl Application {
                     .with_adapter::<ClusterAdapter>(adapter)
                     .build_layer();
                 let state = state_with(Publisher::new(io.clone()), Some(driver));
-                realtime::register(&io, state.clone())
+                socket::register(&io, state.clone())
                     .await
                     .map_err(|e| StartupError::Cluster(e.to_string()))?;
                 (state.clone(), http::router(state).layer(layer))

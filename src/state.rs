@@ -7,10 +7,8 @@ use tokio_util::task::TaskTracker;
 
 use crate::{
     auth::Authenticator,
-    realtime::{
-        cluster::ManagedDriver,
-        limits::{ConnectionSlots, Limits},
-    },
+    broker::cluster::ManagedDriver,
+    limits::{ConnectionSlots, Limits},
     services::Services,
 };
 

@@ -10,7 +10,12 @@ use metrics::{
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tracing_subscriber::{EnvFilter, fmt};
 
-use crate::config::LogFormat;
+/// How log lines are written: for people, or one JSON object per line for machines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
 
 /// `RUST_LOG` overrides the default level filter.
 pub fn init(format: LogFormat) {

@@ -64,6 +64,19 @@ pub struct Identity {
     pub delegated_by: Option<String>,
 }
 
+#[cfg(test)]
+impl Identity {
+    /// The user `me` with `role`, for unit tests.
+    pub fn with_role(role: Role) -> Self {
+        Identity {
+            user_id: "me".into(),
+            role,
+            expires_at: None,
+            delegated_by: None,
+        }
+    }
+}
+
 /// Credentials as presented, from whichever place the transport carries them.
 #[derive(Default, Clone)]
 pub struct Credentials {

@@ -1,12 +1,9 @@
 //! The one place that decides who may do what: role × action (every command and write
-//! maps onto an action) and role × room. REST handlers, socket commands and services
-//! all ask here.
+//! maps onto an action). Who may join which room is the channels' policy
+//! (`channels::policy`).
 
 use super::{Identity, Role};
-use crate::{
-    error::AppError,
-    realtime::rooms::{Room, Topic},
-};
+use crate::error::AppError;
 
 /// Something a caller may want to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,41 +42,9 @@ pub fn authorize(identity: &Identity, action: Action) -> Result<(), AppError> {
     }
 }
 
-/// Topics a role receives. Every role reads every dashboard topic today; this is the
-/// seam for narrowing that per role.
-pub fn readable_topics(_role: Role) -> &'static [Topic] {
-    &Topic::ALL
-}
-
-/// Rooms a user may join by hand. `user:*` and `role:*` are joined automatically at
-/// connect and never by request (a user's own `user:` room is allowed as a no-op).
-pub fn may_join(identity: &Identity, room: &Room) -> Result<(), AppError> {
-    match room {
-        Room::Topic(topic) if readable_topics(identity.role).contains(topic) => Ok(()),
-        Room::Topic(_) => Err(AppError::forbidden(format!(
-            "role {} may not read {room}",
-            identity.role
-        ))),
-        Room::Order(_) | Room::Client(_) | Room::Sku(_) => Ok(()),
-        Room::User(id) if *id == identity.user_id => Ok(()),
-        Room::User(_) | Room::Role(_) | Room::Everyone => {
-            Err(AppError::forbidden(format!("{room} cannot be joined")))
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn as_role(role: Role) -> Identity {
-        Identity {
-            user_id: "me".into(),
-            role,
-            expires_at: None,
-            delegated_by: None,
-        }
-    }
 
     #[test]
     fn every_role_and_action() {
@@ -98,37 +63,8 @@ mod tests {
                 (Role::Staff, staff),
                 (Role::Viewer, viewer),
             ] {
-                let result = authorize(&as_role(role), action);
+                let result = authorize(&Identity::with_role(role), action);
                 assert_eq!(result.is_ok(), expected, "{role} × {action:?}");
-            }
-        }
-    }
-
-    #[test]
-    fn every_role_and_room() {
-        // (room, may join) — the same for every role today.
-        let table = [
-            ("orders", true),
-            ("clients", true),
-            ("inventory", true),
-            ("alerts", true),
-            ("order:7", true),
-            ("client:7", true),
-            ("sku:A-1", true),
-            ("user:me", true),
-            ("user:someone-else", false),
-            ("role:admin", false),
-            ("role:staff", false),
-            ("role:viewer", false),
-        ];
-        for role in Role::ALL {
-            for (name, expected) in table {
-                let room: Room = name.parse().unwrap();
-                assert_eq!(
-                    may_join(&as_role(role), &room).is_ok(),
-                    expected,
-                    "{role} × {name}"
-                );
             }
         }
     }

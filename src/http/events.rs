@@ -4,7 +4,7 @@ use axum::{Json, Router, extract::State, routing::get};
 use serde::{Deserialize, Serialize};
 
 use super::{ApiQuery, Caller};
-use crate::{error::AppError, realtime::publisher::Envelope, services::events, state::AppState};
+use crate::{channels::Envelope, error::AppError, services::events, state::AppState};
 
 pub fn router() -> Router<Arc<AppState>> {
     Router::new().route("/events", get(list))

@@ -4,15 +4,18 @@ use sea_orm::{ActiveModelTrait, EntityTrait, QueryOrder, QuerySelect, Set};
 
 use entity::client;
 
-use super::{Page, PageRequest, Services, Write, events::NewEvent, now, paginate};
+use super::{Page, PageRequest, Services, Write, now, paginate};
 use crate::{
     auth::{Action, Identity, authorize},
+    channels::{
+        EventName, NewEvent,
+        rooms::{Room, Topic},
+    },
     domain::{
         clients::{ClientPatch, ClientView, NewClient},
         non_blank,
     },
     error::AppError,
-    realtime::rooms::{Room, Topic},
 };
 
 pub async fn create(
@@ -35,7 +38,7 @@ pub async fn create(
     .await?;
     let view = ClientView::from(row);
     write.emit(NewEvent::new(
-        "client_created",
+        EventName::ClientCreated,
         Topic::Clients,
         Room::Client(view.id),
         &view,
@@ -70,7 +73,7 @@ pub async fn update(
     row.updated_at = Set(now());
     let view = ClientView::from(row.update(write.txn()).await?);
     write.emit(NewEvent::new(
-        "client_updated",
+        EventName::ClientUpdated,
         Topic::Clients,
         Room::Client(view.id),
         &view,

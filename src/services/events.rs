@@ -6,55 +6,14 @@ use sea_orm::{
     prelude::*,
     sea_query::{Func, Query},
 };
-use serde::Serialize;
-use serde_json::value::RawValue;
 
 use entity::event;
 
 use crate::{
     auth::{Action, Identity, authorize},
+    channels::{Delivery, Envelope, NewEvent, rooms::Room},
     error::AppError,
-    realtime::{
-        publisher::{self, Delivery, Envelope},
-        rooms::{Room, Topic},
-    },
 };
-
-/// An event produced by a write, not yet recorded. It is recorded under `room` and
-/// delivered to `room` and, for dashboard events, to the entity's room too.
-#[derive(Debug)]
-pub struct NewEvent {
-    pub event_type: &'static str,
-    pub room: Room,
-    pub entity: Option<Room>,
-    /// Serialized once: the same text goes into the log and out to every socket.
-    pub data: Box<RawValue>,
-}
-
-impl NewEvent {
-    /// A dashboard event: its topic room and the room of the entity it is about.
-    pub fn new(
-        event_type: &'static str,
-        topic: Topic,
-        entity: Room,
-        data: &impl Serialize,
-    ) -> Self {
-        Self {
-            entity: Some(entity),
-            ..Self::to(event_type, Room::Topic(topic), data)
-        }
-    }
-
-    /// An event for one room only (a user's, or everyone's).
-    pub fn to(event_type: &'static str, room: Room, data: &impl Serialize) -> Self {
-        Self {
-            event_type,
-            room,
-            entity: None,
-            data: publisher::raw(data),
-        }
-    }
-}
 
 /// Held from the first event-log insert until commit on PostgreSQL (see `record`).
 const EVENT_LOG_LOCK: i64 = 0x7075_6c73_6f00;
@@ -101,7 +60,7 @@ pub async fn record<C: ConnectionTrait>(
         };
         insert
             .values([
-                event.event_type.into(),
+                event.name.as_str().into(),
                 event.room.to_string().into(),
                 data,
                 actor.user_id.as_str().into(),
@@ -121,21 +80,7 @@ pub async fn record<C: ConnectionTrait>(
     Ok(events
         .into_iter()
         .zip(ids)
-        .map(|((actor, event), id)| {
-            let mut rooms = event.room.targets();
-            rooms.extend(event.entity.iter().flat_map(Room::targets));
-            Delivery {
-                rooms,
-                envelope: Envelope {
-                    id,
-                    event_type: event.event_type.to_owned(),
-                    data: event.data,
-                    timestamp: at,
-                    user_id: Some(actor.user_id.clone()),
-                    room: event.room.to_string(),
-                },
-            }
-        })
+        .map(|((actor, event), id)| event.delivery(id, at, &actor.user_id))
         .collect())
 }
 

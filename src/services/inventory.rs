@@ -8,14 +8,17 @@ use sea_orm::{
 
 use entity::inventory_item;
 
-use super::{Page, PageRequest, Services, Write, events::NewEvent, now, paginate};
+use super::{Page, PageRequest, Services, Write, now, paginate};
 use crate::{
     auth::{Action, Identity, authorize},
+    channels::{
+        EventName, NewEvent,
+        rooms::{Room, Topic},
+    },
     domain::inventory::{
         ItemUpdate, ItemView, MAX_QUANTITY, NewItem, StockLow, StockLowReport, crossed_low,
     },
     error::AppError,
-    realtime::rooms::{Room, Topic},
 };
 
 /// Creates an item; an existing SKU is a conflict.
@@ -203,7 +206,7 @@ pub(super) fn change_events(
 
 fn updated_event(view: &ItemView) -> NewEvent {
     NewEvent::new(
-        "inventory_updated",
+        EventName::InventoryUpdated,
         Topic::Inventory,
         Room::Sku(view.sku.clone()),
         view,
@@ -272,7 +275,7 @@ fn stock_low(item: &inventory_item::Model, source: &'static str) -> StockLow {
 
 fn stock_low_event(alert: &StockLow) -> NewEvent {
     NewEvent::new(
-        "stock_low",
+        EventName::StockLow,
         Topic::Alerts,
         Room::Sku(alert.sku.clone()),
         alert,

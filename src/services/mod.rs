@@ -26,10 +26,10 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::{
     auth::Identity,
+    broker::Publisher,
+    channels::{self, Delivery, NewEvent},
     error::AppError,
-    realtime::publisher::{Delivery, Publisher},
 };
-use events::NewEvent;
 
 /// What every service needs: the database and the way out to sockets.
 #[derive(Clone)]
@@ -183,7 +183,7 @@ pub struct Committed {
 impl Committed {
     /// Publishes the events; returns how many local sockets they reached.
     pub async fn publish(self) -> usize {
-        self.publisher.publish(&self.deliveries).await
+        channels::publish(&self.publisher, &self.deliveries).await
     }
 }
 

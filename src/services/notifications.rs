@@ -2,19 +2,21 @@
 //! counts pushed to every tab of the user whose count changed.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
-    sea_query::{Expr, ExprTrait, OnConflict, Query},
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, sea_query::OnConflict,
 };
 
 use entity::{notification, notification_read};
 
-use super::{Page, PageRequest, Services, Write, events::NewEvent, now, paginate};
+use super::{
+    Page, PageRequest, Services, Write, now, paginate,
+    unread_counts::{self, for_user, unread_by},
+};
 use crate::{
     auth::{Action, Identity, authorize},
+    channels::{self, EventName, NewEvent, rooms::Room},
     domain::notifications::{NewNotification, NotificationView, ReadConfirmation, UnreadCount},
     error::AppError,
-    realtime::rooms::Room,
 };
 
 /// A notification that went out, and how many sockets on this node it reached.
@@ -59,13 +61,13 @@ pub(crate) async fn deliver(
         Some(user_id) => Room::User(user_id.clone()),
         None => Room::Everyone,
     };
-    write.emit(NewEvent::to("notification", room, &notification));
+    write.emit(NewEvent::to(EventName::Notification, room, &notification));
     let sockets = write.commit().await?;
     match &notification.user_id {
         Some(user_id) => push_unread_count(services, user_id).await,
         None => {
             // Everyone's count changed: refresh each connected user's, on every node.
-            for user_id in services.publisher.users().await {
+            for user_id in channels::connected_users(&services.publisher).await {
                 push_unread_count(services, &user_id).await;
             }
         }
@@ -140,7 +142,7 @@ async fn confirm(
 ) -> Result<(), AppError> {
     if changed {
         write.emit(NewEvent::to(
-            "notification_read_confirmation",
+            EventName::NotificationReadConfirmation,
             Room::User(actor.user_id.clone()),
             confirmation,
         ));
@@ -153,7 +155,7 @@ async fn confirm(
 }
 
 pub async fn unread_count(services: &Services, user_id: &str) -> Result<UnreadCount, AppError> {
-    let unread_count = super::unread_counts::count(services, user_id).await?;
+    let unread_count = unread_counts::count(services, user_id).await?;
     Ok(UnreadCount { unread_count })
 }
 
@@ -192,44 +194,10 @@ pub async fn list(
 pub async fn push_unread_count(services: &Services, user_id: &str) {
     match unread_count(services, user_id).await {
         Ok(count) => {
-            services
-                .publisher
-                .to_user(user_id, "unread_count", &count)
-                .await;
+            channels::to_user(&services.publisher, user_id, EventName::UnreadCount, &count).await;
         }
         Err(error) => tracing::warn!(user_id, %error, "unread count not pushed"),
     }
-}
-
-/// Notifications addressed to the user or to everyone. `user` is a user id, or the
-/// column holding one when `unread_counts` counts for many users in one statement.
-pub(super) fn for_user(user: impl Into<Expr>) -> Condition {
-    let addressee = || Expr::col((notification::Entity, notification::Column::UserId));
-    Condition::any()
-        .add(addressee().eq(user))
-        .add(addressee().is_null())
-}
-
-/// Notifications the user (an id, or a column holding one) has not read yet. NOT EXISTS
-/// is one primary-key lookup per notification; a NOT IN over the user's reads was
-/// evaluated again for every notification when `user` is a column (unread counts), which
-/// took a minute once a user had read 11 000.
-pub(super) fn unread_by(user: impl Into<Expr>) -> Condition {
-    let read = Query::select()
-        .expr(Expr::val(1))
-        .from(notification_read::Entity)
-        .and_where(
-            Expr::col((
-                notification_read::Entity,
-                notification_read::Column::NotificationId,
-            ))
-            .equals((notification::Entity, notification::Column::Id)),
-        )
-        .and_where(
-            Expr::col((notification_read::Entity, notification_read::Column::UserId)).eq(user),
-        )
-        .to_owned();
-    Condition::all().add(Expr::exists(read).not())
 }
 
 /// Read marks per statement: three variables each, within SQLite's 32 766 per statement

@@ -8,12 +8,13 @@ use tokio_util::sync::CancellationToken;
 use super::{Services, notifications};
 use crate::{
     auth::{Action, Identity, authorize},
-    domain::notifications::{NewNotification, TestBroadcast},
-    error::AppError,
-    realtime::{
+    broker::{
         cluster::{ManagedDriver, STATS_EVERY},
         stats::{ClusterStats, CounterSnapshot, NodeStats, SocketStats},
     },
+    channels,
+    domain::notifications::{NewNotification, TestBroadcast},
+    error::AppError,
 };
 
 /// Who is connected, their rooms, and what the publishers have sent: this node's, and
@@ -39,7 +40,7 @@ pub async fn stats(
         Ok(others) => nodes.extend(others),
         Err(error) => tracing::warn!(%error, "other nodes' stats unavailable: this node's only"),
     }
-    let unique_users = services.publisher.users().await.len();
+    let unique_users = channels::connected_users(&services.publisher).await.len();
     Ok(ClusterStats::new(nodes, unique_users, heartbeat_ms))
 }
 

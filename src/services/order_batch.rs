@@ -17,12 +17,13 @@ use tokio::sync::{OwnedMutexGuard, oneshot};
 
 use entity::{client, inventory_item, order, order_item};
 
-use super::{
-    Committed, Services, Write, batches::Batches, ids_in_insert_order, inventory, now,
-    orders::order_event,
-};
+use super::{Committed, Services, Write, batches::Batches, ids_in_insert_order, inventory, now};
 use crate::{
     auth::Identity,
+    channels::{
+        EventName, NewEvent,
+        rooms::{Room, Topic},
+    },
     domain::{
         money::Money,
         non_blank,
@@ -207,7 +208,7 @@ async fn try_write(
     for ((index, reserved), (row, lines)) in accepted.into_iter().zip(orders) {
         let view = OrderView::new(row, lines);
         let actor = &batch[index].actor;
-        write.emit_as(actor, order_event("order_created", &view));
+        write.emit_as(actor, order_event(EventName::OrderCreated, &view));
         for (before, item) in reserved {
             for event in inventory::change_events(before, item).1 {
                 write.emit_as(actor, event);
@@ -307,4 +308,9 @@ async fn set_quantities<'a>(
         .exec(write.txn())
         .await?;
     Ok(())
+}
+
+/// An order's event, to `orders` and `order:{id}`.
+pub(super) fn order_event(name: EventName, view: &OrderView) -> NewEvent {
+    NewEvent::new(name, Topic::Orders, Room::Order(view.id), view)
 }

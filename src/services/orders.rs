@@ -7,17 +7,22 @@ use sea_orm::{
 use entity::{order, order_item};
 
 use super::{
-    Page, PageRequest, Services, Write, events::NewEvent, inventory, now, order_batch, paginate,
+    Page, PageRequest, Services, Write, inventory, now,
+    order_batch::{self, order_event},
+    paginate,
 };
 use crate::{
     auth::{Action, Identity, authorize},
+    channels::{
+        EventName, NewEvent,
+        rooms::{Room, Topic},
+    },
     domain::{
         money::Money,
         non_blank,
         orders::{NewOrder, OrderPatch, OrderStatus, OrderView, StatusChanged},
     },
     error::AppError,
-    realtime::rooms::{Room, Topic},
 };
 
 /// Creates an order and reserves its stock in one transaction (shared with the orders
@@ -81,7 +86,7 @@ pub async fn update(
     }
     row.updated_at = Set(now());
     let view = OrderView::new(row.update(write.txn()).await?, lines);
-    write.emit(order_event("order_updated", &view));
+    write.emit(order_event(EventName::OrderUpdated, &view));
     if let Some(to) = to {
         let change = StatusChanged {
             order_id: id,
@@ -90,7 +95,7 @@ pub async fn update(
             order: &view,
         };
         write.emit(NewEvent::new(
-            "order_status_changed",
+            EventName::OrderStatusChanged,
             Topic::Orders,
             Room::Order(id),
             &change,
@@ -158,10 +163,6 @@ async fn lines_of<C: sea_orm::ConnectionTrait>(
         .order_by_asc(order_item::Column::Id)
         .all(conn)
         .await?)
-}
-
-pub(super) fn order_event(event_type: &'static str, view: &OrderView) -> NewEvent {
-    NewEvent::new(event_type, Topic::Orders, Room::Order(view.id), view)
 }
 
 fn not_found(id: i64) -> AppError {

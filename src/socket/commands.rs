@@ -18,14 +18,12 @@ use socketioxide::{
 };
 use tracing::Instrument;
 
-use super::{
-    limits::{TokenBucket, Verdict},
-    rooms::Room,
-};
 use crate::{
-    auth::{Action, Identity, authorize, permissions},
+    auth::{Action, Identity, authorize},
+    channels::{EventName, policy, rooms::Room},
     domain::{TargetId, notifications::MarkRead, parse},
     error::{Ack, AppError},
+    limits::{TokenBucket, Verdict},
     services::{clients, inventory, notifications, operations, orders},
     state::AppState,
     telemetry,
@@ -227,7 +225,9 @@ async fn run<A: Adapter>(
         Command::MarkAllRead => json_of(notifications::mark_all_read(services, identity).await),
         Command::GetUnreadCount => {
             let count = notifications::unread_count(services, &identity.user_id).await?;
-            services.publisher.to_socket(socket, "unread_count", &count);
+            services
+                .publisher
+                .to_socket(socket, EventName::UnreadCount.as_str(), &count);
             json_of(Ok(count))
         }
         Command::TestBroadcast => json_of(
@@ -267,7 +267,7 @@ fn join_room<A: Adapter>(
     payload: Value,
 ) -> Result<RoomChange, AppError> {
     let room = room_arg(payload)?;
-    permissions::may_join(identity, &room)?;
+    policy::may_join(identity, &room)?;
     let room = room.to_string();
     let rooms = socket.rooms();
     if !rooms.iter().any(|joined| *joined == room) {

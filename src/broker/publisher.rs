@@ -1,59 +1,18 @@
-//! The only place that emits to sockets. Domain events go out after their write
-//! commits, to every room they belong to (once per socket, on any node); session
-//! messages (greeting, presence, unread counts) go to one socket or one user. Every
-//! emit is counted here, so the stats and metrics are what really happened.
+//! The only place that emits to sockets: to rooms (once per socket, on any node), to
+//! one socket, or to every socket but one. What goes to which room is decided above, in
+//! `channels`. Every emit is counted here, so the stats and metrics are what really
+//! happened.
 
 use std::{future::Future, pin::Pin, sync::Arc};
 
-use chrono::{DateTime, SecondsFormat, Utc};
-use serde::{Serialize, Serializer};
-use serde_json::value::{RawValue, to_raw_value};
+use serde::Serialize;
+use serde_json::value::RawValue;
 use socketioxide::{
     BroadcastError, SocketIo, adapter::Adapter, extract::SocketRef, operators::BroadcastOperators,
 };
 
-use super::{
-    rooms::Room,
-    stats::{ConnectedSocket, Counters},
-};
+use super::stats::{ConnectedSocket, Counters};
 use crate::{auth::Identity, telemetry};
-
-/// What every server→client domain event carries.
-#[derive(Debug, Clone, Serialize)]
-pub struct Envelope {
-    pub id: i64,
-    #[serde(rename = "type")]
-    pub event_type: String,
-    pub data: Box<RawValue>,
-    #[serde(serialize_with = "millis")]
-    pub timestamp: DateTime<Utc>,
-    pub user_id: Option<String>,
-    pub room: String,
-}
-
-fn millis<S: Serializer>(at: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_str(&at.to_rfc3339_opts(SecondsFormat::Millis, true))
-}
-
-impl From<entity::event::Model> for Envelope {
-    fn from(row: entity::event::Model) -> Self {
-        Self {
-            id: row.id,
-            event_type: row.event_type,
-            data: raw(&row.data),
-            timestamp: row.created_at,
-            user_id: row.user_id,
-            room: row.room,
-        }
-    }
-}
-
-/// A committed event and every room it goes to (its envelope names the main room).
-#[derive(Debug, Clone)]
-pub struct Delivery {
-    pub envelope: Envelope,
-    pub rooms: Vec<String>,
-}
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -70,8 +29,8 @@ trait Fanout: Send + Sync {
 
     fn connected(&self) -> Vec<ConnectedSocket>;
 
-    /// Users with a socket on any node (from the `user:` rooms).
-    fn users(&self) -> BoxFuture<'_, Vec<String>>;
+    /// Every room with a socket in it, on any node.
+    fn rooms(&self) -> BoxFuture<'_, Vec<String>>;
 
     /// Closes every socket of this node.
     fn close(&self) -> BoxFuture<'_, ()>;
@@ -91,22 +50,16 @@ impl<A: Adapter> Fanout for SocketIo<A> {
         })
     }
 
-    fn users(&self) -> BoxFuture<'_, Vec<String>> {
+    fn rooms(&self) -> BoxFuture<'_, Vec<String>> {
         Box::pin(async move {
-            let rooms = match self.rooms().await {
+            let rooms = match SocketIo::rooms(self).await {
                 Ok(rooms) => rooms,
                 Err(error) => {
-                    tracing::warn!(%error, "other nodes unreachable: listing this node's users only");
+                    tracing::warn!(%error, "other nodes unreachable: listing this node's rooms only");
                     self.local().rooms().await.unwrap_or_default()
                 }
             };
-            rooms
-                .iter()
-                .filter_map(|room| match room.parse() {
-                    Ok(Room::User(user_id)) => Some(user_id),
-                    _ => None,
-                })
-                .collect()
+            rooms.iter().map(|room| room.to_string()).collect()
         })
     }
 
@@ -148,39 +101,14 @@ impl Publisher {
         self.fanout.connected()
     }
 
-    /// Users connected to any node.
-    pub async fn users(&self) -> Vec<String> {
-        self.fanout.users().await
+    /// Every room with a socket in it, on any node.
+    pub async fn rooms(&self) -> Vec<String> {
+        self.fanout.rooms().await
     }
 
     /// Closes every socket of this node (shutdown).
     pub async fn close(&self) {
         self.fanout.close().await;
-    }
-
-    /// Emits committed events in order and returns how many local sockets they reached.
-    /// A failed emit is logged and counted and does not undo the write: the event stays
-    /// in the log for clients to catch up with.
-    pub async fn publish(&self, deliveries: &[Delivery]) -> usize {
-        let mut reached = 0;
-        for delivery in deliveries {
-            let payload = raw(&delivery.envelope);
-            reached += self
-                .to_rooms(
-                    delivery.rooms.clone(),
-                    &delivery.envelope.event_type,
-                    &payload,
-                )
-                .await;
-        }
-        reached
-    }
-
-    /// A session message (not persisted) to every socket of one user.
-    pub async fn to_user(&self, user_id: &str, event: &str, payload: &impl Serialize) -> usize {
-        let room = Room::User(user_id.to_owned()).to_string();
-        let payload = raw(payload);
-        self.to_rooms(vec![room], event, &payload).await
     }
 
     /// A session message to one socket.
@@ -212,7 +140,9 @@ impl Publisher {
         self.counters.record_broadcast(event, recipients, &result);
     }
 
-    async fn to_rooms(&self, rooms: Vec<String>, event: &str, payload: &RawValue) -> usize {
+    /// Emits a payload serialized once to every socket in any of the rooms; returns how
+    /// many local sockets it went to.
+    pub async fn to_rooms(&self, rooms: Vec<String>, event: &str, payload: &RawValue) -> usize {
         match self.fanout.emit(rooms, event, payload).await {
             Ok(recipients) => {
                 self.counters.record_broadcast(event, recipients, &Ok(()));
@@ -225,12 +155,6 @@ impl Publisher {
             }
         }
     }
-}
-
-/// A payload serialized once for every room and node it goes to. Envelopes and session
-/// messages are plain structs of strings and numbers: serializing them cannot fail.
-pub fn raw(payload: &impl Serialize) -> Box<RawValue> {
-    to_raw_value(payload).unwrap_or_else(|_| RawValue::NULL.to_owned())
 }
 
 /// Emits to the sockets `select` names. When Redis is unreachable the adapter delivers

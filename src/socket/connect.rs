@@ -16,10 +16,13 @@ use socketioxide::{
 };
 use tokio::task::AbortHandle;
 
-use super::{commands, limits::TokenBucket, publisher::Publisher, rooms::Room};
+use super::commands;
 use crate::{
-    auth::{Credentials, Identity, permissions},
+    auth::{Credentials, Identity},
+    broker::Publisher,
+    channels::{EventName, policy, rooms::Room},
     error::AppError,
+    limits::TokenBucket,
     services::notifications,
     state::AppState,
     telemetry,
@@ -103,7 +106,7 @@ pub async fn authenticate<A: Adapter>(
 }
 
 fn initial_rooms(identity: &Identity, wanted: Option<Vec<String>>) -> Result<Vec<Room>, AppError> {
-    let readable = permissions::readable_topics(identity.role);
+    let readable = policy::readable_topics(identity.role);
     let Some(wanted) = wanted else {
         return Ok(readable.iter().copied().map(Room::Topic).collect());
     };
@@ -111,7 +114,7 @@ fn initial_rooms(identity: &Identity, wanted: Option<Vec<String>>) -> Result<Vec
         .iter()
         .map(|name| {
             let room: Room = name.parse()?;
-            permissions::may_join(identity, &room)?;
+            policy::may_join(identity, &room)?;
             Ok(room)
         })
         .collect()
@@ -152,7 +155,7 @@ pub async fn on_connect<A: Adapter>(state: Arc<AppState>, socket: SocketRef<A>) 
             announce(
                 &state.services.publisher,
                 &socket,
-                "user_connected",
+                EventName::UserConnected,
                 &identity,
             )
             .await;
@@ -183,9 +186,9 @@ pub async fn on_connect<A: Adapter>(state: Arc<AppState>, socket: SocketRef<A>) 
         rooms: joined,
         server_time: Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
     };
-    publisher.to_socket(&socket, "connection_established", &hello);
+    publisher.to_socket(&socket, EventName::ConnectionEstablished.as_str(), &hello);
     match notifications::unread_count(&state.services, &identity.user_id).await {
-        Ok(count) => publisher.to_socket(&socket, "unread_count", &count),
+        Ok(count) => publisher.to_socket(&socket, EventName::UnreadCount.as_str(), &count),
         Err(error) => {
             tracing::warn!(socket_id = %socket.id, user_id = %identity.user_id, %error, "unread count not sent");
         }
@@ -228,7 +231,7 @@ fn listen<A: Adapter>(state: Arc<AppState>, socket: &SocketRef<A>, identity: Ide
             announce(
                 &state.services.publisher,
                 &socket,
-                "user_disconnected",
+                EventName::UserDisconnected,
                 &identity,
             )
             .await;
@@ -303,12 +306,12 @@ async fn user_sockets<A: Adapter>(
 async fn announce<A: Adapter>(
     publisher: &Publisher,
     socket: &SocketRef<A>,
-    event: &str,
+    event: EventName,
     identity: &Identity,
 ) {
     let presence = Presence {
         user_id: &identity.user_id,
         role: identity.role.as_str(),
     };
-    publisher.to_others(socket, event, &presence).await;
+    publisher.to_others(socket, event.as_str(), &presence).await;
 }

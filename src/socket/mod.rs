@@ -1,13 +1,9 @@
-//! Socket.IO: connection auth, rooms, command handlers and the publisher. socketioxide
-//! owns connections, rooms and fan-out; nothing here keeps its own map of sockets.
+//! The socket edge (the socket's `http/`): authentication at connect, then every
+//! command a socket sends, handed to the same services REST uses. socketioxide owns
+//! connections, rooms and fan-out; nothing here keeps its own map of sockets.
 
-pub mod cluster;
-pub mod commands;
-pub mod connect;
-pub mod limits;
-pub mod publisher;
-pub mod rooms;
-pub mod stats;
+mod commands;
+mod connect;
 
 use std::sync::Arc;
 

@@ -1,0 +1,60 @@
+//! Channels: what goes to whom. The event catalogue, the envelope, room names (built and
+//! parsed here only) and who may join which room. Services hand committed events here;
+//! the broker below sends them. Replays read the event log through the same rooms.
+
+mod catalogue;
+mod envelope;
+pub mod policy;
+pub mod rooms;
+
+use serde::Serialize;
+
+pub use catalogue::EventName;
+pub use envelope::{Delivery, Envelope, NewEvent, raw};
+use rooms::Room;
+
+use crate::broker::Publisher;
+
+/// Emits committed events in order and returns how many local sockets they reached.
+/// A failed emit is logged and counted by the broker and does not undo the write: the
+/// event stays in the log for clients to catch up with.
+pub async fn publish(publisher: &Publisher, deliveries: &[Delivery]) -> usize {
+    let mut reached = 0;
+    for delivery in deliveries {
+        let payload = raw(&delivery.envelope);
+        reached += publisher
+            .to_rooms(
+                delivery.rooms.clone(),
+                &delivery.envelope.event_type,
+                &payload,
+            )
+            .await;
+    }
+    reached
+}
+
+/// A session message (not persisted) to every socket of one user, on any node.
+pub async fn to_user(
+    publisher: &Publisher,
+    user_id: &str,
+    event: EventName,
+    payload: &impl Serialize,
+) -> usize {
+    let room = Room::User(user_id.to_owned()).to_string();
+    publisher
+        .to_rooms(vec![room], event.as_str(), &raw(payload))
+        .await
+}
+
+/// Users with a socket on any node (from their `user:` rooms).
+pub async fn connected_users(publisher: &Publisher) -> Vec<String> {
+    publisher
+        .rooms()
+        .await
+        .iter()
+        .filter_map(|room| match room.parse() {
+            Ok(Room::User(user_id)) => Some(user_id),
+            _ => None,
+        })
+        .collect()
+}
