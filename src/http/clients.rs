@@ -2,9 +2,8 @@ use std::sync::Arc;
 
 use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
 
-use super::{ApiPath, ApiQuery, Caller, JsonBody};
+use super::{ApiPath, ApiQuery, Caller, JsonBody, can};
 use crate::{
-    auth::{Action, authorize},
     domain::{clients::ClientView, parse},
     error::AppError,
     services::{Page, PageRequest, clients},
@@ -19,39 +18,35 @@ pub fn router() -> Router<Arc<AppState>> {
 
 async fn list(
     State(state): State<Arc<AppState>>,
-    Caller(caller): Caller,
+    _: Caller,
     ApiQuery(page): ApiQuery<PageRequest>,
 ) -> Result<Json<Page<ClientView>>, AppError> {
-    clients::list(&state.services, &caller, page)
-        .await
-        .map(Json)
+    clients::list(&state.services, page).await.map(Json)
 }
 
 async fn show(
     State(state): State<Arc<AppState>>,
-    Caller(caller): Caller,
+    _: Caller,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<ClientView>, AppError> {
-    clients::get(&state.services, &caller, id).await.map(Json)
+    clients::get(&state.services, id).await.map(Json)
 }
 
 async fn create(
     State(state): State<Arc<AppState>>,
-    Caller(caller): Caller,
+    Caller(caller, _): Caller<can::WriteCatalog>,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<ClientView>), AppError> {
-    authorize(&caller, Action::WriteCatalog)?;
     let client = clients::create(&state.services, &caller, parse(body)?).await?;
     Ok((StatusCode::CREATED, Json(client)))
 }
 
 async fn update(
     State(state): State<Arc<AppState>>,
-    Caller(caller): Caller,
+    Caller(caller, _): Caller<can::WriteCatalog>,
     ApiPath(id): ApiPath<i64>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<ClientView>, AppError> {
-    authorize(&caller, Action::WriteCatalog)?;
     clients::update(&state.services, &caller, id, parse(body)?)
         .await
         .map(Json)

@@ -32,7 +32,7 @@ struct EventPage {
 /// `GET /api/events?after=ID&limit=N`: the event log after a cursor, oldest first.
 async fn list(
     State(state): State<Arc<AppState>>,
-    Caller(caller): Caller,
+    Caller(caller, _): Caller,
     ApiQuery(query): ApiQuery<After>,
 ) -> Result<Json<EventPage>, AppError> {
     let events = events::list_after(&state.services.db, &caller, query.after, query.limit).await?;

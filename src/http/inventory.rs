@@ -10,9 +10,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use validator::Validate;
 
-use super::{ApiPath, ApiQuery, Caller, JsonBody, with_field};
+use super::{ApiPath, ApiQuery, Caller, JsonBody, can, with_field};
 use crate::{
-    auth::{Action, authorize},
     domain::{
         inventory::{ItemUpdate, ItemView, MAX_QUANTITY, StockLow},
         parse,
@@ -32,30 +31,25 @@ pub fn router() -> Router<Arc<AppState>> {
 
 async fn list(
     State(state): State<Arc<AppState>>,
-    Caller(caller): Caller,
+    _: Caller,
     ApiQuery(page): ApiQuery<PageRequest>,
 ) -> Result<Json<Page<ItemView>>, AppError> {
-    inventory::list(&state.services, &caller, page)
-        .await
-        .map(Json)
+    inventory::list(&state.services, page).await.map(Json)
 }
 
 async fn show(
     State(state): State<Arc<AppState>>,
-    Caller(caller): Caller,
+    _: Caller,
     ApiPath(sku): ApiPath<String>,
 ) -> Result<Json<ItemView>, AppError> {
-    inventory::get(&state.services, &caller, &sku)
-        .await
-        .map(Json)
+    inventory::get(&state.services, &sku).await.map(Json)
 }
 
 async fn create(
     State(state): State<Arc<AppState>>,
-    Caller(caller): Caller,
+    Caller(caller, _): Caller<can::WriteCatalog>,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<ItemView>), AppError> {
-    authorize(&caller, Action::WriteCatalog)?;
     let item = inventory::create(&state.services, &caller, parse(body)?).await?;
     Ok((StatusCode::CREATED, Json(item)))
 }
@@ -63,11 +57,10 @@ async fn create(
 /// Same as the socket's `inventory:update` with the SKU taken from the path.
 async fn update(
     State(state): State<Arc<AppState>>,
-    Caller(caller): Caller,
+    Caller(caller, _): Caller<can::WriteCatalog>,
     ApiPath(sku): ApiPath<String>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<ItemView>, AppError> {
-    authorize(&caller, Action::WriteCatalog)?;
     let input = parse(with_field(body, "sku", Value::String(sku))?)?;
     inventory::update(&state.services, &caller, input)
         .await
@@ -83,11 +76,10 @@ struct Adjust {
 /// `POST /api/inventory/{sku}/adjust { delta }`: moves the quantity by `delta`.
 async fn adjust(
     State(state): State<Arc<AppState>>,
-    Caller(caller): Caller,
+    Caller(caller, _): Caller<can::WriteCatalog>,
     ApiPath(sku): ApiPath<String>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<ItemView>, AppError> {
-    authorize(&caller, Action::WriteCatalog)?;
     let Adjust { delta } = parse(body)?;
     let input: ItemUpdate = parse(serde_json::json!({ "sku": sku, "delta": delta }))?;
     inventory::update(&state.services, &caller, input)
@@ -98,11 +90,10 @@ async fn adjust(
 /// Same as the socket's `stock_low` report with the SKU taken from the path.
 async fn report_low(
     State(state): State<Arc<AppState>>,
-    Caller(caller): Caller,
+    Caller(caller, _): Caller<can::WriteCatalog>,
     ApiPath(sku): ApiPath<String>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<StockLow>, AppError> {
-    authorize(&caller, Action::WriteCatalog)?;
     let input = parse(with_field(body, "sku", Value::String(sku))?)?;
     inventory::report_low(&state.services, &caller, input)
         .await

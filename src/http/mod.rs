@@ -1,7 +1,8 @@
 //! REST under `/api`, plus health and readiness. Handlers only translate HTTP to
 //! service calls; every write goes through the same service function as the socket
-//! command and emits the same events. Write handlers authorize before reading the
-//! body, so a denial says nothing about the input (as socket commands do).
+//! command and emits the same events. Each handler's `Caller<…>` names its action,
+//! checked before the body is read, so a denial says nothing about the input (as
+//! socket commands do).
 
 mod clients;
 mod events;
@@ -11,7 +12,7 @@ mod notifications;
 mod operations;
 mod orders;
 
-use std::sync::Arc;
+use std::{marker::PhantomData, sync::Arc};
 
 use axum::{
     Router,
@@ -23,7 +24,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::{
-    auth::{Credentials, Identity},
+    auth::{Action, Credentials, Identity, authorize},
     error::AppError,
     state::AppState,
 };
@@ -43,11 +44,39 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// The authenticated caller: `Authorization: Bearer <JWT>`, or `X-API-Key` plus
-/// `X-User-Id` (or the same in the query string).
-pub struct Caller(pub Identity);
+/// The authenticated caller (`Authorization: Bearer <JWT>`, or `X-API-Key` plus
+/// `X-User-Id`, or the same in the query string), allowed to do `A`: every handler
+/// names what it does, and the permission table is asked once, here, before the body
+/// is read (so a refusal says nothing about the input).
+pub struct Caller<A = can::Read>(pub Identity, PhantomData<A>);
 
-impl FromRequestParts<Arc<AppState>> for Caller {
+/// What a REST handler does, as an action of the permission table.
+pub trait Permission {
+    const ACTION: Action;
+}
+
+/// The actions REST handlers name in `Caller<…>`.
+pub mod can {
+    use super::{Action, Permission};
+
+    macro_rules! permissions {
+        ($($name:ident),*) => {$(
+            pub struct $name;
+            impl Permission for $name {
+                const ACTION: Action = Action::$name;
+            }
+        )*};
+    }
+    permissions!(
+        Read,
+        WriteCatalog,
+        SendNotification,
+        ReadStats,
+        TestBroadcast
+    );
+}
+
+impl<A: Permission> FromRequestParts<Arc<AppState>> for Caller<A> {
     type Rejection = AppError;
 
     async fn from_request_parts(
@@ -55,7 +84,9 @@ impl FromRequestParts<Arc<AppState>> for Caller {
         state: &Arc<AppState>,
     ) -> Result<Self, AppError> {
         let credentials = Credentials::from_http(&parts.headers, parts.uri.query());
-        state.auth.authenticate(&credentials).map(Caller)
+        let caller = state.auth.authenticate(&credentials)?;
+        authorize(&caller, A::ACTION)?;
+        Ok(Caller(caller, PhantomData))
     }
 }
 

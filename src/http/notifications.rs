@@ -8,9 +8,8 @@ use axum::{
 };
 use serde::Deserialize;
 
-use super::{ApiPath, ApiQuery, Caller, JsonBody};
+use super::{ApiPath, ApiQuery, Caller, JsonBody, can};
 use crate::{
-    auth::{Action, authorize},
     domain::{
         notifications::{NotificationView, ReadConfirmation, UnreadCount},
         parse,
@@ -46,7 +45,7 @@ fn default_limit() -> u64 {
 /// The caller's notifications (its own and everyone's), newest first.
 async fn list(
     State(state): State<Arc<AppState>>,
-    Caller(caller): Caller,
+    Caller(caller, _): Caller,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<Page<NotificationView>>, AppError> {
     let page = PageRequest {
@@ -60,17 +59,16 @@ async fn list(
 
 async fn send(
     State(state): State<Arc<AppState>>,
-    Caller(caller): Caller,
+    Caller(caller, _): Caller<can::SendNotification>,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<NotificationView>), AppError> {
-    authorize(&caller, Action::SendNotification)?;
     let sent = notifications::send(&state.services, &caller, parse(body)?).await?;
     Ok((StatusCode::CREATED, Json(sent)))
 }
 
 async fn unread_count(
     State(state): State<Arc<AppState>>,
-    Caller(caller): Caller,
+    Caller(caller, _): Caller,
 ) -> Result<Json<UnreadCount>, AppError> {
     notifications::unread_count(&state.services, &caller.user_id)
         .await
@@ -79,7 +77,7 @@ async fn unread_count(
 
 async fn mark_read(
     State(state): State<Arc<AppState>>,
-    Caller(caller): Caller,
+    Caller(caller, _): Caller,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<ReadConfirmation>, AppError> {
     notifications::mark_read(&state.services, &caller, id)
@@ -89,7 +87,7 @@ async fn mark_read(
 
 async fn mark_all_read(
     State(state): State<Arc<AppState>>,
-    Caller(caller): Caller,
+    Caller(caller, _): Caller,
 ) -> Result<Json<ReadConfirmation>, AppError> {
     notifications::mark_all_read(&state.services, &caller)
         .await

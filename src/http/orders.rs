@@ -8,9 +8,8 @@ use axum::{
 };
 use serde::Deserialize;
 
-use super::{ApiPath, ApiQuery, Caller, JsonBody};
+use super::{ApiPath, ApiQuery, Caller, JsonBody, can};
 use crate::{
-    auth::{Action, authorize},
     domain::{
         orders::{OrderPatch, OrderStatus, OrderView, StatusChange},
         parse,
@@ -35,40 +34,38 @@ struct StatusFilter {
 
 async fn list(
     State(state): State<Arc<AppState>>,
-    Caller(caller): Caller,
+    _: Caller,
     ApiQuery(filter): ApiQuery<StatusFilter>,
     ApiQuery(page): ApiQuery<PageRequest>,
 ) -> Result<Json<Page<OrderView>>, AppError> {
-    orders::list(&state.services, &caller, filter.status, page)
+    orders::list(&state.services, filter.status, page)
         .await
         .map(Json)
 }
 
 async fn show(
     State(state): State<Arc<AppState>>,
-    Caller(caller): Caller,
+    _: Caller,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<OrderView>, AppError> {
-    orders::get(&state.services, &caller, id).await.map(Json)
+    orders::get(&state.services, id).await.map(Json)
 }
 
 async fn create(
     State(state): State<Arc<AppState>>,
-    Caller(caller): Caller,
+    Caller(caller, _): Caller<can::WriteCatalog>,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<OrderView>), AppError> {
-    authorize(&caller, Action::WriteCatalog)?;
     let order = orders::create(&state.services, &caller, parse(body)?).await?;
     Ok((StatusCode::CREATED, Json(order)))
 }
 
 async fn update(
     State(state): State<Arc<AppState>>,
-    Caller(caller): Caller,
+    Caller(caller, _): Caller<can::WriteCatalog>,
     ApiPath(id): ApiPath<i64>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<OrderView>, AppError> {
-    authorize(&caller, Action::WriteCatalog)?;
     let patch: OrderPatch = parse(body)?;
     orders::update(&state.services, &caller, id, patch)
         .await
@@ -78,11 +75,10 @@ async fn update(
 /// `POST /api/orders/{id}/status { status }`.
 async fn change_status(
     State(state): State<Arc<AppState>>,
-    Caller(caller): Caller,
+    Caller(caller, _): Caller<can::WriteCatalog>,
     ApiPath(id): ApiPath<i64>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<OrderView>, AppError> {
-    authorize(&caller, Action::WriteCatalog)?;
     let StatusChange { status } = parse(body)?;
     let patch = OrderPatch {
         status: Some(status),

@@ -10,7 +10,7 @@ use entity::inventory_item;
 
 use super::{Page, PageRequest, Services, Write, now, paginate};
 use crate::{
-    auth::{Action, Identity, authorize},
+    auth::Identity,
     channels::{
         EventName, NewEvent,
         rooms::{Room, Topic},
@@ -27,7 +27,6 @@ pub async fn create(
     actor: &Identity,
     input: NewItem,
 ) -> Result<ItemView, AppError> {
-    authorize(actor, Action::WriteCatalog)?;
     let mut write = Write::begin(services, actor).await?;
     if find_locked(write.txn(), &input.sku).await?.is_some() {
         return Err(AppError::conflict(format!(
@@ -47,7 +46,6 @@ pub async fn update(
     actor: &Identity,
     input: ItemUpdate,
 ) -> Result<ItemView, AppError> {
-    authorize(actor, Action::WriteCatalog)?;
     let mut write = Write::begin(services, actor).await?;
     let view = match find_locked(write.txn(), &input.sku).await? {
         Some(item) => {
@@ -95,7 +93,6 @@ pub async fn report_low(
     actor: &Identity,
     report: StockLowReport,
 ) -> Result<StockLow, AppError> {
-    authorize(actor, Action::WriteCatalog)?;
     let mut write = Write::begin(services, actor).await?;
     let item = find_locked(write.txn(), &report.sku)
         .await?
@@ -110,8 +107,7 @@ pub async fn report_low(
     Ok(alert)
 }
 
-pub async fn get(services: &Services, actor: &Identity, sku: &str) -> Result<ItemView, AppError> {
-    authorize(actor, Action::Read)?;
+pub async fn get(services: &Services, sku: &str) -> Result<ItemView, AppError> {
     inventory_item::Entity::find()
         .filter(inventory_item::Column::Sku.eq(sku))
         .one(&services.db)
@@ -120,12 +116,7 @@ pub async fn get(services: &Services, actor: &Identity, sku: &str) -> Result<Ite
         .ok_or_else(|| unknown_sku(sku))
 }
 
-pub async fn list(
-    services: &Services,
-    actor: &Identity,
-    page: PageRequest,
-) -> Result<Page<ItemView>, AppError> {
-    authorize(actor, Action::Read)?;
+pub async fn list(services: &Services, page: PageRequest) -> Result<Page<ItemView>, AppError> {
     let query = inventory_item::Entity::find().order_by_asc(inventory_item::Column::Sku);
     Ok(paginate(&services.db, query, page)
         .await?

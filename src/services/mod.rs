@@ -1,6 +1,7 @@
 //! Services: one module per aggregate. REST handlers and socket commands call the same
-//! functions here, which authorize, validate, write (with their events, in one
-//! transaction) and then publish.
+//! functions here (after checking the caller's role, once, at their edge), which
+//! validate, write (with their events, in one transaction) and then hand the committed
+//! events to the channels.
 
 mod batches;
 pub mod clients;
