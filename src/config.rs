@@ -3,7 +3,7 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 pub use crate::auth::ApiKeys;
 use crate::{
@@ -215,16 +215,20 @@ impl Config {
                 Err(_) => None,
             };
         }
-        // Migrations need only the database; serving needs the rest to be safe.
-        if config.command.is_none() {
-            config.validate()?;
-        }
+        // Serving validates the rest in `Application::build`; migrations need only the
+        // database.
         Ok(config)
     }
 
     /// The development defaults with the given database (tests and embedding use this).
+    /// The process environment is not read: a developer's `REDIS_URL` or `PULSO_*` must
+    /// not reach a test server.
     pub fn development(database_url: &str) -> Self {
-        let mut config = Self::parse_from(["pulso"]);
+        let defaults = Self::command()
+            .mut_args(|arg| arg.env(None::<&str>))
+            .get_matches_from(["pulso"]);
+        let mut config =
+            Self::from_arg_matches(&defaults).expect("the defaults are a valid configuration");
         config.addr = "127.0.0.1:0".parse().expect("literal address");
         config.database_url = database_url.to_owned();
         config.environment = Some(Environment::Development);
@@ -422,6 +426,38 @@ mod tests {
 
     fn refusal(config: &Config) -> String {
         config.validate().unwrap_err().to_string()
+    }
+
+    #[test]
+    fn development_ignores_the_environment() {
+        // Setting a variable in this process would need unsafe code: a child run of this
+        // same test gets them instead, and checks.
+        if std::env::var_os("REDIS_URL").is_none() {
+            let output = std::process::Command::new(std::env::current_exe().unwrap())
+                .args([
+                    "--exact",
+                    "config::tests::development_ignores_the_environment",
+                ])
+                .env("REDIS_URL", "redis://leaked:6379")
+                .env("PULSO_RATE_LIMIT", "1")
+                .output()
+                .unwrap();
+            let said = String::from_utf8_lossy(&output.stdout);
+            assert!(
+                output.status.success() && said.contains("1 passed"),
+                "{said}"
+            );
+            return;
+        }
+        let config = Config::development("sqlite::memory:");
+        assert_eq!(
+            config.redis_url, None,
+            "REDIS_URL leaked into development()"
+        );
+        assert_eq!(
+            config.rate_limit, 50,
+            "PULSO_RATE_LIMIT leaked into development()"
+        );
     }
 
     #[test]
