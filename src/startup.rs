@@ -109,9 +109,9 @@ impl Application {
             .max_payload(config.max_payload_bytes)
             .ws_max_message_size(max_payload)
             .ws_max_frame_size(max_payload)
-            // Every socket keeps its read buffer for life (4 KiB by default). Commands
-            // are small; a larger frame still gets room for its whole length, read
-            // 1 KiB per call (512 bytes per call made `order:create` ~5 % slower).
+            // Every socket keeps its read buffer for life. Commands are small; a larger
+            // frame still gets room for its whole length, read a buffer at a time (a
+            // smaller buffer cost commands throughput: bench/README.md).
             .ws_read_buffer_size(WS_READ_BUFFER_BYTES)
             .max_buffer_size(config.max_buffer_packets as usize);
         let state_with = |publisher: Publisher, cluster: Option<ManagedDriver>| {
@@ -286,11 +286,11 @@ async fn metrics_upkeep(stopping: CancellationToken) {
 
 /// engineioxide keeps each socket's handshake request (URI, headers, extensions) for
 /// the socket's lifetime, and pulso reads only the credentials from it, at connect. As
-/// hyper hands it over, the URI and headers share the connection's read buffer (16 KiB),
-/// and axum's `OriginalUri` holds it too. So a Socket.IO request goes in with its URI
+/// hyper hands it over, the URI and headers share the connection's read buffer, and
+/// axum's `OriginalUri` holds it too. So a Socket.IO request goes in with its URI
 /// copied, only the headers that are read after this layer (the credentials, and what
 /// the Engine.IO transports read: the WebSocket key, a polling POST's content type) and
-/// only the extension the WebSocket upgrade needs: ~1 KiB less for every socket.
+/// only the extension the WebSocket upgrade needs.
 async fn detach_socket_request(request: Request<Body>) -> Request<Body> {
     if !request.uri().path().starts_with("/socket.io") {
         return request;
@@ -313,7 +313,7 @@ async fn detach_socket_request(request: Request<Body>) -> Request<Body> {
                 })
         })
         .collect();
-    // Sized to fit: a map grown one header at a time starts with room for six (~0.6 KiB).
+    // Sized to fit: a map grown one header at a time starts with room for six.
     let mut headers = HeaderMap::with_capacity(kept.len());
     headers.extend(kept);
     parts.headers = headers;
@@ -385,15 +385,14 @@ pub async fn connect_database(url: &str) -> Result<DatabaseConnection, DbErr> {
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
                 // SQLite checkpoints (and fsyncs) the WAL into the database every 1 000
-                // pages by default: a stall every few batches of orders under load. At
-                // 10 000 pages (40 MiB of WAL) `order:create` goes ~10 % faster with a
-                // lower p99; what a power cut may roll back (`synchronous = NORMAL` syncs
-                // at checkpoints) is at most that much WAL, seconds of writes at peak.
+                // pages by default: a stall every few batches of orders under load. What
+                // a power cut may roll back (`synchronous = NORMAL` syncs at checkpoints)
+                // is at most this much WAL (docs/operations.md; the gain is measured in
+                // bench/README.md).
                 .pragma("wal_autocheckpoint", WAL_CHECKPOINT_PAGES.to_string())
                 // A batch's statements differ in text by their row count, so a busy
                 // writer uses hundreds; sqlx's default cache of 100 prepared statements
-                // made it prepare them again and again (~10 % of `order:create`, for
-                // ~2 MiB more RSS).
+                // made it prepare them again and again.
                 .statement_cache_capacity(STATEMENT_CACHE_CAPACITY)
                 // Rows come back from SQLite's thread through a channel of 50 by default;
                 // a batch's event insert returns more ids than that, and each time the

@@ -1,10 +1,10 @@
 //! Unread counts asked for while another lookup runs are counted together, in one
-//! statement. Every socket asks for its user's count as it connects, so a burst of
-//! connections (a reconnect storm after a restart) used to queue one query apiece, each
-//! holding its statement's state (~10 KiB) until the database got to it: thousands at
-//! once, and the process kept that high-water mark of memory. Now a burst waits as
-//! small entries in one queue, and the users of a whole turn are counted in one round
-//! trip, the tabs of one user answered from one count.
+//! statement. Every socket asks for its user's count as it connects: a burst of
+//! connections (a reconnect storm after a restart) must not queue one query apiece, each
+//! holding its statement's state until the database gets to it. A burst waits as small
+//! entries in one queue, the users of a whole turn are counted in one round trip, and
+//! the tabs of one user are answered from one count (bench/README.md has the memory
+//! this saves).
 
 use std::collections::{BTreeSet, HashMap};
 
