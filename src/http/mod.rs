@@ -7,6 +7,7 @@
 mod clients;
 mod events;
 mod health;
+mod home;
 mod inventory;
 mod notifications;
 mod operations;
@@ -39,6 +40,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .fallback(|| async { AppError::not_found("no such endpoint") });
     Router::new()
         .nest("/api", api)
+        .merge(home::router())
         .merge(health::router())
         .merge(operations::router())
         .with_state(state)

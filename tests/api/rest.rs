@@ -15,6 +15,30 @@ async fn health_and_readiness() {
     app.stop().await;
 }
 
+/// A newcomer's first click after `cargo run`: a page saying what runs and where next.
+#[tokio::test]
+async fn the_root_page_says_what_is_running_and_how_to_connect() {
+    let app = spawn_app().await;
+    let response = app.raw(Method::GET, "/").send().await.expect("GET /");
+    assert_eq!(response.status(), 200);
+    let kind = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(kind.starts_with("text/html"), "{kind}");
+    let page = response.text().await.unwrap();
+    assert!(page.contains(&format!("pulso {} is running", env!("CARGO_PKG_VERSION"))));
+    for link in [
+        "href=\"/health\"",
+        "href=\"/ready\"",
+        "href=\"/metrics\"",
+        "socket.io-client",
+    ] {
+        assert!(page.contains(link), "{link} missing");
+    }
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn clients_routes() {
     let app = spawn_app().await;
