@@ -21,6 +21,12 @@ pub fn parse<T: DeserializeOwned + Validate>(value: Value) -> Result<T, AppError
     if !value.is_object() {
         return Err(AppError::invalid("expected a JSON object"));
     }
+    if let Some(field) = nul_at(&value, "") {
+        return Err(AppError::invalid_field(
+            if field.is_empty() { "body" } else { &field },
+            "must not contain the NUL character",
+        ));
+    }
     let input: T = serde_path_to_error::deserialize(value).map_err(|err| {
         let message = err.inner().to_string();
         let path = err.path().to_string();
@@ -35,6 +41,31 @@ pub fn parse<T: DeserializeOwned + Validate>(value: Value) -> Result<T, AppError
         .validate()
         .map_err(|errors| AppError::invalid_fields(field_messages(&errors)))?;
     Ok(input)
+}
+
+/// The path of the first string (or key) holding a NUL character, which PostgreSQL
+/// cannot store in text: refused as input rather than failing the write.
+fn nul_at(value: &Value, path: &str) -> Option<String> {
+    match value {
+        Value::String(text) if text.contains('\0') => Some(path.to_owned()),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| nul_at(item, &format!("{path}[{i}]"))),
+        Value::Object(fields) => fields.iter().find_map(|(key, item)| {
+            let path = if path.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}.{key}")
+            };
+            if key.contains('\0') {
+                Some(path)
+            } else {
+                nul_at(item, &path)
+            }
+        }),
+        _ => None,
+    }
 }
 
 /// serde reports a missing field at the parent's path; pull the name out of its message.

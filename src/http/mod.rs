@@ -119,6 +119,10 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        // A NUL names nothing (and PostgreSQL cannot even compare it).
+        if parts.uri.path().contains("%00") {
+            return Err(AppError::not_found("no such resource"));
+        }
         Path::<T>::from_request_parts(parts, state)
             .await
             .map(|Path(value)| ApiPath(value))

@@ -11,7 +11,10 @@ use entity::event;
 
 use crate::{
     auth::Identity,
-    channels::{Delivery, Envelope, NewEvent, rooms::Room},
+    channels::{
+        Delivery, Envelope, NewEvent,
+        policy::{PRIVATE_ROOM_PREFIXES, own_private_rooms},
+    },
     error::AppError,
 };
 
@@ -94,14 +97,14 @@ pub async fn list_after(
     after: i64,
     limit: u64,
 ) -> Result<Vec<Envelope>, AppError> {
+    let public = PRIVATE_ROOM_PREFIXES
+        .iter()
+        .fold(Condition::all(), |all, prefix| {
+            all.add(event::Column::Room.not_like(format!("{prefix}%")))
+        });
     let visible = Condition::any()
-        .add(
-            Condition::all()
-                .add(event::Column::Room.not_like("user:%"))
-                .add(event::Column::Room.not_like("role:%")),
-        )
-        .add(event::Column::Room.eq(Room::User(actor.user_id.clone()).to_string()))
-        .add(event::Column::Room.eq(Room::Role(actor.role).to_string()));
+        .add(public)
+        .add(event::Column::Room.is_in(own_private_rooms(actor)));
     let rows = event::Entity::find()
         .filter(event::Column::Id.gt(after))
         .filter(visible)

@@ -218,11 +218,12 @@ async fn every_command_survives_arbitrary_json() {
     app.stop().await;
 }
 
-/// Inputs that once reached a panic: money past what a decimal holds once turned into
-/// cents, and offsets past a signed 64-bit integer. Each is refused in words, over the
-/// socket and over REST, with the field named.
+/// Inputs that once broke a request: money past what a decimal holds once turned into
+/// cents and offsets past a signed 64-bit integer (panics), and the NUL character that
+/// PostgreSQL cannot store (a failed write). Each is refused in words, over the socket
+/// and over REST, with the field named.
 #[tokio::test]
-async fn inputs_that_once_panicked_are_refused_with_the_field_named() {
+async fn inputs_that_once_broke_a_request_are_refused_with_the_field_named() {
     let app = spawn_app().await;
     let client_id = app.seed("A-1", 10, 2).await;
     let socket = app.socket(STAFF_KEY, "staff-1").await;
@@ -274,6 +275,30 @@ async fn inputs_that_once_panicked_are_refused_with_the_field_named() {
         .api(Method::GET, "/api/clients?offset=9223372036854775807", None)
         .await;
     assert_eq!(status, 200, "the largest offset a database takes");
+    let nul = json!({ "name": "\0", "email": "a@example.com" });
+    let error = socket.err("client:create", nul.clone(), "invalid").await;
+    assert_eq!(
+        error["fields"]["name"],
+        "must not contain the NUL character"
+    );
+    let (status, body) = app
+        .api_as(
+            STAFF_KEY,
+            "staff-1",
+            Method::POST,
+            "/api/clients",
+            Some(nul),
+        )
+        .await;
+    assert_eq!(
+        (status, &body["error"]["fields"]["name"]),
+        (422, &json!("must not contain the NUL character"))
+    );
+    let nested = json!({ "client_id": client_id, "items": [{ "sku": "A-\0", "quantity": 1, "unit_price": "1.00" }] });
+    let error = socket.err("order:create", nested, "invalid").await;
+    assert!(error["fields"]["items[0].sku"].is_string(), "{error}");
+    let (status, _) = app.api(Method::GET, "/api/inventory/A%00", None).await;
+    assert_eq!(status, 404);
     assert_eq!(server_panics(), 0, "the server panicked (see the output)");
     socket.disconnect().await;
     app.stop().await;
