@@ -113,8 +113,18 @@ async fn create_client(app: &TestApp, name: &str) -> Option<i64> {
     }
 }
 
-/// The clients and their `client_created` events as the file holds them, read through a
-/// connection of its own (as another process would).
+/// Asserts that the database holds exactly the acknowledged clients, each with its
+/// `client_created` event, read through a connection of its own (as another process
+/// would).
+async fn assert_committed(database_url: &str, acked: &BTreeSet<i64>) {
+    let (clients, events) = committed_clients(database_url).await;
+    assert_eq!(&clients, acked, "committed clients = acknowledged clients");
+    assert_eq!(
+        &events, acked,
+        "every acknowledged client has its event, and no other"
+    );
+}
+
 async fn committed_clients(database_url: &str) -> (BTreeSet<i64>, BTreeSet<i64>) {
     let db = Database::connect(database_url)
         .await
@@ -207,14 +217,10 @@ async fn a_full_disk_loses_no_acknowledged_write_and_writes_again_once_it_has_ro
     }
     assert_eq!(ready_status(&app).await, 200, "/ready once writes commit");
     // Another connection sees every acknowledged write while the server runs...
-    let (clients, events) = committed_clients(&url).await;
-    assert_eq!(clients, acked, "committed clients = acknowledged clients");
-    assert_eq!(events, acked, "every acknowledged client has its event");
+    assert_committed(&url, &acked).await;
     // ...and after it stopped.
     app.stop().await;
-    let (clients, events) = committed_clients(&url).await;
-    assert_eq!(clients, acked);
-    assert_eq!(events, acked);
+    assert_committed(&url, &acked).await;
 }
 
 /// `chattr +i` makes a file unwritable even through the descriptors the server already
@@ -288,13 +294,11 @@ async fn an_unwritable_database_refuses_writes_promptly_and_serves_again_without
         "/ready once the file is writable"
     );
     app.stop().await;
-    let (clients, events) = committed_clients(&url).await;
     let expected: BTreeSet<i64> = [&before, &after]
         .iter()
         .map(|client| client["id"].as_i64().expect("id"))
         .collect();
-    assert_eq!(clients, expected);
-    assert_eq!(events, expected);
+    assert_committed(&url, &expected).await;
 }
 
 /// A PostgreSQL server of the test's own, in a temporary directory, so that stopping it
@@ -484,10 +488,5 @@ async fn postgres_going_away_mid_load_fails_promptly_and_serves_again_when_it_re
     socket.disconnect().await;
     app.stop().await;
 
-    let (clients, events) = committed_clients(&url).await;
-    assert_eq!(clients, acked, "committed clients = acknowledged clients");
-    assert_eq!(
-        events, acked,
-        "every client has its event and no event lacks its client"
-    );
+    assert_committed(&url, &acked).await;
 }

@@ -13,9 +13,12 @@ use crate::helpers::*;
 
 const KIOSK_KEY: &str = "kiosk-key-bound-to-vic";
 
-fn token_for(user: &str, role: &str) -> String {
+/// A socket signed in with a token for `user` as an admin.
+async fn token_socket(app: &TestApp, user: &str) -> TestSocket {
     let exp = chrono::Utc::now().timestamp() + 3600;
-    JwtSecret::new(DEV_JWT_SECRET).sign(&json!({ "sub": user, "role": role, "exp": exp }))
+    let token =
+        JwtSecret::new(DEV_JWT_SECRET).sign(&json!({ "sub": user, "role": "admin", "exp": exp }));
+    TestSocket::connect(&app.url, json!({ "token": token }), TransportType::Any).await
 }
 
 /// The audit's attack: a viewer key plus someone else's user id. A key bound to one user
@@ -39,14 +42,9 @@ async fn a_key_bound_to_one_user_speaks_for_nobody_else() {
             Some(json!({ "user_id": "bob", "subject": "for bob only", "message": "secret" })),
         )
         .await;
-    assert_eq!(status, 201, "a delegating key names the recipient's sender");
+    assert_eq!(status, 201, "the admin key (any user) sends it");
     let id = private["id"].as_i64().unwrap();
-    let bob = TestSocket::connect(
-        &app.url,
-        json!({ "token": token_for("bob", "admin") }),
-        TransportType::Any,
-    )
-    .await;
+    let bob = token_socket(&app, "bob").await;
 
     let refused = "unauthorized: this api key speaks only for its own user";
     for (method, path) in [
@@ -69,12 +67,7 @@ async fn a_key_bound_to_one_user_speaks_for_nobody_else() {
         let answer = raw_connect(&app, "", json!({ "api_key": KIOSK_KEY, "user_id": "bob" })).await;
         assert!(answer.starts_with("44"), "{answer}");
     }
-    let second_tab = TestSocket::connect(
-        &app.url,
-        json!({ "token": token_for("bob", "admin") }),
-        TransportType::Any,
-    )
-    .await;
+    let second_tab = token_socket(&app, "bob").await;
     second_tab.disconnect().await;
 
     // The key speaks for its own user, named or not.
