@@ -5,9 +5,8 @@ use std::{net::SocketAddr, time::Duration};
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
-pub use crate::auth::ApiKeys;
 use crate::{
-    auth::{Authenticator, Role, api_keys::entropy_bits, jwt::JwtSecret},
+    auth::{ApiKeys, Authenticator, Role, api_keys::entropy_bits, jwt::JwtSecret},
     telemetry::LogFormat,
 };
 
@@ -323,7 +322,7 @@ impl Config {
                 "PULSO_API_KEYS must be set in production".into(),
             ));
         }
-        if self.uses_dev_key() {
+        if keys.find(DEV_API_KEY).is_some() {
             return Err(ConfigError(format!(
                 "PULSO_API_KEYS must not contain the development key `{DEV_API_KEY}` in production"
             )));
@@ -334,7 +333,7 @@ impl Config {
                     .into(),
             ));
         }
-        if self.implicit_delegating_keys() > 0 {
+        if keys.grants().any(|key| !key.explicit) {
             return Err(ConfigError(
                 "PULSO_API_KEYS: in production every key says whom it speaks for: \
                  `KEY:ROLE:USER` (that user only) or `KEY:ROLE:*` (any user: a trusted service)"

@@ -10,7 +10,8 @@ use std::{fmt, str::FromStr};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use api_keys::{ApiKey, ApiKeys, SpeaksFor};
+pub use api_keys::ApiKeys;
+use api_keys::SpeaksFor;
 pub use permissions::{Action, authorize};
 
 use crate::error::AppError;

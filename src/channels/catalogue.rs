@@ -21,22 +21,6 @@ pub enum EventName {
 }
 
 impl EventName {
-    pub const ALL: [EventName; 13] = [
-        EventName::OrderCreated,
-        EventName::OrderUpdated,
-        EventName::OrderStatusChanged,
-        EventName::ClientCreated,
-        EventName::ClientUpdated,
-        EventName::InventoryUpdated,
-        EventName::StockLow,
-        EventName::Notification,
-        EventName::NotificationReadConfirmation,
-        EventName::ConnectionEstablished,
-        EventName::UnreadCount,
-        EventName::UserConnected,
-        EventName::UserDisconnected,
-    ];
-
     pub fn as_str(self) -> &'static str {
         match self {
             EventName::OrderCreated => "order_created",
@@ -54,17 +38,6 @@ impl EventName {
             EventName::UserDisconnected => "user_disconnected",
         }
     }
-
-    /// Domain events go into the event log; session events do not.
-    pub fn is_persisted(self) -> bool {
-        !matches!(
-            self,
-            EventName::ConnectionEstablished
-                | EventName::UnreadCount
-                | EventName::UserConnected
-                | EventName::UserDisconnected
-        )
-    }
 }
 
 #[cfg(test)]
@@ -75,11 +48,23 @@ mod tests {
 
     #[test]
     fn names_are_distinct() {
-        let names: HashSet<&str> = EventName::ALL.iter().map(|e| e.as_str()).collect();
-        assert_eq!(names.len(), EventName::ALL.len());
-        assert_eq!(
-            EventName::ALL.iter().filter(|e| e.is_persisted()).count(),
-            9
-        );
+        use EventName::*;
+        let all = [
+            OrderCreated,
+            OrderUpdated,
+            OrderStatusChanged,
+            ClientCreated,
+            ClientUpdated,
+            InventoryUpdated,
+            StockLow,
+            Notification,
+            NotificationReadConfirmation,
+            ConnectionEstablished,
+            UnreadCount,
+            UserConnected,
+            UserDisconnected,
+        ];
+        let names: HashSet<&str> = all.iter().map(|e| e.as_str()).collect();
+        assert_eq!(names.len(), all.len());
     }
 }

@@ -1,6 +1,6 @@
 //! Channels: what goes to whom. The event catalogue, the envelope, room names (built and
-//! parsed here only) and who may join which room. Services hand committed events here;
-//! the broker below sends them. Replays read the event log through the same rooms.
+//! parsed here only), who may join which room and who may read which logged event.
+//! Services hand committed events here; the broker below sends them.
 
 mod catalogue;
 mod envelope;
@@ -10,7 +10,8 @@ pub mod rooms;
 use serde::Serialize;
 
 pub use catalogue::EventName;
-pub use envelope::{Delivery, Envelope, NewEvent, raw};
+use envelope::raw;
+pub use envelope::{Delivery, Envelope, NewEvent};
 use rooms::Room;
 
 use crate::broker::Publisher;

@@ -30,11 +30,9 @@ pub fn may_join(identity: &Identity, room: &Room) -> Result<(), AppError> {
     }
 }
 
-/// Rooms whose events only some may read: each user's own and each role's. Everything
-/// else in the event log (the dashboard rooms, `everyone`) any caller may read.
-pub const PRIVATE_ROOM_PREFIXES: [&str; 2] = ["user:", "role:"];
-
-/// The private rooms whose events `identity` may read: its own user room and role room.
+/// The private rooms (`Room::PRIVATE_PREFIXES`) whose events `identity` may read: its
+/// own user room and role room. Everything else in the event log (the dashboard rooms,
+/// `everyone`) any caller may read.
 pub fn own_private_rooms(identity: &Identity) -> [String; 2] {
     [
         Room::User(identity.user_id.clone()).to_string(),
@@ -50,7 +48,7 @@ mod tests {
     fn private_rooms_are_the_user_and_role_rooms() {
         let own = own_private_rooms(&Identity::with_role(Role::Staff));
         assert_eq!(own, ["user:me".to_owned(), "role:staff".to_owned()]);
-        for (room, prefix) in own.iter().zip(PRIVATE_ROOM_PREFIXES) {
+        for (room, prefix) in own.iter().zip(Room::PRIVATE_PREFIXES) {
             assert!(room.starts_with(prefix), "{room}");
         }
         assert!(

@@ -92,6 +92,10 @@ impl FromStr for Room {
 }
 
 impl Room {
+    /// How the names of private rooms begin (their owners alone read their events): as
+    /// `Display` writes `User` and `Role` rooms.
+    pub const PRIVATE_PREFIXES: [&'static str; 2] = ["user:", "role:"];
+
     /// The socket.io rooms an emit to this room goes to.
     pub fn targets(&self) -> Vec<String> {
         match self {

@@ -21,9 +21,10 @@ pub fn parse<T: DeserializeOwned + Validate>(value: Value) -> Result<T, AppError
     if !value.is_object() {
         return Err(AppError::invalid("expected a JSON object"));
     }
-    if let Some(field) = nul_at(&value, "") {
+    if let Some(path) = nul_at(&value) {
+        let field = path.trim_start_matches('.');
         return Err(AppError::invalid_field(
-            if field.is_empty() { "body" } else { &field },
+            if field.is_empty() { "body" } else { field },
             "must not contain the NUL character",
         ));
     }
@@ -43,26 +44,24 @@ pub fn parse<T: DeserializeOwned + Validate>(value: Value) -> Result<T, AppError
     Ok(input)
 }
 
-/// The path of the first string (or key) holding a NUL character, which PostgreSQL
-/// cannot store in text: refused as input rather than failing the write.
-fn nul_at(value: &Value, path: &str) -> Option<String> {
+/// Where the first string (or key) holding a NUL character is (`.items[0].sku`), which
+/// PostgreSQL cannot store in text: refused as input rather than failing the write.
+/// The path is built only on the way back from a find, so clean input costs no
+/// allocation.
+fn nul_at(value: &Value) -> Option<String> {
     match value {
-        Value::String(text) if text.contains('\0') => Some(path.to_owned()),
+        Value::String(text) => text.contains('\0').then(String::new),
         Value::Array(items) => items
             .iter()
             .enumerate()
-            .find_map(|(i, item)| nul_at(item, &format!("{path}[{i}]"))),
+            .find_map(|(i, item)| nul_at(item).map(|rest| format!("[{i}]{rest}"))),
         Value::Object(fields) => fields.iter().find_map(|(key, item)| {
-            let path = if path.is_empty() {
-                key.clone()
+            let rest = if key.contains('\0') {
+                Some(String::new())
             } else {
-                format!("{path}.{key}")
+                nul_at(item)
             };
-            if key.contains('\0') {
-                Some(path)
-            } else {
-                nul_at(item, &path)
-            }
+            rest.map(|rest| format!(".{key}{rest}"))
         }),
         _ => None,
     }

@@ -11,10 +11,7 @@ use entity::event;
 
 use crate::{
     auth::Identity,
-    channels::{
-        Delivery, Envelope, NewEvent,
-        policy::{PRIVATE_ROOM_PREFIXES, own_private_rooms},
-    },
+    channels::{Delivery, Envelope, NewEvent, policy::own_private_rooms, rooms::Room},
     error::AppError,
 };
 
@@ -97,7 +94,7 @@ pub async fn list_after(
     after: i64,
     limit: u64,
 ) -> Result<Vec<Envelope>, AppError> {
-    let public = PRIVATE_ROOM_PREFIXES
+    let public = Room::PRIVATE_PREFIXES
         .iter()
         .fold(Condition::all(), |all, prefix| {
             all.add(event::Column::Room.not_like(format!("{prefix}%")))

@@ -134,13 +134,13 @@ pub(super) async fn restock(
         .await?
         .ok_or_else(|| unknown_sku(sku))?;
     // Cancelling always succeeds: what would take the item past the most it can hold
-    // is not put back.
-    let restocked = item.quantity.saturating_add(quantity).min(MAX_QUANTITY);
-    if restocked < item.quantity + quantity {
+    // is not put back. Both terms are at most MAX_QUANTITY, so the sum cannot overflow.
+    let wanted = item.quantity + quantity;
+    if wanted > MAX_QUANTITY {
         tracing::warn!(sku, returned = quantity, "restock capped at {MAX_QUANTITY}");
     }
     let change = Change {
-        quantity: restocked,
+        quantity: wanted.min(MAX_QUANTITY),
         threshold: item.low_stock_threshold,
         name: None,
     };

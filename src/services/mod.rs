@@ -53,7 +53,7 @@ impl Services {
     /// upgrade. The turn must be held until the transaction ends.
     async fn begin_writing(
         &self,
-    ) -> Result<(Vec<OwnedMutexGuard<()>>, DatabaseTransaction), AppError> {
+    ) -> Result<(Vec<OwnedMutexGuard<()>>, DatabaseTransaction), DbErr> {
         let turns = match self.db.get_database_backend() {
             DbBackend::Sqlite => vec![self.sqlite_writer.clone().lock_owned().await],
             _ => Vec::new(),
@@ -69,10 +69,7 @@ impl Services {
     /// Proves that a write commits now: rewrites the one row of `write_probe`. A full
     /// disk, a read-only file or a lost server fail it while reads may still answer.
     pub async fn probe_write(&self) -> Result<(), DbErr> {
-        let (_turns, txn) = self
-            .begin_writing()
-            .await
-            .map_err(|_| DbErr::Custom("could not begin a write transaction".to_owned()))?;
+        let (_turns, txn) = self.begin_writing().await?;
         let mut upsert = Query::insert();
         upsert
             .into_table(Alias::new("write_probe"))

@@ -270,14 +270,13 @@ fn join_room<A: Adapter>(
     policy::may_join(identity, &room)?;
     let room = room.to_string();
     let rooms = socket.rooms();
+    let mut room_count = rooms.len();
     if !rooms.iter().any(|joined| *joined == room) {
-        state.limits.check_rooms(rooms.len() + 1)?;
+        room_count += 1;
+        state.limits.check_rooms(room_count)?;
         socket.join(room.clone());
     }
-    Ok(RoomChange {
-        room_count: socket.rooms().len(),
-        room,
-    })
+    Ok(RoomChange { room, room_count })
 }
 
 fn leave_room<A: Adapter>(socket: &SocketRef<A>, payload: Value) -> Result<RoomChange, AppError> {

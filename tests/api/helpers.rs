@@ -14,7 +14,8 @@ use std::{
 
 use futures_util::FutureExt;
 use pulso::{
-    config::{ApiKeys, Config, Environment},
+    auth::ApiKeys,
+    config::{Config, Environment},
     startup::Application,
 };
 use reqwest::Method;

@@ -2,8 +2,8 @@
 //! socket events, the event log, counts, marking, joining, or connecting into it.
 
 use pulso::{
-    auth::jwt::JwtSecret,
-    config::{ApiKeys, DEV_JWT_SECRET},
+    auth::{ApiKeys, jwt::JwtSecret},
+    config::DEV_JWT_SECRET,
 };
 use reqwest::Method;
 use rust_socketio::TransportType;
