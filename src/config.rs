@@ -140,6 +140,21 @@ pub struct Config {
     #[arg(long, env = "PULSO_MAX_BUFFER_PACKETS", value_name = "PULSO_MAX_BUFFER_PACKETS", default_value_t = 256, value_parser = clap::value_parser!(u32).range(8..=65_536))]
     pub max_buffer_packets: u32,
 
+    /// Connection state recovery: a client that reconnects within the window gets back
+    /// its rooms and every event it missed, and each persisted event carries its offset
+    /// as a last argument. `false`: no offsets, no sessions.
+    #[arg(long, env = "PULSO_RECOVERY", value_name = "PULSO_RECOVERY", default_value_t = true, action = clap::ArgAction::Set)]
+    pub recovery: bool,
+
+    /// Seconds a session stays recoverable after its socket went away.
+    #[arg(long, env = "PULSO_RECOVERY_WINDOW_SECS", value_name = "PULSO_RECOVERY_WINDOW_SECS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub recovery_window_secs: u64,
+
+    /// Most events one recovery replays: a client that missed more gets a new session
+    /// (`socket.recovered` false, so it reloads).
+    #[arg(long, env = "PULSO_RECOVERY_MAX_EVENTS", value_name = "PULSO_RECOVERY_MAX_EVENTS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub recovery_max_events: u64,
+
     /// Redis (7 or newer) shared by several pulso nodes, e.g. `redis://127.0.0.1:6379`.
     /// Unset: one node, rooms in memory.
     #[arg(
@@ -193,6 +208,16 @@ pub enum MigrateAction {
     Status,
 }
 
+/// Connection state recovery settings (`PULSO_RECOVERY*`).
+#[derive(Debug, Clone, Copy)]
+pub struct Recovery {
+    pub enabled: bool,
+    /// How long after its socket went away a session may be recovered.
+    pub window: Duration,
+    /// Most events one recovery replays.
+    pub max_events: u64,
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("invalid configuration: {0}")]
 pub struct ConfigError(String);
@@ -234,6 +259,14 @@ impl Config {
         config.api_keys = None;
         config.jwt_secret = None;
         config
+    }
+
+    pub fn recovery(&self) -> Recovery {
+        Recovery {
+            enabled: self.recovery,
+            window: Duration::from_secs(self.recovery_window_secs),
+            max_events: self.recovery_max_events,
+        }
     }
 
     pub fn environment(&self) -> Environment {

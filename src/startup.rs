@@ -28,6 +28,7 @@ use tower_http::{
     trace::{DefaultOnResponse, TraceLayer},
 };
 use tracing::{Level, Span};
+use uuid::Uuid;
 
 use crate::{
     auth::Credentials,
@@ -114,19 +115,25 @@ impl Application {
             // smaller buffer cost commands throughput: bench/README.md).
             .ws_read_buffer_size(WS_READ_BUFFER_BYTES)
             .max_buffer_size(config.max_buffer_packets as usize);
+        // This process, as sessions and heartbeats name it: a restarted server is a new
+        // node, so the sessions of the one that died are dated by its last heartbeat.
+        let node: Arc<str> = Uuid::new_v4().simple().to_string().into();
         let state_with = |publisher: Publisher, cluster: Option<ManagedDriver>| {
             Arc::new(AppState {
                 services: Services {
                     db,
                     publisher,
                     sqlite_writer: Default::default(),
+                    publish_turn: Default::default(),
                     order_queue: Default::default(),
                     unread_queue: Default::default(),
+                    node: node.clone(),
                 },
                 auth: config.authenticator(),
                 writes: TaskTracker::new(),
                 production: config.is_production(),
                 heartbeat: config.ping_interval(),
+                recovery: config.recovery(),
                 presence: Default::default(),
                 limits: Limits::from_config(&config),
                 slots: Default::default(),
@@ -137,7 +144,7 @@ impl Application {
         let (state, router) = match &config.redis_url {
             None => {
                 let (layer, io) = builder.build_layer();
-                let state = state_with(Publisher::new(io.clone()), None);
+                let state = state_with(Publisher::new(io.clone(), config.recovery), None);
                 socket::register(&io, state.clone());
                 (state.clone(), http::router(state).layer(layer))
             }
@@ -147,7 +154,7 @@ impl Application {
                 let (layer, io) = builder
                     .with_adapter::<ClusterAdapter>(adapter)
                     .build_layer();
-                let state = state_with(Publisher::new(io.clone()), Some(driver));
+                let state = state_with(Publisher::new(io.clone(), config.recovery), Some(driver));
                 socket::register(&io, state.clone())
                     .await
                     .map_err(|e| StartupError::Cluster(e.to_string()))?;
@@ -155,6 +162,10 @@ impl Application {
             }
         };
 
+        if state.recovery.enabled {
+            // Sessions opened from now on are on a node known to be alive.
+            state.services.heartbeat(state.recovery.window).await?;
+        }
         telemetry::prometheus();
         let router = router
             .layer(axum::middleware::map_request(detach_socket_request))
@@ -207,6 +218,9 @@ impl Application {
             }
         });
         tokio::spawn(metrics_upkeep(stopping.clone()));
+        if self.state.recovery.enabled {
+            tokio::spawn(heartbeats(self.state.clone(), stopping.clone()));
+        }
         // Before the first socket: other nodes count this node's sockets as present only
         // while it reports its stats.
         if let Some(cluster) = &self.state.cluster {
@@ -452,4 +466,18 @@ fn cors(config: &Config) -> CorsLayer {
         .allow_origin(origins)
         .allow_methods(Any)
         .allow_headers(Any)
+}
+
+/// Says every few seconds that this node is alive (a session on a node that stopped
+/// saying so is dated by its last heartbeat) and sweeps the sessions nobody can recover.
+async fn heartbeats(state: Arc<AppState>, stopping: CancellationToken) {
+    let window = state.recovery.window;
+    let every = (window / 4).clamp(Duration::from_millis(250), Duration::from_secs(15));
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    while stopping.run_until_cancelled(ticks.tick()).await.is_some() {
+        if let Err(error) = state.services.heartbeat(window).await {
+            tracing::warn!(%error, "node heartbeat not recorded: sessions on this node may expire early");
+        }
+    }
 }

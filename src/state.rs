@@ -8,6 +8,7 @@ use tokio_util::task::TaskTracker;
 use crate::{
     auth::Authenticator,
     broker::cluster::ManagedDriver,
+    config::Recovery,
     limits::{ConnectionSlots, Limits},
     services::Services,
 };
@@ -21,6 +22,8 @@ pub struct AppState {
     pub production: bool,
     /// The Socket.IO ping interval, reported by the stats.
     pub heartbeat: Duration,
+    /// Connection state recovery settings.
+    pub recovery: Recovery,
     /// Serializes presence decisions on this node, so two tabs of one user opening or
     /// closing at once announce the user exactly once.
     pub presence: Mutex<()>,

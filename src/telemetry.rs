@@ -100,6 +100,14 @@ fn describe() {
         "Emits that could not reach the other nodes (delivered on this node only)"
     );
     describe_counter!(
+        "pulso_recoveries_total",
+        "Reconnections that asked for their session back (or opted out), by outcome"
+    );
+    describe_counter!(
+        "pulso_recovery_events_replayed_total",
+        "Missed events sent to recovered sockets"
+    );
+    describe_counter!(
         "pulso_db_errors_total",
         "Database errors that failed a request"
     );
@@ -153,4 +161,14 @@ pub fn record_adapter_error() {
 
 pub fn record_db_error() {
     counter!("pulso_db_errors_total").increment(1);
+}
+
+/// `outcome`: `recovered`, `expired`, `too_many_missed`, `invalid_pid`, `opted_out` or
+/// `unavailable`.
+pub fn record_recovery(outcome: &'static str) {
+    counter!("pulso_recoveries_total", "outcome" => outcome).increment(1);
+}
+
+pub fn record_events_replayed(count: usize) {
+    counter!("pulso_recovery_events_replayed_total").increment(count as u64);
 }

@@ -7,7 +7,7 @@ import type { ReactNode } from 'react';
 import { afterEach, describe, expect, inject, it, vi } from 'vitest';
 import { useWebSocketContext, WebSocketProvider } from '../src/contexts/WebSocketContext';
 import { useCommand } from '../src/hooks/use-command';
-import { useOrders } from '../src/hooks/use-dashboard-data';
+import { useClients, useOrders } from '../src/hooks/use-dashboard-data';
 import { useWebSocket } from '../src/hooks/use-websocket';
 import type { AuthPayload } from '../src/lib/websocket/client';
 import type { Client, Envelope } from '../src/lib/websocket/types';
@@ -129,5 +129,39 @@ describe('useOrders', () => {
     await vi.waitFor(() => expect(result.current.orders.items[0]?.id).toBe(order!.id), WAIT);
     expect(result.current.orders.items).toHaveLength(before + 1);
     expect(result.current.orders.error).toBeNull();
+  });
+});
+
+describe('a recovered connection', () => {
+  it('keeps the list and applies the missed events instead of reloading it', async () => {
+    const { result } = renderHook(() => ({ clients: useClients(), connection: useWebSocketContext() }), {
+      wrapper: providerFor({ api_key: API_KEYS.admin, user_id: 'recovering' }),
+    });
+    await vi.waitFor(() => expect(result.current.clients.loaded).toBe(true), WAIT);
+    const fetches = vi.spyOn(globalThis, 'fetch');
+    const back = new Promise((resolve) => result.current.connection.client.socket.once('connect', resolve));
+
+    // The transport drops (as on a network blip); clients are created meanwhile.
+    act(() => result.current.connection.client.socket.io.engine.close());
+    const created: number[] = [];
+    for (const name of ['Missed One', 'Missed Two']) {
+      const response = await fetch(`${url}/api/clients`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': API_KEYS.admin, 'x-user-id': 'recovering' },
+        body: JSON.stringify({ name }),
+      });
+      created.push((await response.json()).id);
+    }
+    await back;
+
+    await vi.waitFor(() => expect(result.current.connection.state).toBe('connected'), WAIT);
+    expect(result.current.connection.recovered).toBe(true);
+    await vi.waitFor(
+      () => expect(result.current.clients.items.slice(0, 2).map((c) => c.id)).toEqual(created.reverse()),
+      WAIT,
+    );
+    const reloads = fetches.mock.calls.filter(([input]) => String(input).includes('/api/clients?'));
+    expect(reloads).toEqual([]);
+    fetches.mockRestore();
   });
 });

@@ -9,6 +9,8 @@ pub struct Model {
     #[sea_orm(column_name = "type")]
     pub event_type: String,
     pub room: String,
+    /// The entity room the event also went to (`order:7`, `sku:A-1`), if any.
+    pub entity: Option<String>,
     pub data: Json,
     pub user_id: Option<String>,
     pub created_at: DateTimeUtc,

@@ -7,3 +7,5 @@ pub mod notification;
 pub mod notification_read;
 pub mod order;
 pub mod order_item;
+pub mod pulso_node;
+pub mod socket_session;

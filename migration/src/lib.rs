@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_create_tables;
 mod m20261123_000002_notification_reads;
 mod m20261203_000003_write_probe;
+mod m20261203_000004_connection_recovery;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_create_tables::Migration),
             Box::new(m20261123_000002_notification_reads::Migration),
             Box::new(m20261203_000003_write_probe::Migration),
+            Box::new(m20261203_000004_connection_recovery::Migration),
         ]
     }
 }

@@ -6,4 +6,4 @@ pub mod cluster;
 mod publisher;
 pub mod stats;
 
-pub use publisher::Publisher;
+pub use publisher::{Publisher, offset_of, without_offset};

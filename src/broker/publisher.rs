@@ -10,6 +10,7 @@ use serde_json::value::RawValue;
 use socketioxide::{
     BroadcastError, SocketIo, adapter::Adapter, extract::SocketRef, operators::BroadcastOperators,
 };
+use socketioxide_core::Value;
 
 use super::stats::{ConnectedSocket, Counters};
 use crate::{auth::Identity, telemetry};
@@ -19,12 +20,14 @@ type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// Room fan-out and the local socket list, whatever socket.io adapter (in-memory or
 /// Redis) sits behind them.
 trait Fanout: Send + Sync {
-    /// Emits to the rooms; returns how many local sockets it went to.
+    /// Emits to the rooms, with the offset as a last argument if there is one; returns
+    /// how many local sockets it went to.
     fn emit<'a>(
         &'a self,
         rooms: Vec<String>,
         event: &'a str,
         payload: &'a RawValue,
+        offset: Option<&'a str>,
     ) -> BoxFuture<'a, Result<usize, BroadcastError>>;
 
     fn connected(&self) -> Vec<ConnectedSocket>;
@@ -42,10 +45,16 @@ impl<A: Adapter> Fanout for SocketIo<A> {
         rooms: Vec<String>,
         event: &'a str,
         payload: &'a RawValue,
+        offset: Option<&'a str>,
     ) -> BoxFuture<'a, Result<usize, BroadcastError>> {
         Box::pin(async move {
             let recipients = self.to(rooms.clone()).sockets().len();
-            emit_or_local(|| self.to(rooms.clone()), event, payload).await?;
+            let select = || self.to(rooms.clone());
+            match offset {
+                // A tuple goes out as two arguments.
+                Some(offset) => emit_or_local(select, event, &(payload, offset)).await?,
+                None => emit_or_local(select, event, payload).await?,
+            }
             Ok(recipients)
         })
     }
@@ -82,14 +91,21 @@ impl<A: Adapter> Fanout for SocketIo<A> {
 pub struct Publisher {
     fanout: Arc<dyn Fanout>,
     counters: Arc<Counters>,
+    offsets: bool,
 }
 
 impl Publisher {
-    pub fn new<A: Adapter>(io: SocketIo<A>) -> Self {
+    /// `offsets`: logged events carry their offset (connection state recovery is on).
+    pub fn new<A: Adapter>(io: SocketIo<A>, offsets: bool) -> Self {
         Self {
             fanout: Arc::new(io),
             counters: Arc::default(),
+            offsets,
         }
+    }
+
+    pub fn offsets(&self) -> bool {
+        self.offsets
     }
 
     pub fn counters(&self) -> &Counters {
@@ -140,10 +156,17 @@ impl Publisher {
         self.counters.record_broadcast(event, recipients, &result);
     }
 
-    /// Emits a payload serialized once to every socket in any of the rooms; returns how
-    /// many local sockets it went to.
-    pub async fn to_rooms(&self, rooms: Vec<String>, event: &str, payload: &RawValue) -> usize {
-        match self.fanout.emit(rooms, event, payload).await {
+    /// Emits a payload serialized once to every socket in any of the rooms, followed by
+    /// its offset in the event log if it has one (connection state recovery); returns
+    /// how many local sockets it went to.
+    pub async fn to_rooms(
+        &self,
+        rooms: Vec<String>,
+        event: &str,
+        payload: &RawValue,
+        offset: Option<&str>,
+    ) -> usize {
+        match self.fanout.emit(rooms, event, payload, offset).await {
             Ok(recipients) => {
                 self.counters.record_broadcast(event, recipients, &Ok(()));
                 recipients
@@ -187,5 +210,61 @@ fn log_undelivered(event: &str, error: &BroadcastError) {
             )
         }
         other => tracing::warn!(event, error = %other, "event not delivered"),
+    }
+}
+
+/// The offset `to_rooms` appended to a broadcast packet, if it has one.
+pub fn offset_of(packet: &Value) -> Option<i64> {
+    split_offset(packet).map(|(_, offset)| offset)
+}
+
+/// A broadcast packet without the offset `to_rooms` appends, for a socket that opted
+/// out of recovery: `…{envelope},"123"]` becomes `…{envelope}]`. Other packets (session
+/// messages carry no offset) go through unchanged.
+pub fn without_offset(packet: Value) -> Value {
+    match split_offset(&packet) {
+        Some((head, _)) => Value::Str(format!("{head}]").into(), None),
+        None => packet,
+    }
+}
+
+/// `…{envelope},"123"]` → (`…{envelope}`, 123). Only an object (the envelope) may come
+/// before an offset, so a session message whose last argument is a string is not one.
+fn split_offset(packet: &Value) -> Option<(&str, i64)> {
+    let Value::Str(text, None) = packet else {
+        return None;
+    };
+    let head = text.strip_suffix("\"]")?;
+    let digits_at = head.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    let offset = head[digits_at..].parse().ok()?;
+    let head = head[..digits_at].strip_suffix(",\"")?;
+    head.ends_with('}').then_some((head, offset))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn packet(text: &str) -> Value {
+        Value::Str(text.to_owned().into(), None)
+    }
+
+    #[test]
+    fn offsets_are_read_and_removed_only_after_an_envelope() {
+        let with = packet(r#"42["order_created",{"id":7,"data":{"x":"1"}},"7"]"#);
+        assert_eq!(offset_of(&with), Some(7));
+        assert_eq!(
+            without_offset(with).as_str().map(|s| s.to_string()),
+            Some(r#"42["order_created",{"id":7,"data":{"x":"1"}}]"#.to_owned())
+        );
+        for other in [
+            r#"42["unread_count",{"count":3}]"#,
+            r#"42["x","7"]"#,
+            r#"42["x",{},""]"#,
+            r#"42["x",{},"7a"]"#,
+        ] {
+            assert_eq!(offset_of(&packet(other)), None, "{other}");
+            assert_eq!(without_offset(packet(other)), packet(other), "{other}");
+        }
     }
 }

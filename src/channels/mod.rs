@@ -8,6 +8,7 @@ pub mod policy;
 pub mod rooms;
 
 use serde::Serialize;
+use serde_json::value::RawValue;
 
 pub use catalogue::EventName;
 use envelope::raw;
@@ -17,21 +18,29 @@ use rooms::Room;
 use crate::broker::Publisher;
 
 /// Emits committed events in order and returns how many local sockets they reached.
-/// A failed emit is logged and counted by the broker and does not undo the write: the
-/// event stays in the log for clients to catch up with.
+/// Each carries its offset (its id in the log) unless recovery is off. A failed emit
+/// is logged and counted by the broker and does not undo the write: the event stays in
+/// the log for clients to catch up with.
 pub async fn publish(publisher: &Publisher, deliveries: &[Delivery]) -> usize {
     let mut reached = 0;
     for delivery in deliveries {
-        let payload = raw(&delivery.envelope);
+        let (payload, offset) = with_offset(&delivery.envelope);
         reached += publisher
             .to_rooms(
                 delivery.rooms.clone(),
                 &delivery.envelope.event_type,
                 &payload,
+                publisher.offsets().then_some(offset.as_str()),
             )
             .await;
     }
     reached
+}
+
+/// A logged event as it goes out: its envelope, then its offset (its id in the log),
+/// which the client hands back when it reconnects to say what it got last.
+pub fn with_offset(envelope: &Envelope) -> (Box<RawValue>, String) {
+    (raw(envelope), envelope.id.to_string())
 }
 
 /// A session message (not persisted) to every socket of one user, on any node.
@@ -43,7 +52,7 @@ pub async fn to_user(
 ) -> usize {
     let room = Room::User(user_id.to_owned()).to_string();
     publisher
-        .to_rooms(vec![room], event.as_str(), &raw(payload))
+        .to_rooms(vec![room], event.as_str(), &raw(payload), None)
         .await
 }
 

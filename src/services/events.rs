@@ -46,6 +46,7 @@ pub async fn record<C: ConnectionTrait>(
         .columns([
             event::Column::EventType,
             event::Column::Room,
+            event::Column::Entity,
             event::Column::Data,
             event::Column::UserId,
             event::Column::CreatedAt,
@@ -62,6 +63,7 @@ pub async fn record<C: ConnectionTrait>(
             .values([
                 event.name.as_str().into(),
                 event.room.to_string().into(),
+                event.entity.as_ref().map(Room::to_string).into(),
                 data,
                 actor.user_id.as_str().into(),
                 at.into(),
@@ -107,6 +109,36 @@ pub async fn list_after(
         .filter(visible)
         .order_by_asc(event::Column::Id)
         .limit(limit.clamp(1, MAX_PAGE))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(Envelope::from).collect())
+}
+
+/// The events a socket in `rooms` was sent after `after`, oldest first, at most
+/// `limit`: those logged under one of its rooms or about the entity of one of them,
+/// as `NewEvent::delivery` sends them (an event for everyone goes to every role room).
+pub async fn sent_to_rooms(
+    db: &DatabaseConnection,
+    rooms: &[String],
+    after: i64,
+    limit: u64,
+) -> Result<Vec<Envelope>, DbErr> {
+    let mut logged_under = rooms.to_vec();
+    if rooms
+        .iter()
+        .any(|room| matches!(room.parse(), Ok(Room::Role(_))))
+    {
+        logged_under.push(Room::Everyone.to_string());
+    }
+    let rows = event::Entity::find()
+        .filter(event::Column::Id.gt(after))
+        .filter(
+            Condition::any()
+                .add(event::Column::Room.is_in(logged_under))
+                .add(event::Column::Entity.is_in(rooms.iter().cloned())),
+        )
+        .order_by_asc(event::Column::Id)
+        .limit(limit)
         .all(db)
         .await?;
     Ok(rows.into_iter().map(Envelope::from).collect())

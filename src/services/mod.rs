@@ -11,6 +11,7 @@ pub mod notifications;
 pub mod operations;
 mod order_batch;
 pub mod orders;
+pub mod sessions;
 mod unread_counts;
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
@@ -39,10 +40,15 @@ pub struct Services {
     pub publisher: Publisher,
     /// Orders this process's SQLite writers (see `Write::begin`).
     pub sqlite_writer: Arc<Mutex<()>>,
+    /// Orders this process's publications as their events were logged (see
+    /// `Write::commit_unpublished`).
+    pub publish_turn: Arc<Mutex<()>>,
     /// New orders waiting to be written together (see `order_batch`).
     pub order_queue: Arc<order_batch::OrderQueue>,
     /// Unread counts waiting to be looked up together (see `unread_counts`).
     pub unread_queue: Arc<unread_counts::UnreadQueue>,
+    /// This server process, as the sessions and heartbeats name it (see `sessions`).
+    pub node: Arc<str>,
 }
 
 impl Services {
@@ -161,12 +167,21 @@ impl<'a> Write<'a> {
     /// batch can answer its requests first.
     pub async fn commit_unpublished(self) -> Result<Committed, AppError> {
         let deliveries = events::record(&self.txn, self.events).await?;
+        // Sockets must get events in log order: a client's offset (the last event it
+        // got) then says exactly what it missed. So the turn to publish is taken while
+        // this write still holds its turn to write (on PostgreSQL, the event log's
+        // lock), which queues publishers in log order.
+        let publish_turn = match deliveries.is_empty() {
+            true => None,
+            false => Some(self.services.publish_turn.clone().lock_owned().await),
+        };
         self.txn.commit().await?;
         // The next writer may start while this one's events go out.
         drop(self.turns);
         Ok(Committed {
             publisher: self.services.publisher.clone(),
             deliveries,
+            publish_turn,
         })
     }
 }
@@ -176,12 +191,16 @@ impl<'a> Write<'a> {
 pub struct Committed {
     publisher: Publisher,
     deliveries: Vec<Delivery>,
+    /// Held until the events are out (released if they never go).
+    publish_turn: Option<OwnedMutexGuard<()>>,
 }
 
 impl Committed {
     /// Publishes the events; returns how many local sockets they reached.
     pub async fn publish(self) -> usize {
-        channels::publish(&self.publisher, &self.deliveries).await
+        let reached = channels::publish(&self.publisher, &self.deliveries).await;
+        drop(self.publish_turn);
+        reached
     }
 }
 

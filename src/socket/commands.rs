@@ -18,6 +18,8 @@ use socketioxide::{
 };
 use tracing::Instrument;
 
+use super::recovery;
+
 use crate::{
     auth::{Action, Identity, authorize},
     channels::{EventName, policy, rooms::Room},
@@ -195,8 +197,16 @@ async fn run<A: Adapter>(
 ) -> Result<Box<RawValue>, AppError> {
     let services = &state.services;
     match command {
-        Command::JoinRoom => json_of(join_room(state, socket, identity, payload)),
-        Command::LeaveRoom => json_of(leave_room(socket, payload)),
+        Command::JoinRoom => {
+            let change = join_room(state, socket, identity, payload)?;
+            recovery::remember_rooms(state, socket).await;
+            json_of(Ok(change))
+        }
+        Command::LeaveRoom => {
+            let change = leave_room(socket, payload)?;
+            recovery::remember_rooms(state, socket).await;
+            json_of(Ok(change))
+        }
         Command::ClientCreate => {
             json_of(clients::create(services, identity, parse(payload)?).await)
         }

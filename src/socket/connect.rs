@@ -16,7 +16,7 @@ use socketioxide::{
 };
 use tokio::task::AbortHandle;
 
-use super::commands;
+use super::{commands, recovery};
 use crate::{
     auth::{Credentials, Identity},
     broker::Publisher,
@@ -36,11 +36,9 @@ struct ConnectAuth {
     #[serde(default, deserialize_with = "crate::domain::string_or_number")]
     user_id: Option<String>,
     rooms: Option<Vec<String>>,
+    #[serde(flatten)]
+    recovery: recovery::Request,
 }
-
-/// The topic rooms a socket starts in: all its role may read, or the `auth.rooms` subset.
-#[derive(Debug, Clone)]
-struct InitialRooms(Vec<Room>);
 
 /// Connect middleware: an error here becomes the client's `connect_error` and the
 /// socket never joins the namespace.
@@ -100,8 +98,8 @@ pub async fn authenticate<A: Adapter>(
         .map_err(|e| refuse("node_full", e))?;
     socket.extensions.insert(Arc::new(slot));
     socket.extensions.insert(identity.clone());
-    socket.extensions.insert(InitialRooms(rooms));
-    listen(state, &socket, identity);
+    listen(state.clone(), &socket, identity.clone());
+    recovery::start(&state, &socket, &identity, auth.recovery, rooms).await;
     Ok(())
 }
 
@@ -135,33 +133,37 @@ struct Presence<'a> {
     role: &'a str,
 }
 
+/// Joins the socket's rooms, and tells the others when it is the user's first socket.
+pub async fn join<A: Adapter>(
+    state: &AppState,
+    socket: &SocketRef<A>,
+    identity: &Identity,
+    rooms: Vec<String>,
+) {
+    let _turn = state.presence.lock().await;
+    socket.join(rooms);
+    if user_sockets(state, socket, &identity.user_id, 1).await == 1 {
+        announce(
+            &state.services.publisher,
+            socket,
+            EventName::UserConnected,
+            identity,
+        )
+        .await;
+    }
+}
+
 pub async fn on_connect<A: Adapter>(state: Arc<AppState>, socket: SocketRef<A>) {
-    let (Some(identity), Some(InitialRooms(rooms))) = (
-        socket.extensions.get::<Identity>(),
-        // Only needed until the rooms are joined: not kept for the socket's life.
-        socket.extensions.remove::<InitialRooms>(),
-    ) else {
+    let Some(identity) = socket.extensions.get::<Identity>() else {
         tracing::error!(socket_id = %socket.id, "socket connected without identity");
         return;
     };
     telemetry::record_connect();
-    let user_room = Room::User(identity.user_id.clone()).to_string();
-    let mut joined: Vec<String> = vec![user_room.clone(), Room::Role(identity.role).to_string()];
-    joined.extend(rooms.iter().map(Room::to_string));
-    {
-        let _turn = state.presence.lock().await;
-        socket.join(joined.clone());
-        if user_sockets(&state, &socket, &identity.user_id, 1).await == 1 {
-            announce(
-                &state.services.publisher,
-                &socket,
-                EventName::UserConnected,
-                &identity,
-            )
-            .await;
-        }
-    }
-    tracing::info!(socket_id = %socket.id, user_id = %identity.user_id, role = %identity.role, "socket connected");
+    let recovered = socket
+        .extensions
+        .get::<recovery::Session>()
+        .is_some_and(|session| session.recovered);
+    tracing::info!(socket_id = %socket.id, user_id = %identity.user_id, role = %identity.role, recovered, "socket connected");
     if let Some(key) = &identity.delegated_by {
         // A key that may speak for anyone named this user: say which key, every time.
         tracing::info!(socket_id = %socket.id, user_id = %identity.user_id, role = %identity.role, key, "connection through a delegating API key");
@@ -183,7 +185,7 @@ pub async fn on_connect<A: Adapter>(state: Arc<AppState>, socket: SocketRef<A>) 
         user_id: &identity.user_id,
         socket_id: socket.id.to_string(),
         role: identity.role.as_str(),
-        rooms: joined,
+        rooms: rooms_in_order(&socket),
         server_time: Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
     };
     publisher.to_socket(&socket, EventName::ConnectionEstablished.as_str(), &hello);
@@ -193,6 +195,21 @@ pub async fn on_connect<A: Adapter>(state: Arc<AppState>, socket: SocketRef<A>) 
             tracing::warn!(socket_id = %socket.id, user_id = %identity.user_id, %error, "unread count not sent");
         }
     }
+}
+
+/// The socket's rooms: its user's and role's first, then the others by name.
+fn rooms_in_order<A: Adapter>(socket: &SocketRef<A>) -> Vec<String> {
+    let mut rooms: Vec<String> = socket.rooms().iter().map(|room| room.to_string()).collect();
+    rooms.sort_by_cached_key(|room| {
+        let private = Room::PRIVATE_PREFIXES
+            .iter()
+            .position(|p| room.starts_with(p));
+        (
+            private.unwrap_or(Room::PRIVATE_PREFIXES.len()),
+            room.clone(),
+        )
+    });
+    rooms
 }
 
 /// Routes the socket's events to the command handlers (through its rate limit) and its
@@ -223,19 +240,23 @@ fn listen<A: Adapter>(state: Arc<AppState>, socket: &SocketRef<A>, identity: Ide
             timer.abort();
         }
         tracing::info!(socket_id = %socket.id, user_id = %identity.user_id, "socket disconnected");
-        // socketioxide removes the socket from its rooms only after this handler: leave
-        // the user's room first so the count is of the other tabs.
-        let _turn = state.presence.lock().await;
-        socket.leave(Room::User(identity.user_id.clone()).to_string());
-        if user_sockets(&state, &socket, &identity.user_id, -1).await == 0 {
-            announce(
-                &state.services.publisher,
-                &socket,
-                EventName::UserDisconnected,
-                &identity,
-            )
-            .await;
+        // socketioxide removes the socket from its rooms only after this handler (or at
+        // once when its transport closes meanwhile): leave the user's room and count the
+        // other tabs first, before anything waits for the database.
+        {
+            let _turn = state.presence.lock().await;
+            socket.leave(Room::User(identity.user_id.clone()).to_string());
+            if user_sockets(&state, &socket, &identity.user_id, -1).await == 0 {
+                announce(
+                    &state.services.publisher,
+                    &socket,
+                    EventName::UserDisconnected,
+                    &identity,
+                )
+                .await;
+            }
         }
+        recovery::on_disconnect(&state, &socket, reason).await;
     });
 }
 

@@ -37,19 +37,22 @@ async fn migrations_run_roll_back_and_report_without_a_server() {
     let url = database.url.clone();
     assert_eq!(
         statuses(&migrate(&url, &["status"]).await),
-        ["Pending", "Pending", "Pending"]
+        ["Pending", "Pending", "Pending", "Pending"]
     );
     let up = migrate(&url, &["up"]).await;
-    assert!(up.starts_with("applied 3 migration(s)"), "{up}");
-    assert_eq!(statuses(&up), ["Applied", "Applied", "Applied"]);
+    assert!(up.starts_with("applied 4 migration(s)"), "{up}");
+    assert_eq!(statuses(&up), ["Applied", "Applied", "Applied", "Applied"]);
     let down = migrate(&url, &["down"]).await;
     assert!(down.starts_with("rolled back 1 migration(s)"), "{down}");
-    assert_eq!(statuses(&down), ["Applied", "Applied", "Pending"]);
+    assert_eq!(
+        statuses(&down),
+        ["Applied", "Applied", "Applied", "Pending"]
+    );
     assert!(
         migrate(&url, &["down", "5"])
             .await
-            .starts_with("rolled back 2")
+            .starts_with("rolled back 3")
     );
-    assert!(migrate(&url, &["up"]).await.starts_with("applied 3"));
+    assert!(migrate(&url, &["up"]).await.starts_with("applied 4"));
     database.remove().await;
 }

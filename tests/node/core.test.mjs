@@ -2,77 +2,8 @@
 // Run with `npm test` (needs a built server: `cargo build` in the repo root, or PULSO_BIN).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { io } from 'socket.io-client';
 import { createHmac } from 'node:crypto';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const BIN = process.env.PULSO_BIN ?? path.resolve(here, '../../target/debug/pulso');
-const TIMEOUT = 5000;
-
-/** Starts the server on a free port with an in-memory database; resolves to { child, url }. */
-function startServer() {
-  const child = spawn(BIN, [], {
-    env: {
-      ...process.env,
-      PULSO_ADDR: '127.0.0.1:0', // the OS picks a free port; we read it back from the log
-      DATABASE_URL: 'sqlite::memory:',
-      PULSO_LOG_FORMAT: 'json',
-      RUST_LOG: 'info',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stderr.pipe(process.stderr);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill();
-      reject(new Error('server did not log "pulso listening" within 15 s'));
-    }, 15000);
-    child.once('error', (err) => { clearTimeout(timer); reject(err); });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited early (code ${code})`)); });
-    // The listening line carries the real bound address in its `addr` field.
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      let entry;
-      try { entry = JSON.parse(line); } catch { return; } // ignore non-JSON output
-      if (entry.message?.startsWith('pulso listening')) {
-        clearTimeout(timer);
-        resolve({ child, url: `http://${entry.addr}` });
-      }
-    });
-  });
-}
-
-/** Resolves with the first `event` payload that matches `predicate`; rejects after `ms`. */
-function waitFor(socket, event, predicate = () => true, ms = TIMEOUT) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      socket.off(event, listener);
-      reject(new Error(`timed out waiting for "${event}"`));
-    }, ms);
-    function listener(payload) {
-      if (!predicate(payload)) return;
-      clearTimeout(timer);
-      socket.off(event, listener);
-      resolve(payload);
-    }
-    socket.on(event, listener);
-  });
-}
-
-/** A socket that is not connected yet, so listeners can be attached before the handshake. */
-function client(url, auth, opts = {}) {
-  return io(url, { auth, autoConnect: false, reconnection: false, forceNew: true, ...opts });
-}
-
-/** Sends a command and asserts the ack is ok; returns its data. */
-async function command(socket, name, payload) {
-  const ack = await socket.timeout(TIMEOUT).emitWithAck(name, payload);
-  assert.equal(ack.ok, true, `${name} failed: ${JSON.stringify(ack.error)}`);
-  return ack.data;
-}
+import { TIMEOUT, client, command, startServer, waitFor } from './helpers.mjs';
 
 let server;
 before(async () => { server = await startServer(); });

@@ -13,20 +13,23 @@ export interface LiveList<T> {
 
 /**
  * A REST list kept current by live events. It is (re)loaded whenever the socket
- * (re)connects, so nothing missed while offline stays missing. Items applied while a
+ * (re)connects without recovering its session, so nothing missed while offline stays
+ * missing; a recovered session got the missed events replayed, so the list is kept
+ * and they are applied to it like live ones. Items applied while a
  * load is in flight are applied again on top of it: events carry whole entities, so
  * replaying them in order never goes back in time. `keyOf` must be a stable function
  * (declared outside the component).
  */
 export function useLiveList<T>(path: string, keyOf: (item: T) => string | number): LiveList<T> {
-  const { state, auth, url } = useWebSocketContext();
+  const { state, recovered, auth, url } = useWebSocketContext();
   const [items, setItems] = useState<T[]>([]);
   const [loaded, setLoaded] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const sinceLoad = useRef<T[] | null>(null);
+  const loadedOnce = useRef(false);
 
   useEffect(() => {
-    if (state !== 'connected') return;
+    if (state !== 'connected' || (recovered && loadedOnce.current)) return;
     let current = true;
     sinceLoad.current = [];
     getJson<Page<T>>(path, auth, url).then(
@@ -35,6 +38,7 @@ export function useLiveList<T>(path: string, keyOf: (item: T) => string | number
         const live = sinceLoad.current ?? [];
         sinceLoad.current = null;
         setItems(live.reduce((list, item) => upsert(list, item, keyOf), page.items));
+        loadedOnce.current = true;
         setLoaded(true);
         setError(null);
       },
@@ -47,7 +51,7 @@ export function useLiveList<T>(path: string, keyOf: (item: T) => string | number
     return () => {
       current = false;
     };
-  }, [state, path, auth, url, keyOf]);
+  }, [state, recovered, path, auth, url, keyOf]);
 
   const apply = useCallback(
     (item: T) => {

@@ -2,12 +2,12 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc = include_str!("../README.md")]
 
-pub use engineioxide_core::{ProtocolVersion, Str, TransportType};
+pub use engineioxide_core::{Packet, ProtocolVersion, Str, TransportType};
 pub use socket::{DisconnectReason, Socket};
 
 #[doc(hidden)]
 #[cfg(feature = "__test_harness")]
-pub use engineioxide_core::{OpenPacket, Packet, PacketParseError};
+pub use engineioxide_core::{OpenPacket, PacketParseError};
 
 pub mod config;
 pub mod handler;

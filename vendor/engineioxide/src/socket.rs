@@ -141,6 +141,13 @@ impl Permit<'_> {
         self.inner.send(Box::new(packets));
     }
 
+    /// Consume the permit and emit several packets, in order, as one item of the internal
+    /// channel: a long run of packets (messages a reconnecting client missed) then takes
+    /// one place in the bounded buffer, leaving room for the heartbeat.
+    pub fn emit_all(self, packets: impl IntoIterator<Item = Packet>) {
+        self.inner.send(Box::new(packets.into_iter().collect()));
+    }
+
     /// Consume the permit and emit a message with multiple binary data to the client.
     ///
     /// It can be used to ensure atomicity when sending a string packet with adjacent binary packets.

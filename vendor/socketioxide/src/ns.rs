@@ -17,9 +17,18 @@ use crate::{
 use socketioxide_core::{
     Sid, Str, Uid, Value,
     adapter::{BroadcastIter, CoreLocalAdapter, RemoteSocketData, SocketEmitter},
-    packet::{ConnectPacket, Packet, PacketData},
+    packet::{Packet, PacketData},
     parser::Parse,
 };
+
+/// The CONNECT packet's data: socketioxide-core's `ConnectPacket` plus the `pid` of
+/// connection state recovery, sent only when a middleware set one.
+#[derive(serde::Serialize)]
+struct ConnectData<'a> {
+    sid: Sid,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pid: Option<&'a str>,
+}
 
 /// A [`Namespace`] constructor used for dynamic namespaces
 /// A namespace constructor only hold a common handler that will be cloned
@@ -163,12 +172,13 @@ impl<A: Adapter> Namespace<A> {
             return Err(ConnectFail);
         }
 
-        self.sockets.write().unwrap().insert(sid, socket.clone());
-        #[cfg(feature = "tracing")]
-        tracing::trace!(?socket.id, ?self.path, "socket added to namespace");
+        self.add_socket(socket.clone());
 
         let protocol = esocket.protocol.into();
-        let payload = ConnectPacket { sid: socket.id };
+        let payload = ConnectData {
+            sid: socket.id,
+            pid: socket.pid(),
+        };
         let payload = match protocol {
             ProtocolVersion::V5 => Some(self.parser.encode_default(&payload).unwrap()),
             ProtocolVersion::V4 => None,
@@ -186,6 +196,13 @@ impl<A: Adapter> Namespace<A> {
         self.handler.call(socket, auth);
 
         Ok(())
+    }
+
+    /// Adds a socket to the namespace: broadcasts to its rooms reach it from now on.
+    pub(crate) fn add_socket(&self, socket: Arc<Socket<A>>) {
+        self.sockets.write().unwrap().insert(socket.id, socket);
+        #[cfg(feature = "tracing")]
+        tracing::trace!(?self.path, "socket added to namespace");
     }
 
     /// Removes a socket from a namespace

@@ -6,13 +6,16 @@ use std::{
     fmt::{self, Debug},
     future::Future,
     sync::{
-        Arc, Mutex, RwLock,
+        Arc, Mutex, OnceLock, RwLock,
         atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering},
     },
     time::Duration,
 };
 
-use engineioxide::socket::{DisconnectReason as EIoDisconnectReason, Permit};
+use engineioxide::{
+    Packet as EnginePacket,
+    socket::{DisconnectReason as EIoDisconnectReason, Permit},
+};
 use serde::Serialize;
 use tokio::sync::{
     mpsc::error::TrySendError,
@@ -294,6 +297,14 @@ pub struct Socket<A: Adapter = LocalAdapter> {
     ack_sweep_at: AtomicUsize,
     ack_counter: AtomicI64,
     connected: AtomicBool,
+    /// Connection state recovery: broadcasts kept aside until the middlewares have sent
+    /// what the client missed (see [`SocketRef::hold_broadcasts`](crate::extract::SocketRef::hold_broadcasts)).
+    held: Mutex<Option<Vec<Value>>>,
+    holding: AtomicBool,
+    /// Applied to every broadcast packet on its way to this socket.
+    rewrite: OnceLock<fn(Value) -> Value>,
+    /// The private session id the CONNECT packet carries (connection state recovery).
+    pid: OnceLock<String>,
     pub(crate) parser: Parser,
     /// The socket id
     pub id: Sid,
@@ -324,6 +335,10 @@ impl<A: Adapter> Socket<A> {
             ack_sweep_at: AtomicUsize::new(ACK_SWEEP_MIN),
             ack_counter: AtomicI64::new(0),
             connected: AtomicBool::new(false),
+            held: Mutex::new(None),
+            holding: AtomicBool::new(false),
+            rewrite: OnceLock::new(),
+            pid: OnceLock::new(),
             parser,
             id: sid,
             #[cfg(feature = "extensions")]
@@ -743,10 +758,95 @@ impl<A: Adapter> Socket<A> {
         permit.send(packet, self.parser);
         Ok(())
     }
+    /// Sends a broadcast packet (the only caller), unless broadcasts are held.
     pub(crate) fn send_raw(&self, value: Value) -> Result<(), SocketError> {
+        if self.holding.load(Ordering::SeqCst) {
+            // Re-checked under the lock: the release may have ended the hold meanwhile,
+            // and what it sent must go out before this packet.
+            if let Some(held) = self.held.lock().unwrap().as_mut() {
+                held.push(value);
+                return Ok(());
+            }
+        }
         let permit = self.reserve()?;
-        permit.send_raw(value);
+        permit.send_raw(self.rewritten(value));
         Ok(())
+    }
+
+    fn rewritten(&self, value: Value) -> Value {
+        match self.rewrite.get() {
+            Some(rewrite) => rewrite(value),
+            None => value,
+        }
+    }
+
+    pub(crate) fn start_holding(&self) {
+        *self.held.lock().unwrap() = Some(Vec::new());
+        self.holding.store(true, Ordering::SeqCst);
+    }
+
+    /// # Connection state recovery: sends what the client missed, then what was held.
+    ///
+    /// Ends [`SocketRef::hold_broadcasts`](crate::extract::SocketRef::hold_broadcasts):
+    /// the `missed` events go out first, then the held broadcast packets that `keep`
+    /// accepts (those the missed events already contained are dropped), all as one item
+    /// of the socket's buffer, and before the CONNECT packet when called from a
+    /// middleware (the client handles them once connected). Broadcasts sent after this
+    /// call go out as usual, after these.
+    pub fn release_broadcasts<E: AsRef<str>, T: Serialize>(
+        &self,
+        missed: impl IntoIterator<Item = (E, T)>,
+        mut keep: impl FnMut(&Value) -> bool,
+    ) -> Result<(), SendError> {
+        let mut values = Vec::new();
+        for (event, data) in missed {
+            let data = self.parser.encode_value(&data, Some(event.as_ref()))?;
+            values.push(
+                self.parser
+                    .encode(Packet::event(self.ns.path.clone(), data)),
+            );
+        }
+        let mut held = self.held.lock().unwrap();
+        let kept = held
+            .take()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|v| keep(v));
+        values.extend(kept.map(|value| self.rewritten(value)));
+        self.holding.store(false, Ordering::SeqCst);
+        let permit = self.reserve()?;
+        permit.emit_all(values.into_iter().flat_map(|value| {
+            match value {
+                Value::Str(msg, binaries) => std::iter::once(EnginePacket::Message(msg))
+                    .chain(binaries.into_iter().flatten().map(EnginePacket::Binary))
+                    .collect::<Vec<_>>(),
+                Value::Bytes(bin) => vec![EnginePacket::Binary(bin)],
+            }
+        }));
+        Ok(())
+    }
+
+    /// # Rewrites every broadcast packet on its way to this socket.
+    ///
+    /// For a client that takes broadcasts differently from the others (one that opted
+    /// out of the offsets connection state recovery appends, say). Set once; later calls
+    /// are ignored.
+    pub fn rewrite_broadcasts(&self, rewrite: fn(Value) -> Value) {
+        let _ = self.rewrite.set(rewrite);
+    }
+
+    /// # Sets the private session id of connection state recovery.
+    ///
+    /// Called from a middleware, it makes the CONNECT packet carry `{ sid, pid }`: a
+    /// client that reconnects sends it back with the offset of the last event it got,
+    /// and considers its session recovered when the new CONNECT carries the same pid.
+    /// Set once; later calls are ignored.
+    pub fn set_pid(&self, pid: String) {
+        let _ = self.pid.set(pid);
+    }
+
+    pub(crate) fn pid(&self) -> Option<&str> {
+        self.pid.get().map(String::as_str)
     }
 
     pub(crate) fn send_raw_volatile(&self, value: Value) {

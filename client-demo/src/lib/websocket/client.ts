@@ -33,6 +33,12 @@ export interface ConnectionSnapshot {
   error: string | null;
   /** The server's greeting on the current (or last) connection. */
   session: ConnectionEstablished | null;
+  /**
+   * True when the current connection recovered the previous session (Socket.IO
+   * connection state recovery): every event missed meanwhile was replayed, in order,
+   * so what the page shows is current without reloading.
+   */
+  recovered: boolean;
   /** Topic and entity rooms we are in (not the automatic `user:`/`role:` rooms). */
   rooms: readonly string[];
   unreadCount: number | null;
@@ -44,6 +50,7 @@ export class PulsoClient {
     state: 'connecting',
     error: null,
     session: null,
+    recovered: false,
     rooms: [],
     unreadCount: null,
   };
@@ -61,7 +68,9 @@ export class PulsoClient {
     };
     this.socket = url === undefined ? io(socketOptions) : io(url, socketOptions);
 
-    this.socket.on('connect', () => this.update({ state: 'connected', error: null }));
+    this.socket.on('connect', () =>
+      this.update({ state: 'connected', error: null, recovered: this.socket.recovered }),
+    );
     // `active` tells whether socket.io-client will try again by itself.
     this.socket.on('disconnect', (reason) => {
       const error = reason === 'io client disconnect' ? null : reason;

@@ -74,6 +74,18 @@ impl<A: Adapter> SocketRef<A> {
     pub fn disconnect(self) -> Result<(), SocketError> {
         self.0.disconnect()
     }
+
+    /// # Connection state recovery: receive broadcasts before the middlewares finished.
+    ///
+    /// From a middleware, before joining the rooms of a session being recovered: the
+    /// socket then gets the broadcasts to its rooms right away instead of missing them
+    /// until the CONNECT, but keeps them aside until
+    /// [`Socket::release_broadcasts`] sends what the client missed first. If a middleware
+    /// refuses the connection, the socket is removed as usual.
+    pub fn hold_broadcasts(&self) {
+        self.0.start_holding();
+        self.0.ns.add_socket(self.0.clone());
+    }
 }
 impl<A: Adapter> fmt::Debug for SocketRef<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
