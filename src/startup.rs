@@ -16,7 +16,7 @@ use axum::{
 };
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DbErr, sqlx,
+    ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr, sqlx,
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
 };
 use socketioxide::SocketIo;
@@ -39,7 +39,7 @@ use crate::{
     config::{Config, ConfigError},
     http,
     limits::Limits,
-    services::{Services, operations},
+    services::{Services, operations, publish_order::PublishOrder},
     socket,
     state::AppState,
     telemetry,
@@ -118,13 +118,19 @@ impl Application {
         // This process, as sessions and heartbeats name it: a restarted server is a new
         // node, so the sessions of the one that died are dated by its last heartbeat.
         let node: Arc<str> = Uuid::new_v4().simple().to_string().into();
+        let publish_order = Arc::new(match (&config.redis_url, db.get_database_backend()) {
+            (Some(_), DbBackend::Postgres) => {
+                PublishOrder::across_nodes(connect_lock_session(&config.database_url).await?)
+            }
+            _ => PublishOrder::default(),
+        });
         let state_with = |publisher: Publisher, cluster: Option<ManagedDriver>| {
             Arc::new(AppState {
                 services: Services {
                     db,
                     publisher,
                     sqlite_writer: Default::default(),
-                    publish_turn: Default::default(),
+                    publish_order: publish_order.clone(),
                     order_queue: Default::default(),
                     unread_queue: Default::default(),
                     node: node.clone(),
@@ -144,7 +150,7 @@ impl Application {
         let (state, router) = match &config.redis_url {
             None => {
                 let (layer, io) = builder.build_layer();
-                let state = state_with(Publisher::new(io.clone(), config.recovery), None);
+                let state = state_with(Publisher::new(io.clone(), config.recovery, None), None);
                 socket::register(&io, state.clone());
                 (state.clone(), http::router(state).layer(layer))
             }
@@ -154,7 +160,13 @@ impl Application {
                 let (layer, io) = builder
                     .with_adapter::<ClusterAdapter>(adapter)
                     .build_layer();
-                let state = state_with(Publisher::new(io.clone(), config.recovery), Some(driver));
+                let publisher = Publisher::new(io.clone(), config.recovery, Some(driver.clone()));
+                tokio::spawn(
+                    publisher
+                        .clone()
+                        .deliver_logged(driver.subscribe_logged().await?),
+                );
+                let state = state_with(publisher, Some(driver));
                 socket::register(&io, state.clone())
                     .await
                     .map_err(|e| StartupError::Cluster(e.to_string()))?;
@@ -375,6 +387,17 @@ pub async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
+}
+
+/// One PostgreSQL connection of its own, whose session holds the lock that orders
+/// publications across nodes (`services::publish_order`).
+async fn connect_lock_session(url: &str) -> Result<DatabaseConnection, DbErr> {
+    let mut options = ConnectOptions::new(url);
+    options
+        .sqlx_logging(false)
+        .max_connections(1)
+        .acquire_timeout(DATABASE_WAIT);
+    Database::connect(options).await
 }
 
 pub async fn connect_database(url: &str) -> Result<DatabaseConnection, DbErr> {

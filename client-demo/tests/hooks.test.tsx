@@ -139,7 +139,7 @@ describe('a recovered connection', () => {
     });
     await vi.waitFor(() => expect(result.current.clients.loaded).toBe(true), WAIT);
     const fetches = vi.spyOn(globalThis, 'fetch');
-    const back = new Promise((resolve) => result.current.connection.client.socket.once('connect', resolve));
+    const back = new Promise<void>((resolve) => result.current.connection.client.socket.once('connect', () => resolve()));
 
     // The transport drops (as on a network blip); clients are created meanwhile.
     act(() => result.current.connection.client.socket.io.engine.close());

@@ -57,6 +57,9 @@ return total
 pub const STATS_EVERY: Duration = Duration::from_secs(2);
 const STATS_TTL: Duration = Duration::from_secs(10);
 
+/// Logged events received and not yet delivered to this node's sockets.
+const LOGGED_BACKLOG: usize = 65_536;
+
 /// Where each subscribed channel's messages go.
 type Subscribers = Arc<RwLock<HashMap<String, mpsc::Sender<ChanItem>>>>;
 
@@ -121,6 +124,29 @@ impl ManagedDriver {
 
     fn stats_key(&self) -> String {
         format!("{}:stats", self.prefix)
+    }
+
+    /// The channel of logged events: every node, the publishing one included, delivers
+    /// them to its sockets in the order Redis received them (see `Publisher::logged`).
+    fn logged_channel(&self) -> String {
+        format!("{}:logged", self.prefix)
+    }
+
+    pub async fn publish_logged(&self, message: Vec<u8>) -> RedisResult<()> {
+        Driver::publish(self, self.logged_channel(), message).await
+    }
+
+    /// Logged events from every node, in Redis order. Room for many: a message that
+    /// does not fit is dropped (and logged), as the adapter's are.
+    pub async fn subscribe_logged(&self) -> RedisResult<mpsc::Receiver<ChanItem>> {
+        let (sink, stream) = mpsc::channel(LOGGED_BACKLOG);
+        let channel = self.logged_channel();
+        self.write_subscribers().insert(channel.clone(), sink);
+        if let Err(error) = self.conn.clone().subscribe(&channel).await {
+            self.write_subscribers().remove(&channel);
+            return Err(error);
+        }
+        Ok(stream)
     }
 
     /// Publishes this node's stats for the others' `/ws/stats`.

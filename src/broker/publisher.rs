@@ -3,16 +3,20 @@
 //! `channels`. Every emit is counted here, so the stats and metrics are what really
 //! happened.
 
-use std::{future::Future, pin::Pin, sync::Arc};
+use std::{borrow::Cow, future::Future, pin::Pin, sync::Arc};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use socketioxide::{
     BroadcastError, SocketIo, adapter::Adapter, extract::SocketRef, operators::BroadcastOperators,
 };
 use socketioxide_core::Value;
+use tokio::sync::mpsc;
 
-use super::stats::{ConnectedSocket, Counters};
+use super::{
+    cluster::ManagedDriver,
+    stats::{ConnectedSocket, Counters},
+};
 use crate::{auth::Identity, telemetry};
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -20,17 +24,21 @@ type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// Room fan-out and the local socket list, whatever socket.io adapter (in-memory or
 /// Redis) sits behind them.
 trait Fanout: Send + Sync {
-    /// Emits to the rooms, with the offset as a last argument if there is one; returns
-    /// how many local sockets it went to.
+    /// Emits to the rooms (on this node only if `local`), with the offset as a last
+    /// argument if there is one; returns how many local sockets it went to.
     fn emit<'a>(
         &'a self,
         rooms: Vec<String>,
         event: &'a str,
         payload: &'a RawValue,
         offset: Option<&'a str>,
+        local: bool,
     ) -> BoxFuture<'a, Result<usize, BroadcastError>>;
 
     fn connected(&self) -> Vec<ConnectedSocket>;
+
+    /// How many of this node's sockets are in any of the rooms.
+    fn local_recipients(&self, rooms: &[String]) -> usize;
 
     /// Every room with a socket in it, on any node.
     fn rooms(&self) -> BoxFuture<'_, Vec<String>>;
@@ -46,10 +54,14 @@ impl<A: Adapter> Fanout for SocketIo<A> {
         event: &'a str,
         payload: &'a RawValue,
         offset: Option<&'a str>,
+        local: bool,
     ) -> BoxFuture<'a, Result<usize, BroadcastError>> {
         Box::pin(async move {
             let recipients = self.to(rooms.clone()).sockets().len();
-            let select = || self.to(rooms.clone());
+            let select = || match local {
+                true => self.local().to(rooms.clone()),
+                false => self.to(rooms.clone()),
+            };
             match offset {
                 // A tuple goes out as two arguments.
                 Some(offset) => emit_or_local(select, event, &(payload, offset)).await?,
@@ -76,6 +88,10 @@ impl<A: Adapter> Fanout for SocketIo<A> {
         Box::pin(SocketIo::close(self))
     }
 
+    fn local_recipients(&self, rooms: &[String]) -> usize {
+        self.to(rooms.to_vec()).sockets().len()
+    }
+
     fn connected(&self) -> Vec<ConnectedSocket> {
         self.sockets()
             .into_iter()
@@ -92,15 +108,31 @@ pub struct Publisher {
     fanout: Arc<dyn Fanout>,
     counters: Arc<Counters>,
     offsets: bool,
+    /// Several nodes: logged events travel through this node's Redis channel.
+    cluster: Option<ManagedDriver>,
+}
+
+/// A logged event on its way through Redis to every node's sockets.
+#[derive(Serialize, Deserialize)]
+struct LoggedMessage<'a> {
+    rooms: Vec<String>,
+    #[serde(borrow)]
+    event: Cow<'a, str>,
+    #[serde(borrow)]
+    payload: &'a RawValue,
+    #[serde(borrow)]
+    offset: Option<Cow<'a, str>>,
 }
 
 impl Publisher {
     /// `offsets`: logged events carry their offset (connection state recovery is on).
-    pub fn new<A: Adapter>(io: SocketIo<A>, offsets: bool) -> Self {
+    /// With several nodes, `cluster` carries them (see `logged`).
+    pub fn new<A: Adapter>(io: SocketIo<A>, offsets: bool, cluster: Option<ManagedDriver>) -> Self {
         Self {
             fanout: Arc::new(io),
             counters: Arc::default(),
             offsets,
+            cluster,
         }
     }
 
@@ -156,17 +188,79 @@ impl Publisher {
         self.counters.record_broadcast(event, recipients, &result);
     }
 
-    /// Emits a payload serialized once to every socket in any of the rooms, followed by
-    /// its offset in the event log if it has one (connection state recovery); returns
-    /// how many local sockets it went to.
-    pub async fn to_rooms(
+    /// Emits a payload serialized once to every socket in any of the rooms; returns how
+    /// many local sockets it went to.
+    pub async fn to_rooms(&self, rooms: Vec<String>, event: &str, payload: &RawValue) -> usize {
+        self.emit(rooms, event, payload, None, false).await
+    }
+
+    /// Emits a logged event, followed by its offset if it has one (connection state
+    /// recovery), to every socket in any of the rooms, so that each socket gets logged
+    /// events in log order (callers publish in that order). With several nodes the
+    /// adapter would deliver this node's events to its sockets at once and other nodes'
+    /// later, through Redis: logged events go through one Redis channel instead, which
+    /// every node, this one included, delivers in the order Redis received them. While
+    /// Redis is unreachable they reach this node's sockets only.
+    pub async fn logged(
         &self,
         rooms: Vec<String>,
         event: &str,
         payload: &RawValue,
         offset: Option<&str>,
     ) -> usize {
-        match self.fanout.emit(rooms, event, payload, offset).await {
+        let Some(cluster) = self.cluster.as_ref().filter(|c| c.healthy()) else {
+            let local = self.cluster.is_some();
+            return self.emit(rooms, event, payload, offset, local).await;
+        };
+        let recipients = self.fanout.local_recipients(&rooms);
+        let message = LoggedMessage {
+            rooms,
+            event: event.into(),
+            payload,
+            offset: offset.map(Cow::from),
+        };
+        let bytes = serde_json::to_vec(&message).unwrap_or_default();
+        match cluster.publish_logged(bytes).await {
+            Ok(()) => {
+                self.counters.record_broadcast(event, recipients, &Ok(()));
+                recipients
+            }
+            Err(error) => {
+                tracing::warn!(event, %error, "other nodes unreachable: delivering on this node only");
+                telemetry::record_adapter_error();
+                self.emit(message.rooms, event, payload, offset, true).await
+            }
+        }
+    }
+
+    /// Delivers the logged events of every node to this node's sockets, in the order
+    /// Redis received them, until the channel closes.
+    pub async fn deliver_logged(self, mut messages: mpsc::Receiver<(String, Vec<u8>)>) {
+        while let Some((_, bytes)) = messages.recv().await {
+            let Ok(message) = serde_json::from_slice::<LoggedMessage>(&bytes) else {
+                tracing::warn!("an unreadable logged event from Redis was skipped");
+                continue;
+            };
+            let offset = message.offset.as_deref();
+            let delivered = self
+                .fanout
+                .emit(message.rooms, &message.event, message.payload, offset, true)
+                .await;
+            if let Err(error) = delivered {
+                log_undelivered(&message.event, &error);
+            }
+        }
+    }
+
+    async fn emit(
+        &self,
+        rooms: Vec<String>,
+        event: &str,
+        payload: &RawValue,
+        offset: Option<&str>,
+        local: bool,
+    ) -> usize {
+        match self.fanout.emit(rooms, event, payload, offset, local).await {
             Ok(recipients) => {
                 self.counters.record_broadcast(event, recipients, &Ok(()));
                 recipients
@@ -213,12 +307,12 @@ fn log_undelivered(event: &str, error: &BroadcastError) {
     }
 }
 
-/// The offset `to_rooms` appended to a broadcast packet, if it has one.
+/// The offset `logged` appended to a broadcast packet, if it has one.
 pub fn offset_of(packet: &Value) -> Option<i64> {
     split_offset(packet).map(|(_, offset)| offset)
 }
 
-/// A broadcast packet without the offset `to_rooms` appends, for a socket that opted
+/// A broadcast packet without the offset `logged` appends, for a socket that opted
 /// out of recovery: `…{envelope},"123"]` becomes `…{envelope}]`. Other packets (session
 /// messages carry no offset) go through unchanged.
 pub fn without_offset(packet: Value) -> Value {

@@ -26,7 +26,7 @@ pub async fn publish(publisher: &Publisher, deliveries: &[Delivery]) -> usize {
     for delivery in deliveries {
         let (payload, offset) = with_offset(&delivery.envelope);
         reached += publisher
-            .to_rooms(
+            .logged(
                 delivery.rooms.clone(),
                 &delivery.envelope.event_type,
                 &payload,
@@ -52,7 +52,7 @@ pub async fn to_user(
 ) -> usize {
     let room = Room::User(user_id.to_owned()).to_string();
     publisher
-        .to_rooms(vec![room], event.as_str(), &raw(payload), None)
+        .to_rooms(vec![room], event.as_str(), &raw(payload))
         .await
 }
 

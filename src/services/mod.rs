@@ -11,12 +11,14 @@ pub mod notifications;
 pub mod operations;
 mod order_batch;
 pub mod orders;
+pub mod publish_order;
 pub mod sessions;
 mod unread_counts;
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use std::sync::Arc;
 
+use publish_order::PublishTurn;
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
     PaginatorTrait, QuerySelect, Select, SqliteTransactionMode, TransactionOptions,
@@ -40,9 +42,8 @@ pub struct Services {
     pub publisher: Publisher,
     /// Orders this process's SQLite writers (see `Write::begin`).
     pub sqlite_writer: Arc<Mutex<()>>,
-    /// Orders this process's publications as their events were logged (see
-    /// `Write::commit_unpublished`).
-    pub publish_turn: Arc<Mutex<()>>,
+    /// Events go out in the order they were logged (see `publish_order`).
+    pub publish_order: Arc<publish_order::PublishOrder>,
     /// New orders waiting to be written together (see `order_batch`).
     pub order_queue: Arc<order_batch::OrderQueue>,
     /// Unread counts waiting to be looked up together (see `unread_counts`).
@@ -166,15 +167,11 @@ impl<'a> Write<'a> {
     /// Commits; the events go out when the caller says (`Committed::publish`), so a
     /// batch can answer its requests first.
     pub async fn commit_unpublished(self) -> Result<Committed, AppError> {
-        let deliveries = events::record(&self.txn, self.events).await?;
-        // Sockets must get events in log order: a client's offset (the last event it
-        // got) then says exactly what it missed. So the turn to publish is taken while
-        // this write still holds its turn to write (on PostgreSQL, the event log's
-        // lock), which queues publishers in log order.
-        let publish_turn = match deliveries.is_empty() {
+        let publish_turn = match self.events.is_empty() {
             true => None,
-            false => Some(self.services.publish_turn.clone().lock_owned().await),
+            false => Some(self.services.publish_order.take().await?),
         };
+        let deliveries = events::record(&self.txn, self.events).await?;
         self.txn.commit().await?;
         // The next writer may start while this one's events go out.
         drop(self.turns);
@@ -192,14 +189,16 @@ pub struct Committed {
     publisher: Publisher,
     deliveries: Vec<Delivery>,
     /// Held until the events are out (released if they never go).
-    publish_turn: Option<OwnedMutexGuard<()>>,
+    publish_turn: Option<PublishTurn>,
 }
 
 impl Committed {
     /// Publishes the events; returns how many local sockets they reached.
     pub async fn publish(self) -> usize {
         let reached = channels::publish(&self.publisher, &self.deliveries).await;
-        drop(self.publish_turn);
+        if let Some(turn) = self.publish_turn {
+            turn.release().await;
+        }
         reached
     }
 }

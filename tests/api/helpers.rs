@@ -21,15 +21,18 @@ use pulso::{
 use reqwest::Method;
 
 use crate::database::TestDatabase;
+use futures_util::{SinkExt, StreamExt};
 use rust_socketio::{
     Payload, TransportType,
     asynchronous::{Client, ClientBuilder},
 };
 use serde_json::{Value, json};
 use tokio::{
+    net::{TcpSocket, TcpStream},
     sync::{Mutex, Notify, oneshot},
     task::JoinHandle,
 };
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, client_async, tungstenite::Message};
 
 /// How long a test waits for something that should happen.
 pub const WAIT: Duration = Duration::from_secs(5);
@@ -464,4 +467,79 @@ pub fn event_strings<'a>(page: &'a Value, pointer: &str) -> Vec<&'a str> {
         .iter()
         .map(|event| event.pointer(pointer).and_then(Value::as_str).unwrap())
         .collect()
+}
+
+/// A WebSocket client that writes Engine.IO v4 / Socket.IO v5 frames by hand.
+pub struct RawSocket {
+    pub ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl RawSocket {
+    /// Opens a WebSocket-only Engine.IO session, without joining any namespace. The
+    /// receive buffer is small and fixed, so a client that stops reading shows at once.
+    pub async fn open(app: &TestApp) -> RawSocket {
+        let url = format!(
+            "{}/socket.io/?EIO=4&transport=websocket",
+            app.url.replacen("http", "ws", 1)
+        );
+        let addr = app
+            .url
+            .trim_start_matches("http://")
+            .parse()
+            .expect("address");
+        let tcp = TcpSocket::new_v4().expect("socket");
+        tcp.set_recv_buffer_size(4096).expect("receive buffer");
+        let stream = tcp.connect(addr).await.expect("tcp connects");
+        let (ws, _) = client_async(url, MaybeTlsStream::Plain(stream))
+            .await
+            .expect("websocket opens");
+        let mut socket = RawSocket { ws };
+        let open = socket.next_text().await.expect("open packet");
+        assert!(open.starts_with("0{"), "{open}");
+        socket
+    }
+
+    /// Opens a session and joins `/` as a staff user.
+    pub async fn connected(app: &TestApp) -> RawSocket {
+        let mut socket = RawSocket::open(app).await;
+        socket
+            .send(&format!(
+                "40{}",
+                json!({ "api_key": STAFF_KEY, "user_id": "raw" })
+            ))
+            .await;
+        let answer = socket.next_text().await.expect("namespace answer");
+        assert!(answer.starts_with("40{"), "{answer}");
+        socket
+    }
+
+    pub async fn send(&mut self, frame: &str) {
+        // A send to a connection the server already closed is part of what is tested.
+        let _ = self.ws.send(Message::Text(frame.to_owned())).await;
+    }
+
+    /// The next text frame (answering pings), or `None` once the server has closed.
+    pub async fn next_text(&mut self) -> Option<String> {
+        loop {
+            let message = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("the server answers or closes in time");
+            match message {
+                Some(Ok(Message::Text(text))) if text == "2" => self.send("3").await,
+                Some(Ok(Message::Text(text))) => return Some(text),
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return None,
+                Some(Ok(_)) => {}
+            }
+        }
+    }
+
+    /// Reads until a frame starting with `prefix`, or `None` if the server closes first.
+    pub async fn until(&mut self, prefix: &str) -> Option<String> {
+        while let Some(text) = self.next_text().await {
+            if text.starts_with(prefix) {
+                return Some(text);
+            }
+        }
+        None
+    }
 }

@@ -17,6 +17,7 @@ mod orders;
 mod permissions;
 mod persistence;
 mod raw_protocol;
+mod recovery;
 mod rest;
 mod rooms;
 mod tokens;

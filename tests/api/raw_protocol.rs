@@ -5,12 +5,11 @@
 
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use pulso::config::Config;
 use reqwest::Method;
 use serde_json::{Value, json};
-use tokio::net::{TcpSocket, TcpStream};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, client_async, tungstenite::Message};
+use tokio_tungstenite::tungstenite::Message;
 
 use crate::helpers::*;
 
@@ -22,80 +21,6 @@ async fn spawn_strict(adjust: impl FnOnce(&mut Config)) -> TestApp {
         adjust(config);
     })
     .await
-}
-
-struct RawSocket {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
-}
-
-impl RawSocket {
-    /// Opens a WebSocket-only Engine.IO session, without joining any namespace. The
-    /// receive buffer is small and fixed, so a client that stops reading shows at once.
-    async fn open(app: &TestApp) -> RawSocket {
-        let url = format!(
-            "{}/socket.io/?EIO=4&transport=websocket",
-            app.url.replacen("http", "ws", 1)
-        );
-        let addr = app
-            .url
-            .trim_start_matches("http://")
-            .parse()
-            .expect("address");
-        let tcp = TcpSocket::new_v4().expect("socket");
-        tcp.set_recv_buffer_size(4096).expect("receive buffer");
-        let stream = tcp.connect(addr).await.expect("tcp connects");
-        let (ws, _) = client_async(url, MaybeTlsStream::Plain(stream))
-            .await
-            .expect("websocket opens");
-        let mut socket = RawSocket { ws };
-        let open = socket.next_text().await.expect("open packet");
-        assert!(open.starts_with("0{"), "{open}");
-        socket
-    }
-
-    /// Opens a session and joins `/` as a staff user.
-    async fn connected(app: &TestApp) -> RawSocket {
-        let mut socket = RawSocket::open(app).await;
-        socket
-            .send(&format!(
-                "40{}",
-                json!({ "api_key": STAFF_KEY, "user_id": "raw" })
-            ))
-            .await;
-        let answer = socket.next_text().await.expect("namespace answer");
-        assert!(answer.starts_with("40{"), "{answer}");
-        socket
-    }
-
-    async fn send(&mut self, frame: &str) {
-        // A send to a connection the server already closed is part of what is tested.
-        let _ = self.ws.send(Message::Text(frame.to_owned())).await;
-    }
-
-    /// The next text frame (answering pings), or `None` once the server has closed.
-    async fn next_text(&mut self) -> Option<String> {
-        loop {
-            let message = tokio::time::timeout(WAIT, self.ws.next())
-                .await
-                .expect("the server answers or closes in time");
-            match message {
-                Some(Ok(Message::Text(text))) if text == "2" => self.send("3").await,
-                Some(Ok(Message::Text(text))) => return Some(text),
-                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return None,
-                Some(Ok(_)) => {}
-            }
-        }
-    }
-
-    /// Reads until a frame starting with `prefix`, or `None` if the server closes first.
-    async fn until(&mut self, prefix: &str) -> Option<String> {
-        while let Some(text) = self.next_text().await {
-            if text.starts_with(prefix) {
-                return Some(text);
-            }
-        }
-        None
-    }
 }
 
 /// The server is up and a well-behaved client is served.
