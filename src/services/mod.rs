@@ -18,7 +18,7 @@ mod unread_counts;
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use std::sync::Arc;
 
-use publish_order::PublishTurn;
+use publish_order::Ticket;
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
     PaginatorTrait, QuerySelect, Select, SqliteTransactionMode, TransactionOptions,
@@ -167,18 +167,26 @@ impl<'a> Write<'a> {
     /// Commits; the events go out when the caller says (`Committed::publish`), so a
     /// batch can answer its requests first.
     pub async fn commit_unpublished(self) -> Result<Committed, AppError> {
-        let publish_turn = match self.events.is_empty() {
+        let order = &self.services.publish_order;
+        let ticket = match self.events.is_empty() {
             true => None,
-            false => Some(self.services.publish_order.take().await?),
+            false => {
+                let cluster = order.before_logging().await?;
+                Some((cluster, events::record(&self.txn, self.events).await?))
+            }
         };
-        let deliveries = events::record(&self.txn, self.events).await?;
+        // Taken while this write still holds its turn to write: tickets follow the log.
+        let (ticket, deliveries) = match ticket {
+            Some((cluster, deliveries)) => (Some(order.ticket(cluster)), deliveries),
+            None => (None, Vec::new()),
+        };
         self.txn.commit().await?;
         // The next writer may start while this one's events go out.
         drop(self.turns);
         Ok(Committed {
             publisher: self.services.publisher.clone(),
             deliveries,
-            publish_turn,
+            ticket,
         })
     }
 }
@@ -188,16 +196,20 @@ impl<'a> Write<'a> {
 pub struct Committed {
     publisher: Publisher,
     deliveries: Vec<Delivery>,
-    /// Held until the events are out (released if they never go).
-    publish_turn: Option<PublishTurn>,
+    /// Its place in the order events go out (given up if they never go).
+    ticket: Option<Ticket>,
 }
 
 impl Committed {
-    /// Publishes the events; returns how many local sockets they reached.
-    pub async fn publish(self) -> usize {
+    /// Publishes the events, after those logged before them; returns how many local
+    /// sockets they reached.
+    pub async fn publish(mut self) -> usize {
+        if let Some(ticket) = &mut self.ticket {
+            ticket.wait().await;
+        }
         let reached = channels::publish(&self.publisher, &self.deliveries).await;
-        if let Some(turn) = self.publish_turn {
-            turn.release().await;
+        if let Some(ticket) = self.ticket {
+            ticket.release().await;
         }
         reached
     }

@@ -118,7 +118,8 @@ pub async fn start<A: Adapter>(
         }
     };
     if let Some((pid, resumed, after)) = resumed {
-        let rooms = allowed_rooms(state, identity, &automatic, resumed.rooms);
+        let saved = resumed.rooms;
+        let rooms = allowed_rooms(state, identity, &automatic, saved.clone());
         connect::join(state, socket, identity, rooms.clone()).await;
         let max = settings.max_events;
         match events::sent_to_rooms(&state.services.db, &rooms, after, max + 1).await {
@@ -126,10 +127,13 @@ pub async fn start<A: Adapter>(
                 record(Outcome::Recovered);
                 telemetry::record_events_replayed(missed.len());
                 let digest = sessions::digest(&pid);
-                if let Err(error) = state
-                    .services
-                    .set_session_rooms(&digest, &socket.id.to_string(), &rooms)
-                    .await
+                let same_rooms =
+                    saved.len() == rooms.len() && rooms.iter().all(|r| saved.contains(r));
+                if !same_rooms
+                    && let Err(error) = state
+                        .services
+                        .set_session_rooms(&digest, &socket.id.to_string(), &rooms)
+                        .await
                 {
                     tracing::warn!(socket_id = %socket.id, %error, "recovered rooms not recorded");
                 }

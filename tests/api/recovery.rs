@@ -342,3 +342,14 @@ async fn a_client_that_missed_more_than_the_cap_gets_a_new_session() {
     assert!(recoveries(&app, "too_many_missed").await > too_many_before);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn with_recovery_off_events_carry_no_offset_and_connects_no_pid() {
+    let app = spawn_app_with(|config| config.recovery = false).await;
+    let mut joined = join(&app, auth("plain")).await;
+    assert_eq!(joined.connect.get("pid"), None, "{}", joined.connect);
+    create_client(&app, "no offset").await;
+    let event = next_logged(&mut joined.socket).await;
+    assert_eq!(event.as_array().map(Vec::len), Some(2), "{event}");
+    app.stop().await;
+}
