@@ -133,6 +133,7 @@ impl Application {
                     publish_order: publish_order.clone(),
                     order_queue: Default::default(),
                     unread_queue: Default::default(),
+                    session_queue: Default::default(),
                     node: node.clone(),
                 },
                 auth: config.authenticator(),

@@ -48,6 +48,8 @@ pub struct Services {
     pub order_queue: Arc<order_batch::OrderQueue>,
     /// Unread counts waiting to be looked up together (see `unread_counts`).
     pub unread_queue: Arc<unread_counts::UnreadQueue>,
+    /// New recoverable sessions waiting to be recorded together (see `sessions`).
+    pub session_queue: Arc<sessions::SessionQueue>,
     /// This server process, as the sessions and heartbeats name it (see `sessions`).
     pub node: Arc<str>,
 }

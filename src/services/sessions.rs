@@ -14,10 +14,12 @@ use sea_orm::{
     QuerySelect, QueryTrait, sea_query::OnConflict,
 };
 use sha2::{Digest, Sha256};
+use tokio::sync::{OwnedMutexGuard, oneshot};
 
 use entity::{event, pulso_node, socket_session};
 
-use super::{Services, now};
+use super::{Services, batches::Batches, now};
+use crate::error::AppError;
 
 /// What a recovery finds under a pid.
 #[derive(Debug)]
@@ -46,30 +48,81 @@ pub fn digest(pid: &str) -> String {
         .collect()
 }
 
+/// Sessions per insert: seven bound parameters each, far under either database's limit.
+const MAX_SESSIONS_PER_INSERT: usize = 500;
+
+/// New sessions waiting to be recorded together: every socket opens one as it connects,
+/// and a burst of connections must not queue one write apiece for SQLite's one writer.
+#[derive(Default)]
+pub struct SessionQueue(Batches<Opening>);
+
+/// A session to record, and where its baseline goes.
+struct Opening {
+    session: socket_session::ActiveModel,
+    baseline: oneshot::Sender<Result<i64, AppError>>,
+}
+
 impl Services {
-    /// Records a new session owned by socket `sid`; returns its baseline, the last
-    /// event id logged now. Called once the socket is in its rooms: every later event
-    /// reaches it live, or is one it missed.
+    /// Records a new session owned by socket `sid` (together with those opened
+    /// meanwhile); returns its baseline, the last event id logged when it was written.
+    /// Called once the socket is in its rooms: every later event reaches it live, or is
+    /// one it missed.
     pub async fn open_session(
         &self,
         digest: &str,
         user_id: &str,
         rooms: &[String],
         sid: &str,
-    ) -> Result<i64, DbErr> {
-        let (_turns, txn) = self.begin_writing().await?;
-        let baseline_id = last_event_id(&txn).await?;
-        socket_session::Entity::insert(socket_session::ActiveModel {
+    ) -> Result<i64, AppError> {
+        let (baseline, answer) = oneshot::channel();
+        let session = socket_session::ActiveModel {
             pid_digest: Set(digest.to_owned()),
             user_id: Set(user_id.to_owned()),
             rooms: Set(rooms_json(rooms)),
-            baseline_id: Set(baseline_id),
+            baseline_id: Set(0),
             node: Set(self.node.to_string()),
             owner_sid: Set(sid.to_owned()),
             disconnected_at: Set(None),
-        })
-        .exec_without_returning(&txn)
-        .await?;
+        };
+        let batch_size = |waiting: &[Opening]| waiting.len().min(MAX_SESSIONS_PER_INSERT);
+        self.session_queue
+            .0
+            .submit(
+                Opening { session, baseline },
+                answer,
+                batch_size,
+                |batch, turn| {
+                    let services = self.clone();
+                    async move { services.open_batch(batch, turn).await }
+                },
+            )
+            .await
+    }
+
+    async fn open_batch(&self, batch: Vec<Opening>, _turn: OwnedMutexGuard<()>) {
+        let (sessions, answers): (Vec<_>, Vec<_>) = batch
+            .into_iter()
+            .map(|opening| (opening.session, opening.baseline))
+            .unzip();
+        let written = self.insert_sessions(sessions).await.map_err(AppError::from);
+        for answer in answers {
+            // The socket may have gone away; its session row stays until swept.
+            answer.send(written.clone()).ok();
+        }
+    }
+
+    async fn insert_sessions(
+        &self,
+        mut sessions: Vec<socket_session::ActiveModel>,
+    ) -> Result<i64, DbErr> {
+        let (_turns, txn) = self.begin_writing().await?;
+        let baseline_id = last_event_id(&txn).await?;
+        for session in &mut sessions {
+            session.baseline_id = Set(baseline_id);
+        }
+        socket_session::Entity::insert_many(sessions)
+            .exec_without_returning(&txn)
+            .await?;
         txn.commit().await?;
         Ok(baseline_id)
     }
