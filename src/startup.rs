@@ -20,7 +20,7 @@ use sea_orm::{
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
 };
 use socketioxide::SocketIo;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tower_http::{
     cors::{AllowOrigin, Any, CorsLayer},
@@ -53,6 +53,10 @@ const STATEMENT_CACHE_CAPACITY: usize = 1024;
 const ROW_BUFFER_ROWS: usize = 4096;
 /// How long a request waits for a database connection.
 const DATABASE_WAIT: Duration = Duration::from_secs(3);
+/// Connections the kernel queues before they are accepted. tokio's default (128, the
+/// standard library's) overflows when thousands of dashboards reconnect at once after a
+/// restart, and each refused SYN waits a second for its retry (Node listens with 511).
+const LISTEN_BACKLOG: u32 = 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -192,7 +196,7 @@ impl Application {
                     .on_response(DefaultOnResponse::new().level(Level::INFO)),
             )
             .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid));
-        let listener = TcpListener::bind(config.addr).await?;
+        let listener = listen(config.addr)?;
         Ok(Self {
             listener,
             stall_timeout: config.ping_interval() + config.ping_timeout(),
@@ -388,6 +392,17 @@ pub async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
+}
+
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    // As `TcpListener::bind` does: a restarted server binds its port at once.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 /// One PostgreSQL connection of its own, whose session holds the lock that orders

@@ -46,6 +46,44 @@ impl Frame {
     pub fn as_str(&self) -> &str {
         &self.text.as_str()[self.start..]
     }
+
+    /// An event's name, without parsing the payload.
+    pub fn event_name(&self) -> Option<&str> {
+        let rest = self.as_str().strip_prefix("[\"")?;
+        rest.split('"').next()
+    }
+
+    /// The `id` of an event's envelope (`["type",{"id":42,...},...]`, the id first, as
+    /// every server here writes it), without parsing the payload.
+    pub fn envelope_id(&self) -> Option<i64> {
+        let rest = self.as_str().strip_prefix("[\"")?;
+        let (_, rest) = rest.split_once("\",{\"id\":")?;
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        rest[..digits].parse().ok()
+    }
+
+    /// The offset connection state recovery appends to a broadcast event as its last
+    /// argument (`[..., {...},"42"]`), if any.
+    pub fn offset(&self) -> Option<&str> {
+        let (before, offset) = self.as_str().strip_suffix("\"]")?.rsplit_once(",\"")?;
+        let after_payload = before.ends_with(['}', ']']);
+        (after_payload && !offset.contains(['"', '\\'])).then_some(offset)
+    }
+}
+
+/// What a namespace connect brought: the CONNECT packet's data (`{"sid":..,"pid":..}`)
+/// and the events the server sent before it (a recovery replays missed events there).
+pub struct Handshake {
+    pub connect: Frame,
+    pub early: Vec<Frame>,
+}
+
+impl Handshake {
+    /// The connection state recovery session id, when the server offers recovery.
+    pub fn pid(&self) -> Option<String> {
+        let data: Value = serde_json::from_str(self.connect.as_str()).ok()?;
+        data["pid"].as_str().map(str::to_owned)
+    }
 }
 
 impl Incoming {
@@ -54,8 +92,7 @@ impl Incoming {
         let Incoming::Event(frame) = self else {
             return None;
         };
-        let rest = frame.as_str().strip_prefix("[\"")?;
-        rest.split('"').next()
+        frame.event_name()
     }
 }
 
@@ -67,7 +104,19 @@ impl Client {
         source: Option<IpAddr>,
         auth: &Value,
     ) -> Result<Self, Error> {
-        tokio::time::timeout(CONNECT_TIMEOUT, Self::handshake(addr, source, auth))
+        Ok(Self::connect_keeping(addr, source, auth, false).await?.0)
+    }
+
+    /// `connect`, also returning the CONNECT packet and, with `keep_early`, the events
+    /// sent before it (otherwise skipped).
+    pub async fn connect_keeping(
+        addr: SocketAddr,
+        source: Option<IpAddr>,
+        auth: &Value,
+        keep_early: bool,
+    ) -> Result<(Self, Handshake), Error> {
+        let handshake = Self::handshake(addr, source, auth, keep_early);
+        tokio::time::timeout(CONNECT_TIMEOUT, handshake)
             .await
             .map_err(|_| "connect timed out".to_owned())?
     }
@@ -76,7 +125,8 @@ impl Client {
         addr: SocketAddr,
         source: Option<IpAddr>,
         auth: &Value,
-    ) -> Result<Self, Error> {
+        keep_early: bool,
+    ) -> Result<(Self, Handshake), Error> {
         let socket = TcpSocket::new_v4().map_err(|e| format!("socket: {e}"))?;
         if let Some(ip) = source {
             socket
@@ -100,12 +150,18 @@ impl Client {
         let mut client = Client { ws, next_ack: 0 };
         client.send(format!("40{auth}")).await?;
         // Wait for the namespace connect (`40{"sid":..}`) or its refusal (`44{..}`). Some
-        // servers send events (greetings) before the connect packet: skip them.
+        // servers send events (greetings, a recovery's missed events) before the connect
+        // packet: kept if asked, else skipped.
+        let mut early = Vec::new();
         loop {
             let text = client.next_text().await?.ok_or("closed during handshake")?;
             match text.as_str() {
-                t if t.starts_with("40") => return Ok(client),
+                t if t.starts_with("40") => {
+                    let connect = Frame { text, start: 2 };
+                    return Ok((client, Handshake { connect, early }));
+                }
                 t if t.starts_with("44") => return Err(format!("connect_error: {}", &t[2..])),
+                t if keep_early && t.starts_with("42") => early.push(Frame { text, start: 2 }),
                 _ => {}
             }
         }
@@ -195,5 +251,51 @@ pub fn ack_data(raw: &str) -> Result<Value, Error> {
         Ok(ack["data"].clone())
     } else {
         Err(format!("error ack: {}", ack["error"]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::common::{find_marker, marker};
+
+    fn event(text: &str) -> Incoming {
+        Incoming::Event(Frame {
+            text: format!("42{text}").into(),
+            start: 2,
+        })
+    }
+
+    fn frame(incoming: &Incoming) -> &Frame {
+        match incoming {
+            Incoming::Event(frame) | Incoming::Ack(_, frame) => frame,
+        }
+    }
+
+    #[test]
+    fn events_with_an_offset_parse_as_without() {
+        let note = marker(2, 99);
+        let with = event(&format!(
+            r#"["order_created",{{"id":42,"type":"order_created","data":{{"id":7,"notes":"{note}"}}}},"42"]"#
+        ));
+        assert_eq!(with.event_name(), Some("order_created"));
+        assert_eq!(find_marker(frame(&with).as_str()), Some((2, 99)));
+        assert_eq!(frame(&with).envelope_id(), Some(42));
+        assert_eq!(frame(&with).offset(), Some("42"));
+        // socket.io's offsets are not numbers.
+        let node = event(r#"["client_created",{"id":5,"data":{}},"OTZc2r8-_"]"#);
+        assert_eq!(frame(&node).offset(), Some("OTZc2r8-_"));
+
+        let without = event(&format!(
+            r#"["order_created",{{"id":42,"notes":"{note}"}}]"#
+        ));
+        assert_eq!(find_marker(frame(&without).as_str()), Some((2, 99)));
+        assert_eq!(frame(&without).envelope_id(), Some(42));
+        assert_eq!(frame(&without).offset(), None);
+        // A string payload is not an offset; a payload without an id has none.
+        assert_eq!(frame(&event(r#"["hello","world"]"#)).offset(), None);
+        let presence = event(r#"["user_connected",{"user_id":"u1","id":3},"7"]"#);
+        assert_eq!(frame(&presence).envelope_id(), None);
+        assert_eq!(frame(&presence).offset(), Some("7"));
     }
 }

@@ -84,30 +84,48 @@ pub async fn connect_many(
     parallel: usize,
     auth_of: impl Fn(usize) -> Value,
 ) -> (Vec<Client>, Vec<Error>) {
+    connect_many_with(count, parallel, |i, source| {
+        let auth = auth_of(i);
+        async move { Client::connect(addr, Some(source), &auth).await }
+    })
+    .await
+}
+
+/// Runs `connect(i, source)` for i in 0..count, `parallel` at a time, each on a
+/// spawned task, with a fresh source address every 20 000; returns what succeeded (in
+/// no particular order) and the errors.
+pub async fn connect_many_with<T, F>(
+    count: usize,
+    parallel: usize,
+    connect: impl Fn(usize, IpAddr) -> F,
+) -> (Vec<T>, Vec<Error>)
+where
+    T: Send + 'static,
+    F: Future<Output = Result<T, Error>> + Send + 'static,
+{
     let mut source = next_source();
     let mut pending = JoinSet::new();
-    let (mut clients, mut errors) = (Vec::with_capacity(count), Vec::new());
+    let (mut done, mut errors) = (Vec::with_capacity(count), Vec::new());
     for i in 0..count {
         if i > 0 && i % 20_000 == 0 {
             source = next_source();
         }
-        while pending.len() >= parallel {
-            collect(pending.join_next().await, &mut clients, &mut errors);
+        while pending.len() >= parallel.max(1) {
+            collect(pending.join_next().await, &mut done, &mut errors);
         }
-        let auth = auth_of(i);
-        pending.spawn(async move { Client::connect(addr, Some(source), &auth).await });
+        pending.spawn(connect(i, source));
     }
-    while let Some(done) = pending.join_next().await {
-        collect(Some(done), &mut clients, &mut errors);
+    while let Some(joined) = pending.join_next().await {
+        collect(Some(joined), &mut done, &mut errors);
     }
-    (clients, errors)
+    (done, errors)
 }
 
-type Joined = Option<Result<Result<Client, Error>, tokio::task::JoinError>>;
+type Joined<T> = Option<Result<Result<T, Error>, tokio::task::JoinError>>;
 
-fn collect(done: Joined, clients: &mut Vec<Client>, errors: &mut Vec<Error>) {
-    match done {
-        Some(Ok(Ok(client))) => clients.push(client),
+fn collect<T>(joined: Joined<T>, done: &mut Vec<T>, errors: &mut Vec<Error>) {
+    match joined {
+        Some(Ok(Ok(value))) => done.push(value),
         Some(Ok(Err(e))) => errors.push(e),
         Some(Err(e)) => errors.push(e.to_string()),
         None => {}
@@ -167,15 +185,42 @@ pub fn find_marker(raw: &str) -> Option<(usize, u64)> {
 
 /// A plain HTTP/1.1 GET on loopback (for pulso's /metrics); the body, or None.
 pub async fn http_get(addr: SocketAddr, path: &str) -> Option<String> {
+    http_request(addr, "GET", path, &[], None)
+        .await
+        .map(|(_, body)| body)
+}
+
+/// A plain HTTP/1.1 request on loopback (one connection, closed after; no chunked
+/// bodies: every server here sends a length). The status and body, or None.
+pub async fn http_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&Value>,
+) -> Option<(u16, String)> {
     let fetch = async {
         let mut stream = TcpStream::connect(addr).await.ok()?;
-        let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+        let mut request =
+            format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+        for (name, value) in headers {
+            request += &format!("{name}: {value}\r\n");
+        }
+        let body = body.map(Value::to_string).unwrap_or_default();
+        if !body.is_empty() {
+            request += &format!(
+                "Content-Type: application/json\r\nContent-Length: {}\r\n",
+                body.len()
+            );
+        }
+        request += "\r\n";
+        request += &body;
         stream.write_all(request.as_bytes()).await.ok()?;
         let mut response = String::new();
         stream.read_to_string(&mut response).await.ok()?;
-        response
-            .split_once("\r\n\r\n")
-            .map(|(_, body)| body.to_owned())
+        let (head, body) = response.split_once("\r\n\r\n")?;
+        let status = head.split_whitespace().nth(1)?.parse().ok()?;
+        Some((status, body.to_owned()))
     };
     tokio::time::timeout(Duration::from_secs(5), fetch)
         .await

@@ -14,8 +14,9 @@ use serde_json::Value;
 
 use crate::{
     client::Error,
-    commands, connections, fanout, mixed,
+    commands, connections, fanout, latency, mixed,
     server::{Kind, Programs, Server, python_venv, root},
+    storm,
 };
 
 #[derive(Args, Debug)]
@@ -52,16 +53,35 @@ pub struct Opts {
 pub enum Scenario {
     Connections,
     Fanout,
+    Latency,
     Commands,
     Mixed,
+    Storm,
 }
 
-const SCENARIOS: [Scenario; 4] = [
+pub const SCENARIOS: [Scenario; 6] = [
     Scenario::Connections,
     Scenario::Fanout,
+    Scenario::Latency,
     Scenario::Commands,
     Scenario::Mixed,
+    Scenario::Storm,
 ];
+
+impl Scenario {
+    /// Why `kind` sits this scenario out, if it does: python-socketio has no connection
+    /// state recovery, and the latency sweep is pulso against Node (python-socketio's
+    /// one-event latency is in `fanout`'s first step).
+    pub fn skipped_on(self, kind: Kind) -> Option<&'static str> {
+        match (self, kind) {
+            (Scenario::Storm, Kind::Python) => {
+                Some("python-socketio has no connection state recovery")
+            }
+            (Scenario::Latency, Kind::Python) => Some("the latency sweep is pulso against Node"),
+            _ => None,
+        }
+    }
+}
 
 /// Every scenario's settings for one mode.
 #[derive(Debug, Clone)]
@@ -70,6 +90,8 @@ struct Plan {
     fanout: fanout::Opts,
     commands: commands::Opts,
     mixed: mixed::Opts,
+    latency: latency::Opts,
+    storm: storm::Opts,
 }
 
 impl Plan {
@@ -104,6 +126,19 @@ impl Plan {
                 notify_rate: 10.0,
                 secs: 30.0,
             },
+            latency: latency::Opts {
+                sockets: vec![1_000, 2_000, 5_000, 10_000],
+                events: 5,
+                rate: 1.0,
+                users: 100,
+            },
+            storm: storm::Opts {
+                dashboards: 10_000,
+                before: 10,
+                events: 200,
+                in_flight: 512,
+                users: 100,
+            },
         }
     }
 
@@ -134,6 +169,19 @@ impl Plan {
                 staff_rate: 10.0,
                 notify_rate: 10.0,
                 secs: 8.0,
+            },
+            latency: latency::Opts {
+                sockets: vec![500, 1_000, 2_000],
+                events: 3,
+                rate: 1.0,
+                users: 100,
+            },
+            storm: storm::Opts {
+                dashboards: 1_000,
+                before: 5,
+                events: 200,
+                in_flight: 512,
+                users: 100,
             },
         }
     }
@@ -167,6 +215,19 @@ impl Plan {
                 notify_rate: 5.0,
                 secs: 2.0,
             },
+            latency: latency::Opts {
+                sockets: vec![20, 50],
+                events: 2,
+                rate: 2.0,
+                users: 10,
+            },
+            storm: storm::Opts {
+                dashboards: 50,
+                before: 3,
+                events: 20,
+                in_flight: 64,
+                users: 10,
+            },
         }
     }
 }
@@ -176,9 +237,12 @@ impl Plan {
 #[serde(untagged)]
 pub enum Outcome {
     Connections(connections::Outcome),
-    Fanout(fanout::Outcome),
+    // Boxed: three copies of a step make it the largest by far.
+    Fanout(Box<fanout::Outcome>),
     Commands(commands::Outcome),
     Mixed(mixed::Outcome),
+    Latency(latency::Outcome),
+    Storm(storm::Outcome),
 }
 
 #[derive(Debug, Serialize)]
@@ -205,15 +269,22 @@ pub struct Results {
     pub runs: Vec<Run>,
 }
 
-async fn run_scenario(scenario: Scenario, plan: &Plan, server: &Server) -> Result<Outcome, Error> {
+/// Runs one scenario on `server` (storm kills and restarts it).
+async fn run_scenario(
+    scenario: Scenario,
+    plan: &Plan,
+    server: &mut Server,
+) -> Result<Outcome, Error> {
     let (addr, pid) = (server.addr, Some(server.pid));
     Ok(match scenario {
         Scenario::Connections => {
             Outcome::Connections(connections::run(addr, pid, &plan.connections).await?)
         }
-        Scenario::Fanout => Outcome::Fanout(fanout::run(addr, pid, &plan.fanout).await?),
+        Scenario::Fanout => Outcome::Fanout(Box::new(fanout::run(addr, pid, &plan.fanout).await?)),
         Scenario::Commands => Outcome::Commands(commands::run(addr, pid, &plan.commands).await?),
         Scenario::Mixed => Outcome::Mixed(mixed::run(addr, pid, &plan.mixed).await?),
+        Scenario::Latency => Outcome::Latency(latency::run(addr, pid, &plan.latency).await?),
+        Scenario::Storm => Outcome::Storm(storm::run(server, &plan.storm).await?),
     })
 }
 
@@ -223,6 +294,8 @@ fn summary(outcome: &Outcome) -> String {
         Outcome::Fanout(o) => summary_fanout(o),
         Outcome::Commands(o) => summary_commands(o),
         Outcome::Mixed(o) => summary_mixed(o),
+        Outcome::Latency(o) => summary_latency(o),
+        Outcome::Storm(o) => summary_storm(o),
     }
 }
 
@@ -288,6 +361,38 @@ pub fn summary_mixed(o: &mixed::Outcome) -> String {
     )
 }
 
+pub fn summary_latency(o: &latency::Outcome) -> String {
+    let points: Vec<String> = o
+        .points
+        .iter()
+        .map(|p| {
+            format!(
+                "{} sockets p50 {} / p99 {} ms ({} lost)",
+                p.connected, p.step.latency.p50_ms, p.step.latency.p99_ms, p.step.lost
+            )
+        })
+        .collect();
+    format!("latency: {}", points.join("; "))
+}
+
+pub fn summary_storm(o: &storm::Outcome) -> String {
+    format!(
+        "storm: {}/{} dashboards back in {} s, {} recovered; {} events replayed ({}/s); {} lost, {} doubled, {} unexpected, {} out of order ({} dashboards wrong); restart {} s",
+        o.reconnected,
+        o.connected,
+        o.reconnect_secs,
+        o.recovered,
+        o.replayed,
+        o.replayed_per_sec,
+        o.lost,
+        o.doubled,
+        o.unexpected,
+        o.out_of_order,
+        o.dashboards_wrong,
+        o.restart_secs
+    )
+}
+
 pub async fn compare(opts: Opts) -> Result<(), Error> {
     let plan = if opts.quick {
         Plan::quick()
@@ -308,10 +413,11 @@ pub async fn compare(opts: Opts) -> Result<(), Error> {
         Some(bin) => absolute(bin)?,
         None => build_pulso(true)?,
     };
+    let runs_on = |kind: Kind| scenarios.iter().any(|s| s.skipped_on(kind).is_none());
     if servers.contains(&Kind::Node) {
         install_node()?;
     }
-    if servers.contains(&Kind::Python) {
+    if servers.contains(&Kind::Python) && runs_on(Kind::Python) {
         install_python()?;
     }
     // Read now, right after the build: what the binary was built from, not what the
@@ -328,6 +434,10 @@ pub async fn compare(opts: Opts) -> Result<(), Error> {
         let mut order = servers.clone();
         order.rotate_left(i % servers.len());
         for kind in order {
+            if let Some(why) = scenario.skipped_on(kind) {
+                eprintln!("== {scenario:?} skipped on {}: {why}", kind.name());
+                continue;
+            }
             runs.push(run_one(scenario, kind, &plan, &sqlite, "sqlite").await);
         }
         if scenario == Scenario::Commands
@@ -355,6 +465,8 @@ pub async fn compare(opts: Opts) -> Result<(), Error> {
             "fanout": format!("{:?}", plan.fanout),
             "commands": format!("{:?}", plan.commands),
             "mixed": format!("{:?}", plan.mixed),
+            "latency": format!("{:?}", plan.latency),
+            "storm": format!("{:?}", plan.storm),
         }),
         runs,
     };
@@ -399,8 +511,8 @@ async fn run_one(
     );
     let load_before = loadavg();
     let result = match Server::start(kind, programs) {
-        Ok(server) => {
-            let outcome = run_scenario(scenario, plan, &server).await;
+        Ok(mut server) => {
+            let outcome = run_scenario(scenario, plan, &mut server).await;
             server.stop();
             outcome
         }
@@ -446,8 +558,8 @@ pub async fn smoke(opts: SmokeOpts) -> Result<ExitCode, Error> {
     let plan = Plan::smoke();
     let mut failures = Vec::new();
     for scenario in SCENARIOS {
-        let server = Server::start(Kind::Pulso, &programs)?;
-        let outcome = run_scenario(scenario, &plan, &server).await;
+        let mut server = Server::start(Kind::Pulso, &programs)?;
+        let outcome = run_scenario(scenario, &plan, &mut server).await;
         server.stop();
         match outcome {
             Ok(outcome) => {
@@ -460,7 +572,7 @@ pub async fn smoke(opts: SmokeOpts) -> Result<ExitCode, Error> {
         }
     }
     if failures.is_empty() {
-        eprintln!("smoke ok: connections, fanout, commands, mixed");
+        eprintln!("smoke ok: connections, fanout, latency, commands, mixed, storm");
         Ok(ExitCode::SUCCESS)
     } else {
         eprintln!("smoke FAILED:\n  {}", failures.join("\n  "));
@@ -503,16 +615,44 @@ fn smoke_problem(outcome: &Outcome) -> Option<String> {
                 o.commands_acked, o.command_errors, o.lost
             ))
         }
+        Outcome::Latency(o) => o
+            .points
+            .iter()
+            .find(|p| p.connected != p.sockets || p.step.lost > 0 || p.step.disconnected > 0)
+            .map(|p| {
+                format!(
+                    "{} of {} sockets: {} lost, {} disconnected",
+                    p.connected, p.sockets, p.step.lost, p.step.disconnected
+                )
+            }),
+        Outcome::Storm(o)
+            if o.connected != o.dashboards
+                || o.missed_before_kill > 0
+                || o.recovered != o.connected
+                || o.lost + o.doubled + o.unexpected + o.out_of_order > 0 =>
+        {
+            Some(format!(
+                "{} connected, {} recovered of {} back ({:?}); {} lost, {} doubled, {} unexpected, {} out of order",
+                o.connected,
+                o.recovered,
+                o.reconnected,
+                o.reconnect_errors,
+                o.lost,
+                o.doubled,
+                o.unexpected,
+                o.out_of_order
+            ))
+        }
         _ => None,
     }
 }
 
 /// Servers start in their own directory: a relative binary path would not resolve.
-fn absolute(path: &Path) -> Result<PathBuf, Error> {
+pub fn absolute(path: &Path) -> Result<PathBuf, Error> {
     std::fs::canonicalize(path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-fn build_pulso(release: bool) -> Result<PathBuf, Error> {
+pub fn build_pulso(release: bool) -> Result<PathBuf, Error> {
     let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     command
         .current_dir(root())
@@ -532,7 +672,7 @@ fn build_pulso(release: bool) -> Result<PathBuf, Error> {
     }))
 }
 
-fn install_node() -> Result<(), Error> {
+pub fn install_node() -> Result<(), Error> {
     let dir = root().join("bench/reference/node");
     let built = dir.join("node_modules/better-sqlite3/build/Release/better_sqlite3.node");
     if built.exists() && dir.join("node_modules/socket.io/package.json").exists() {

@@ -14,7 +14,7 @@ use std::{
         Arc,
         atomic::{AtomicU64, Ordering::Relaxed},
     },
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use clap::Args;
@@ -101,61 +101,82 @@ struct Shared {
     disconnected: AtomicU64,
 }
 
-pub async fn run(addr: SocketAddr, server_pid: Option<u32>, opts: &Opts) -> Result<Outcome, Error> {
-    let catalog = Catalog::create(addr).await?;
-    let users = opts.users.max(1);
-    let (clients, errors) = connect_many(addr, opts.sockets, 128, |i| {
-        auth(
-            VIEWER_KEY,
-            &format!("bench-r{}", i % users),
-            Some(&["orders"]),
-        )
-    })
-    .await;
-    let connected = clients.len();
-    eprintln!(
-        "  fanout: {connected} sockets in `orders` ({} failed)",
-        errors.len()
-    );
-    let shared = Arc::new(Shared {
-        received: opts.rates.iter().map(|_| AtomicU64::new(0)).collect(),
-        latency: opts.rates.iter().map(|_| Histogram::default()).collect(),
-        disconnected: AtomicU64::new(0),
-    });
-    let mut receivers = JoinSet::new();
-    for client in clients {
-        receivers.spawn(receive(client, shared.clone()));
-    }
-    let mut producer =
-        Client::connect(addr, None, &auth(STAFF_KEY, "bench-producer", Some(&[]))).await?;
-    stats::settle(server_pid, Duration::from_secs(30)).await; // greetings and presence
+/// The receiving sockets (all in `orders`), each read by its own task, and what they
+/// count per step; shared with the latency sweep, which adds sockets between steps.
+pub struct Audience {
+    addr: SocketAddr,
+    server_pid: Option<u32>,
+    shared: Arc<Shared>,
+    receivers: JoinSet<()>,
+    attempted: usize,
+    pub connected: usize,
+    pub errors: Vec<Error>,
+}
 
-    let mut steps: Vec<Step> = Vec::new();
-    for (index, &rate) in opts.rates.iter().enumerate() {
+impl Audience {
+    /// An audience of the server at `addr` with no sockets yet, counting `steps` steps.
+    pub fn new(addr: SocketAddr, server_pid: Option<u32>, steps: usize) -> Self {
+        Audience {
+            addr,
+            server_pid,
+            shared: Arc::new(Shared {
+                received: (0..steps).map(|_| AtomicU64::new(0)).collect(),
+                latency: (0..steps).map(|_| Histogram::default()).collect(),
+                disconnected: AtomicU64::new(0),
+            }),
+            receivers: JoinSet::new(),
+            attempted: 0,
+            connected: 0,
+            errors: Vec::new(),
+        }
+    }
+
+    /// Connects viewer sockets in `orders` until `total` were attempted (user ids
+    /// spread over `users`), each then read by its own task.
+    pub async fn grow(&mut self, total: usize, users: usize) {
+        let (addr, first, users) = (self.addr, self.attempted, users.max(1));
+        let (clients, errors) = connect_many(addr, total.saturating_sub(first), 128, |i| {
+            let user = format!("bench-r{}", (first + i) % users);
+            auth(VIEWER_KEY, &user, Some(&["orders"]))
+        })
+        .await;
+        self.attempted = self.attempted.max(total);
+        self.connected += clients.len();
+        self.errors.extend(errors);
+        for client in clients {
+            self.receivers.spawn(receive(client, self.shared.clone()));
+        }
+    }
+
+    /// One step: `producer` creates orders at `rate` for `secs`, each marked with
+    /// `index`; waits for their deliveries to every socket (or until none came for two
+    /// seconds), then measures.
+    pub async fn step(
+        &self,
+        producer: &mut Client,
+        catalog: &Catalog,
+        index: usize,
+        rate: f64,
+        secs: f64,
+        p99_limit_ms: f64,
+    ) -> Result<Step, Error> {
+        let (addr, server_pid) = (self.addr, self.server_pid);
+        let (shared, connected) = (&self.shared, self.connected);
         let send_errors_before = server_send_errors(addr).await;
         let cpu_before = server_pid.and_then(stats::cpu_seconds);
         let own_before = stats::cpu_seconds(std::process::id()).unwrap_or(0.0);
         let started_us = now_us();
-        let (sent, acked, ack_errors) =
-            produce(&mut producer, &catalog, index, rate, opts.step_secs).await?;
+        let (sent, acked, ack_errors) = produce(producer, catalog, index, rate, secs).await?;
         let expected = acked * connected as u64;
         // Wait for the deliveries: until all arrived or none came for two seconds.
-        let (mut last, mut still) = (0, Instant::now());
-        let drain_deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < drain_deadline {
-            let now = shared.received[index].load(Relaxed);
-            if now >= expected {
-                break;
-            }
-            if now != last {
-                (last, still) = (now, Instant::now());
-            } else if still.elapsed() > Duration::from_secs(2) {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let window = ((now_us() - started_us) as f64 / 1e6).max(opts.step_secs);
-        let delivered = shared.received[index].load(Relaxed);
+        let delivered = stats::wait_for_count(
+            &shared.received[index],
+            expected,
+            Duration::from_secs(2),
+            Duration::from_secs(20),
+        )
+        .await;
+        let window = ((now_us() - started_us) as f64 / 1e6).max(secs);
         let latency = shared.latency[index].take();
         let cpu = cpu_before
             .zip(server_pid.and_then(stats::cpu_seconds))
@@ -170,10 +191,10 @@ pub async fn run(addr: SocketAddr, server_pid: Option<u32>, opts: &Opts) -> Resu
         let kept_up = lost == 0
             && ack_errors == 0
             && disconnected == 0
-            && sent as f64 >= 0.9 * rate * opts.step_secs
+            && sent as f64 >= 0.9 * rate * secs
             && deliveries_per_sec >= 0.9 * rate * connected as f64;
-        let passed = kept_up && latency.p99_ms <= opts.p99_limit_ms;
-        let step = Step {
+        let passed = kept_up && latency.p99_ms <= p99_limit_ms;
+        Ok(Step {
             rate,
             events_sent: sent,
             events_acked: acked,
@@ -189,22 +210,56 @@ pub async fn run(addr: SocketAddr, server_pid: Option<u32>, opts: &Opts) -> Resu
             disconnected,
             kept_up,
             passed,
-        };
+        })
+    }
+
+    pub async fn close(mut self) {
+        self.receivers.shutdown().await;
+    }
+}
+
+pub async fn run(addr: SocketAddr, server_pid: Option<u32>, opts: &Opts) -> Result<Outcome, Error> {
+    let catalog = Catalog::create(addr).await?;
+    let mut audience = Audience::new(addr, server_pid, opts.rates.len());
+    audience.grow(opts.sockets, opts.users).await;
+    let connected = audience.connected;
+    eprintln!(
+        "  fanout: {connected} sockets in `orders` ({} failed)",
+        audience.errors.len()
+    );
+    let mut producer =
+        Client::connect(addr, None, &auth(STAFF_KEY, "bench-producer", Some(&[]))).await?;
+    stats::settle(server_pid, Duration::from_secs(30)).await; // greetings and presence
+
+    let mut steps: Vec<Step> = Vec::new();
+    for (index, &rate) in opts.rates.iter().enumerate() {
+        let step = audience
+            .step(
+                &mut producer,
+                &catalog,
+                index,
+                rate,
+                opts.step_secs,
+                opts.p99_limit_ms,
+            )
+            .await?;
         eprintln!(
-            "  fanout: {rate}/s → {} deliveries/s, p50 {} ms, p99 {} ms, lost {lost}, CPU server {}% client {}%{}",
+            "  fanout: {rate}/s → {} deliveries/s, p50 {} ms, p99 {} ms, lost {}, CPU server {}% client {}%{}",
             step.deliveries_per_sec,
             step.latency.p50_ms,
             step.latency.p99_ms,
+            step.lost,
             step.server_cpu_percent.round(),
             step.client_cpu_percent.round(),
-            if passed {
+            if step.passed {
                 ""
-            } else if kept_up {
+            } else if step.kept_up {
                 "  (p99 over the limit)"
             } else {
                 "  (fell behind or lost)"
             }
         );
+        let kept_up = step.kept_up;
         steps.push(step);
         if !kept_up {
             break;
@@ -213,7 +268,8 @@ pub async fn run(addr: SocketAddr, server_pid: Option<u32>, opts: &Opts) -> Resu
     }
     let rss_kib = server_pid.and_then(stats::rss_kib).unwrap_or(0);
     producer.close().await;
-    receivers.shutdown().await;
+    let connect_errors = std::mem::take(&mut audience.errors);
+    audience.close().await;
     let sustainable = steps.iter().rev().find(|s| s.passed).cloned();
     let lossless = steps.iter().rev().find(|s| s.kept_up).cloned();
     let peak = steps
@@ -224,7 +280,7 @@ pub async fn run(addr: SocketAddr, server_pid: Option<u32>, opts: &Opts) -> Resu
     Ok(Outcome {
         sockets: opts.sockets,
         connected,
-        connect_errors: errors.into_iter().take(5).collect(),
+        connect_errors: connect_errors.into_iter().take(5).collect(),
         steps,
         sustainable,
         lossless,

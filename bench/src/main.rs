@@ -2,8 +2,9 @@
 //!
 //! `bench compare [--quick]` builds pulso, installs the reference servers (Node
 //! socket.io, python-socketio), runs every scenario against each in turn and writes
-//! bench/results/. `bench connections|fanout|commands|mixed --url URL` runs one
-//! scenario against a server already running; `bench smoke` is the seconds-long CI run.
+//! bench/results/. `bench connections|fanout|latency|commands|mixed --url URL` runs one
+//! scenario against a server already running; `bench storm --server KIND` starts (and
+//! kills, and restarts) its own; `bench smoke` is the seconds-long CI run.
 
 mod client;
 mod commands;
@@ -11,17 +12,20 @@ mod common;
 mod compare;
 mod connections;
 mod fanout;
+mod latency;
 mod mixed;
 mod report;
 mod server;
 mod stats;
+mod storm;
 
-use std::process::ExitCode;
+use std::{path::PathBuf, process::ExitCode};
 
 use clap::{Parser, Subcommand};
 use serde::Serialize;
 
 use common::{Target, loopback_addr};
+use server::{Kind, Programs, Server};
 
 #[derive(Parser)]
 #[command(about = "Load generator and benchmark for pulso (loopback targets only)")]
@@ -45,6 +49,25 @@ enum Command {
         target: Target,
         #[command(flatten)]
         opts: fanout::Opts,
+    },
+    /// One event's delivery latency to a room of growing size (1 000 … 10 000 sockets).
+    Latency {
+        #[command(flatten)]
+        target: Target,
+        #[command(flatten)]
+        opts: latency::Opts,
+    },
+    /// Reconnect storm after a crash: starts the server itself, kills it (SIGKILL),
+    /// restarts it on the same database, and brings every dashboard back at once.
+    Storm {
+        /// The server to start (python-socketio has no connection state recovery).
+        #[arg(long, value_enum, default_value = "pulso")]
+        server: Kind,
+        /// Use this pulso binary instead of `cargo build --release --bin pulso`.
+        #[arg(long)]
+        pulso_bin: Option<PathBuf>,
+        #[command(flatten)]
+        opts: storm::Opts,
     },
     /// Persisted `order:create` with a fixed number in flight: acks/s, ack latency.
     Commands {
@@ -101,6 +124,37 @@ async fn run(command: Command) -> Result<ExitCode, String> {
             let addr = loopback_addr(&target.url)?;
             let outcome = fanout::run(addr, target.server_pid, &opts).await?;
             print(&outcome, compare::summary_fanout(&outcome))
+        }
+        Command::Latency { target, opts } => {
+            let addr = loopback_addr(&target.url)?;
+            let outcome = latency::run(addr, target.server_pid, &opts).await?;
+            print(&outcome, compare::summary_latency(&outcome))
+        }
+        Command::Storm {
+            server,
+            pulso_bin,
+            opts,
+        } => {
+            if let Some(why) = compare::Scenario::Storm.skipped_on(server) {
+                return Err(why.to_owned());
+            }
+            let pulso = match (server, pulso_bin) {
+                (_, Some(bin)) => compare::absolute(&bin)?,
+                (Kind::Pulso, None) => compare::build_pulso(true)?,
+                _ => PathBuf::new(),
+            };
+            if server == Kind::Node {
+                compare::install_node()?;
+            }
+            let programs = Programs {
+                pulso,
+                pulso_database_url: None,
+            };
+            let mut running = Server::start(server, &programs)?;
+            let outcome = storm::run(&mut running, &opts).await;
+            running.stop();
+            let outcome = outcome?;
+            print(&outcome, compare::summary_storm(&outcome))
         }
         Command::Commands { target, opts } => {
             let addr = loopback_addr(&target.url)?;

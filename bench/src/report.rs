@@ -4,8 +4,9 @@
 use serde_json::Value;
 
 use crate::{
-    compare::{Outcome, Results, Scenario},
+    compare::{Outcome, Results, SCENARIOS, Scenario},
     fanout::Step,
+    latency,
     server::Kind,
 };
 
@@ -107,6 +108,26 @@ fn rows(outcome: &Outcome) -> Vec<Row> {
             row("errors", false, c.errors as f64),
             row("server CPU, % of a core", false, c.server_cpu_percent),
         ],
+        Outcome::Storm(o) => vec![
+            row("dashboards back", true, o.reconnected as f64),
+            row("recovered (same pid)", true, o.recovered as f64),
+            row("first attempt → last CONNECT, s", false, o.reconnect_secs),
+            row("missed events replayed/s", true, o.replayed_per_sec),
+            row("events lost (over all dashboards)", false, o.lost as f64),
+            row(
+                "events doubled, unexpected or out of order",
+                false,
+                (o.doubled + o.unexpected + o.out_of_order) as f64,
+            ),
+            row(
+                "server CPU during the storm, % of a core",
+                false,
+                o.server_cpu_percent,
+            ),
+            row("restart after SIGKILL, s", false, o.restart_secs),
+        ],
+        // A table of its own, by socket count (`latency_table`).
+        Outcome::Latency(_) => Vec::new(),
         Outcome::Mixed(m) => vec![
             row("command ack p99 ms", false, m.ack_latency.p99_ms),
             row(
@@ -164,12 +185,7 @@ pub fn report(results: &Results) -> String {
          |---|---|---:|---:|---:|---:|---:|\n",
         results.date, results.mode
     );
-    for scenario in [
-        Scenario::Connections,
-        Scenario::Fanout,
-        Scenario::Commands,
-        Scenario::Mixed,
-    ] {
+    for scenario in SCENARIOS {
         let [p, n, y] = Kind::ALL.map(|kind| find(results, scenario, kind).map(rows));
         let Some(names) = p.as_ref().or(n.as_ref()).or(y.as_ref()) else {
             continue;
@@ -190,6 +206,9 @@ pub fn report(results: &Results) -> String {
             );
         }
     }
+    md += &skipped(results);
+    md += &storm_note(results);
+    md += &latency_table(results);
     let postgres = results.runs.iter().find(|r| r.database == "postgres");
     if let Some(Outcome::Commands(c)) = postgres.and_then(|r| r.outcome.as_ref()) {
         md += &format!(
@@ -227,6 +246,87 @@ pub fn report(results: &Results) -> String {
         for (key, value) in settings {
             md += &format!("- {key}: `{}`\n", value.as_str().unwrap_or_default());
         }
+    }
+    md
+}
+
+/// Which servers sit out the scenarios of this run, and why.
+fn skipped(results: &Results) -> String {
+    let mut md = String::new();
+    for scenario in SCENARIOS {
+        if !results.runs.iter().any(|r| r.scenario == scenario) {
+            continue;
+        }
+        for kind in Kind::ALL {
+            if let Some(why) = scenario.skipped_on(kind) {
+                let name = format!("{scenario:?}").to_lowercase();
+                md += &format!("\n{name} did not run on {}: {why}.\n", kind.name());
+            }
+        }
+    }
+    md
+}
+
+fn storm_note(results: &Results) -> String {
+    let Some(Outcome::Storm(s)) = Kind::ALL
+        .iter()
+        .find_map(|&kind| find(results, Scenario::Storm, kind))
+    else {
+        return String::new();
+    };
+    format!(
+        "\nstorm: {} dashboards, {} events written after the restart (each missed by every \
+         dashboard). Node's recovery lives in its process's memory (the in-memory adapter): \
+         after a restart it recovers nothing, so its lost events are what a restart costs it, \
+         and its time is that of plain reconnects with nothing to replay.\n",
+        s.dashboards, s.events_written
+    )
+}
+
+/// One event's delivery latency by socket count, pulso against Node.
+fn latency_table(results: &Results) -> String {
+    let sweep = |kind| match find(results, Scenario::Latency, kind) {
+        Some(Outcome::Latency(l)) => Some(l),
+        _ => None,
+    };
+    let (pulso, node) = (sweep(Kind::Pulso), sweep(Kind::Node));
+    let Some(any) = pulso.or(node) else {
+        return String::new();
+    };
+    let mut md = format!(
+        "\n## Delivery latency by socket count\n\n\
+         One event (an `order:create` acked, persisted, then `order_created` to the room) to \
+         every socket of the room, {} events at {}/s per point, sockets added between points \
+         on one server; p50 / p99 over every delivery, in ms. Ratio: pulso's p99 ÷ Node's.\n\n\
+         | sockets | pulso p50 / p99 | node p50 / p99 | pulso ÷ node (p99) | lost (pulso / node) |\n\
+         |---:|---:|---:|---:|---:|\n",
+        any.events, any.rate
+    );
+    let cell = |p: Option<&latency::Point>| {
+        p.map_or("–".into(), |p| {
+            format!(
+                "{} / {}",
+                fmt(p.step.latency.p50_ms),
+                fmt(p.step.latency.p99_ms)
+            )
+        })
+    };
+    let lost = |p: Option<&latency::Point>| p.map_or("–".into(), |p| p.step.lost.to_string());
+    for point in &any.points {
+        let p = pulso.and_then(|l| l.at(point.sockets));
+        let n = node.and_then(|l| l.at(point.sockets));
+        md += &format!(
+            "| {} | {} | {} | {} | {} / {} |\n",
+            point.sockets,
+            cell(p),
+            cell(n),
+            ratio(
+                p.map(|p| p.step.latency.p99_ms),
+                n.map(|n| n.step.latency.p99_ms)
+            ),
+            lost(p),
+            lost(n)
+        );
     }
     md
 }
@@ -292,6 +392,56 @@ fn targets(results: &Results) -> String {
             fmt(n),
             verdict(n > 0.0 && p >= 3.0 * n)
         );
+    }
+    md += &latency_targets(results);
+    if let Some(Outcome::Storm(s)) = find(results, Scenario::Storm, Kind::Pulso) {
+        let wrong = s.doubled + s.unexpected + s.out_of_order;
+        md += &format!(
+            "| storm: every dashboard recovered after a SIGKILL, nothing lost or doubled | {} of {} recovered in {} s, {} lost, {} doubled, unexpected or out of order | {} |\n",
+            s.recovered,
+            s.connected,
+            fmt(s.reconnect_secs),
+            s.lost,
+            wrong,
+            verdict(s.all_recovered_secs.is_some() && s.lost == 0 && wrong == 0)
+        );
+    }
+    md
+}
+
+/// p99 ≤ 50 ms at 2 000 sockets; at 10 000, pulso's p99 at most half of Node's.
+fn latency_targets(results: &Results) -> String {
+    let verdict = |ok: bool| if ok { "yes" } else { "**no**" };
+    let point = |kind, sockets| match find(results, Scenario::Latency, kind) {
+        Some(Outcome::Latency(l)) => l.at(sockets).map(|p| &p.step),
+        _ => None,
+    };
+    let mut md = String::new();
+    if let Some(Outcome::Latency(_)) = find(results, Scenario::Latency, Kind::Pulso) {
+        md += &match point(Kind::Pulso, 2_000) {
+            Some(s) => format!(
+                "| one event's p99 ≤ {} ms at 2 000 sockets | {} ms ({} lost) | {} |\n",
+                latency::P99_LIMIT_MS,
+                fmt(s.latency.p99_ms),
+                s.lost,
+                verdict(s.lost == 0 && s.latency.p99_ms <= latency::P99_LIMIT_MS)
+            ),
+            None => format!(
+                "| one event's p99 ≤ {} ms at 2 000 sockets | no 2 000-socket point | n/a |\n",
+                latency::P99_LIMIT_MS
+            ),
+        };
+        md += &match (point(Kind::Pulso, 10_000), point(Kind::Node, 10_000)) {
+            (Some(p), Some(n)) => format!(
+                "| one event's p99 at 10 000 sockets ≤ ½ Node's | {} vs {} ms ({}) | {} |\n",
+                fmt(p.latency.p99_ms),
+                fmt(n.latency.p99_ms),
+                ratio(Some(p.latency.p99_ms), Some(n.latency.p99_ms)),
+                verdict(p.lost == 0 && p.latency.p99_ms <= 0.5 * n.latency.p99_ms)
+            ),
+            _ => "| one event's p99 at 10 000 sockets ≤ ½ Node's | no 10 000-socket point for both | n/a |\n"
+                .into(),
+        };
     }
     md
 }

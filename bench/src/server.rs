@@ -61,6 +61,8 @@ pub struct Programs {
 pub struct Server {
     pub addr: SocketAddr,
     pub pid: u32,
+    kind: Kind,
+    programs: Programs,
     child: Child,
     dir: PathBuf,
 }
@@ -75,101 +77,38 @@ impl Server {
             kind.name()
         ));
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let db = dir.join("bench.db");
-        let reference = root().join("bench/reference");
-        let mut command = match kind {
-            Kind::Pulso => {
-                let mut c = Command::new(&programs.pulso);
-                let url = programs
-                    .pulso_database_url
-                    .clone()
-                    .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", db.display()));
-                c.env("PULSO_ADDR", "127.0.0.1:0")
-                    .env("DATABASE_URL", url)
-                    .env("PULSO_ENV", "development")
-                    .env("PULSO_API_KEYS", API_KEYS)
-                    .env("PULSO_PING_INTERVAL_MS", PING_INTERVAL_MS)
-                    .env("PULSO_PING_TIMEOUT_MS", PING_TIMEOUT_MS)
-                    .env("PULSO_LOG_FORMAT", "json")
-                    // The references have no limits: lift pulso's per-socket command rate
-                    // and per-user socket cap, which a load generator exceeds by design.
-                    .env("PULSO_RATE_LIMIT", "1000000")
-                    .env("PULSO_RATE_BURST", "1000000")
-                    .env("PULSO_MAX_CONNECTIONS_PER_USER", "100000")
-                    // pulso's shipped default level, unless the caller chose one.
-                    .env(
-                        "RUST_LOG",
-                        std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
-                    );
-                c
-            }
-            Kind::Node => {
-                let mut c = Command::new("node");
-                c.arg(reference.join("node/server.js"));
-                c
-            }
-            Kind::Python => {
-                let mut c = Command::new(python_venv().join("bin/python"));
-                c.arg(reference.join("python/server.py"));
-                c
-            }
-        };
-        command
-            .current_dir(&dir)
-            .env("BENCH_ADDR", "127.0.0.1:0")
-            .env("BENCH_DB", &db)
-            .env("BENCH_API_KEYS", API_KEYS)
-            .env("BENCH_PING_INTERVAL_MS", PING_INTERVAL_MS)
-            .env("BENCH_PING_TIMEOUT_MS", PING_TIMEOUT_MS)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(File::create(dir.join("stderr.log")).map_err(|e| e.to_string())?);
-        let mut child = command.spawn().map_err(|e| {
-            let _ = std::fs::remove_dir_all(&dir);
-            format!("cannot start {}: {e}", kind.name())
-        })?;
-        let pid = child.id();
-
-        // Read stdout on a thread for the whole run: a server whose log pipe fills up
-        // would stall. The line announcing the bound address is passed on.
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let (found, addr_rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut found = Some(found);
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if found.is_some()
-                    && let Some(addr) = listening_addr(&line)
-                {
-                    let _ = found.take().map(|tx| tx.send(addr));
-                }
-            }
-        });
-        let mut server = Server {
-            addr: "127.0.0.1:0".parse().expect("valid"),
-            pid,
-            child,
-            dir,
-        };
-        match addr_rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(addr) => server.addr = addr,
-            Err(_) => {
-                let log =
-                    std::fs::read_to_string(server.dir.join("stderr.log")).unwrap_or_default();
-                let tail: String = log
-                    .chars()
-                    .rev()
-                    .take(2000)
-                    .collect::<Vec<_>>()
-                    .into_iter()
-                    .rev()
-                    .collect();
-                return Err(format!(
-                    "{} did not start listening within 60 s:\n{tail}",
-                    kind.name()
-                ));
+        let any_port = "127.0.0.1:0".parse().expect("valid");
+        match spawn(kind, programs, &dir, any_port) {
+            Ok((child, addr)) => Ok(Server {
+                addr,
+                pid: child.id(),
+                kind,
+                programs: programs.clone(),
+                child,
+                dir,
+            }),
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                Err(e)
             }
         }
-        Ok(server)
+    }
+
+    /// SIGKILL, as when the machine dies: no shutdown, nothing flushed or said to the
+    /// clients but what the kernel does (it closes the sockets).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the same server again on the same address and database (after `kill`),
+    /// so that its clients reconnect to the same URL.
+    pub fn restart(&mut self) -> Result<(), Error> {
+        let (child, addr) = spawn(self.kind, &self.programs, &self.dir, self.addr)?;
+        self.pid = child.id();
+        self.child = child;
+        self.addr = addr;
+        Ok(())
     }
 
     /// SIGTERM, then SIGKILL if it has not exited after a few seconds.
@@ -184,6 +123,110 @@ impl Server {
                 return;
             }
             std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// Starts `kind` in `dir` (its SQLite file `bench.db` there) listening on `bind`;
+/// returns the process and the address it bound once it says it listens.
+fn spawn(
+    kind: Kind,
+    programs: &Programs,
+    dir: &Path,
+    bind: SocketAddr,
+) -> Result<(Child, SocketAddr), Error> {
+    let db = dir.join("bench.db");
+    let bind = bind.to_string();
+    let reference = root().join("bench/reference");
+    let mut command = match kind {
+        Kind::Pulso => {
+            let mut c = Command::new(&programs.pulso);
+            let url = programs
+                .pulso_database_url
+                .clone()
+                .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", db.display()));
+            c.env("PULSO_ADDR", &bind)
+                .env("DATABASE_URL", url)
+                .env("PULSO_ENV", "development")
+                .env("PULSO_API_KEYS", API_KEYS)
+                .env("PULSO_PING_INTERVAL_MS", PING_INTERVAL_MS)
+                .env("PULSO_PING_TIMEOUT_MS", PING_TIMEOUT_MS)
+                .env("PULSO_LOG_FORMAT", "json")
+                // The references have no limits: lift pulso's per-socket command rate
+                // and per-user socket cap, which a load generator exceeds by design.
+                .env("PULSO_RATE_LIMIT", "1000000")
+                .env("PULSO_RATE_BURST", "1000000")
+                .env("PULSO_MAX_CONNECTIONS_PER_USER", "100000")
+                // pulso's shipped default level, unless the caller chose one.
+                .env(
+                    "RUST_LOG",
+                    std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+                );
+            c
+        }
+        Kind::Node => {
+            let mut c = Command::new("node");
+            c.arg(reference.join("node/server.js"));
+            c
+        }
+        Kind::Python => {
+            let mut c = Command::new(python_venv().join("bin/python"));
+            c.arg(reference.join("python/server.py"));
+            c
+        }
+    };
+    // Appended to: a restarted server's log follows the killed one's.
+    let stderr = File::options()
+        .create(true)
+        .append(true)
+        .open(dir.join("stderr.log"))
+        .map_err(|e| e.to_string())?;
+    command
+        .current_dir(dir)
+        .env("BENCH_ADDR", &bind)
+        .env("BENCH_DB", &db)
+        .env("BENCH_API_KEYS", API_KEYS)
+        .env("BENCH_PING_INTERVAL_MS", PING_INTERVAL_MS)
+        .env("BENCH_PING_TIMEOUT_MS", PING_TIMEOUT_MS)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(stderr);
+    let mut child = command
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", kind.name()))?;
+
+    // Read stdout on a thread for the whole run: a server whose log pipe fills up
+    // would stall. The line announcing the bound address is passed on.
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let (found, addr_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut found = Some(found);
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if found.is_some()
+                && let Some(addr) = listening_addr(&line)
+            {
+                let _ = found.take().map(|tx| tx.send(addr));
+            }
+        }
+    });
+    match addr_rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(addr) => Ok((child, addr)),
+        Err(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            let log = std::fs::read_to_string(dir.join("stderr.log")).unwrap_or_default();
+            let tail: String = log
+                .chars()
+                .rev()
+                .take(2000)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            Err(format!(
+                "{} did not start listening within 60 s:\n{tail}",
+                kind.name()
+            ))
         }
     }
 }

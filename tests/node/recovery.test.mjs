@@ -32,6 +32,21 @@ function dashboard(url, user, opts = {}) {
   return seen;
 }
 
+/** A server for this test, stopped after it. */
+async function serverFor(t, env) {
+  const server = await startServer(env);
+  t.after(() => stopServer(server));
+  return server;
+}
+
+/** A dashboard for this test, once connected; closed after it. */
+async function connectedDashboard(t, ...args) {
+  const seen = dashboard(...args);
+  t.after(() => seen.socket.close());
+  await until(seen.socket, () => seen.connects.length === 1, 'the first connect');
+  return seen;
+}
+
 /** Resolves once `ready()` holds, checking as events arrive; rejects after `ms`. */
 function until(socket, ready, what, ms = TIMEOUT) {
   return new Promise((resolve, reject) => {
@@ -86,11 +101,8 @@ async function dropAndWait(seen) {
 }
 
 test('events created while the transport was down arrive after the reconnect, once each', async (t) => {
-  const server = await startServer();
-  t.after(() => stopServer(server));
-  const seen = dashboard(server.url, 'gap-user', { reconnectionDelay: 1000, randomizationFactor: 0 });
-  t.after(() => seen.socket.close());
-  await until(seen.socket, () => seen.connects.length === 1, 'the first connect');
+  const server = await serverFor(t);
+  const seen = await connectedDashboard(t, server.url, 'gap-user', { reconnectionDelay: 1000, randomizationFactor: 0 });
   await rest(server.url, 'POST', '/api/clients', { name: 'before' });
   await until(seen.socket, () => seen.ids.length === 1, 'the first event');
 
@@ -103,11 +115,8 @@ test('events created while the transport was down arrive after the reconnect, on
 });
 
 test('a reconnect before any event arrived recovers too', async (t) => {
-  const server = await startServer();
-  t.after(() => stopServer(server));
-  const seen = dashboard(server.url, 'early-user', { reconnectionDelay: 1000, randomizationFactor: 0 });
-  t.after(() => seen.socket.close());
-  await until(seen.socket, () => seen.connects.length === 1, 'the first connect');
+  const server = await serverFor(t);
+  const seen = await connectedDashboard(t, server.url, 'early-user', { reconnectionDelay: 1000, randomizationFactor: 0 });
   const back = waitFor(seen.socket, 'connect', () => true, 10 * TIMEOUT);
   seen.socket.io.engine.close();
   await createClients(server.url, 5, 'before any event');
@@ -117,11 +126,8 @@ test('a reconnect before any event arrived recovers too', async (t) => {
 });
 
 test('under a continuous producer, two drops leave exactly the logged sequence', async (t) => {
-  const server = await startServer();
-  t.after(() => stopServer(server));
-  const seen = dashboard(server.url, 'stream-user');
-  t.after(() => seen.socket.close());
-  await until(seen.socket, () => seen.connects.length === 1, 'the first connect');
+  const server = await serverFor(t);
+  const seen = await connectedDashboard(t, server.url, 'stream-user');
   let producing = true;
   const producer = (async () => {
     for (let i = 0; producing; i++) await rest(server.url, 'POST', '/api/clients', { name: `stream ${i}` });
@@ -143,9 +149,7 @@ test('after the server is killed and restarted on the same database, nothing is 
   const env = { PULSO_ADDR: `127.0.0.1:${await freePort()}`, DATABASE_URL: `sqlite://${dir}/pulso.db?mode=rwc` };
   let server = await startServer(env);
   t.after(() => stopServer(server));
-  const seen = dashboard(server.url, 'restart-user', { reconnectionDelay: 500, reconnectionDelayMax: 500 });
-  t.after(() => seen.socket.close());
-  await until(seen.socket, () => seen.connects.length === 1, 'the first connect');
+  const seen = await connectedDashboard(t, server.url, 'restart-user', { reconnectionDelay: 500, reconnectionDelayMax: 500 });
   await createClients(server.url, 3, 'before the kill');
   await until(seen.socket, () => seen.ids.length === 3, 'the first events');
 
@@ -159,12 +163,9 @@ test('after the server is killed and restarted on the same database, nothing is 
 });
 
 test('a pid captured by another user gives that user a new session and nothing of the owner', async (t) => {
-  const server = await startServer();
-  t.after(() => stopServer(server));
+  const server = await serverFor(t);
   // The owner comes back after the thief has tried.
-  const owner = dashboard(server.url, 'owner', { reconnectionDelay: 1500, randomizationFactor: 0 });
-  t.after(() => owner.socket.close());
-  await until(owner.socket, () => owner.connects.length === 1, 'the owner connected');
+  const owner = await connectedDashboard(t, server.url, 'owner', { reconnectionDelay: 1500, randomizationFactor: 0 });
   const pid = owner.socket._pid; // what an attacker might have captured
   assert.ok(pid, 'the CONNECT packet carried a pid');
   const ownerBack = waitFor(owner.socket, 'connect', () => true, 10 * TIMEOUT);
@@ -195,11 +196,8 @@ test('a pid captured by another user gives that user a new session and nothing o
 });
 
 test('past the recovery window the client gets a new session', async (t) => {
-  const server = await startServer({ PULSO_RECOVERY_WINDOW_SECS: '2' });
-  t.after(() => stopServer(server));
-  const seen = dashboard(server.url, 'late-user', { reconnectionDelay: 3000, randomizationFactor: 0 });
-  t.after(() => seen.socket.close());
-  await until(seen.socket, () => seen.connects.length === 1, 'the first connect');
+  const server = await serverFor(t, { PULSO_RECOVERY_WINDOW_SECS: '2' });
+  const seen = await connectedDashboard(t, server.url, 'late-user', { reconnectionDelay: 3000, randomizationFactor: 0 });
   await dropAndWait(seen);
   assert.deepEqual(seen.connects, [false, false]);
   const metrics = await (await fetch(`${server.url}/metrics`)).text();
@@ -207,8 +205,7 @@ test('past the recovery window the client gets a new session', async (t) => {
 });
 
 test('a client that opts out gets one argument per event and no session', async (t) => {
-  const server = await startServer();
-  t.after(() => stopServer(server));
+  const server = await serverFor(t);
   const plain = io(server.url, { auth: { api_key: 'dev', user_id: 'plain', recovery: false }, forceNew: true });
   const usual = io(server.url, { auth: { api_key: 'dev', user_id: 'usual' }, forceNew: true });
   t.after(() => { plain.close(); usual.close(); });
@@ -258,13 +255,11 @@ test('on PostgreSQL + Redis, a client whose node was killed recovers on another 
   });
   await new Promise((resolve) => balancer.listen(0, '127.0.0.1', resolve));
   t.after(() => balancer.close());
-  const seen = dashboard(`http://127.0.0.1:${balancer.address().port}`, 'cluster-user', {
+  const seen = await connectedDashboard(t, `http://127.0.0.1:${balancer.address().port}`, 'cluster-user', {
     transports: ['websocket'],
     reconnectionDelay: 1000,
     randomizationFactor: 0,
   });
-  t.after(() => seen.socket.close());
-  await until(seen.socket, () => seen.connects.length === 1, 'the first connect');
   // Both nodes write at once: each delivers its own events to its sockets at once and
   // the other's through Redis, yet the dashboard must get them in log order.
   await Promise.all([createClients(first.url, 100, 'on the first node'), createClients(second.url, 100, 'on the second node')]);

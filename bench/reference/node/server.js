@@ -2,8 +2,15 @@
 // socket.io 4.8 + better-sqlite3, as small as honest. Same schema and indexes as pulso,
 // WAL mode, one transaction per command (event-log rows included), emit after commit.
 //
+// Connection state recovery is socket.io's own (in-memory adapter: a restarted process
+// recovers nothing). Two REST routes, for the storm scenario: POST /api/clients (the
+// `client:create` command) and GET /api/events?after=ID&limit=N (the event log), with
+// pulso's headers (x-api-key, x-user-id) and shapes.
+//
 // Environment: BENCH_ADDR (host:port, port 0 = any), BENCH_DB (SQLite file),
-// BENCH_API_KEYS ("key:role,..."), BENCH_PING_INTERVAL_MS, BENCH_PING_TIMEOUT_MS.
+// BENCH_API_KEYS ("key:role,..."), BENCH_PING_INTERVAL_MS, BENCH_PING_TIMEOUT_MS,
+// BENCH_RECOVERY_WINDOW_SECS (connection state recovery window; default 120 as pulso's,
+// 0 turns recovery off).
 // Prints one JSON line {"message":"listening","addr":"host:port"} when ready.
 import { createServer } from 'node:http';
 import { Server } from 'socket.io';
@@ -69,6 +76,9 @@ const q = {
     AND id NOT IN (SELECT notification_id FROM notification_reads WHERE user_id = ?)`),
   insertEvent: db.prepare(
     'INSERT INTO events (type, room, data, user_id, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id'),
+  // Private rooms (user:, role:) only the caller's own, as pulso lists them.
+  eventsAfter: db.prepare(`SELECT * FROM events WHERE id > ?
+    AND ((room NOT LIKE 'user:%' AND room NOT LIKE 'role:%') OR room IN (?, ?)) ORDER BY id LIMIT ?`),
 };
 
 const now = () => new Date().toISOString();
@@ -214,15 +224,76 @@ const commands = {
   },
 };
 
+/** Runs one command for `identity`; its ack: { ok: true, data } or { ok: false, error }. */
+function execute(identity, event, input) {
+  const command = commands[event];
+  if (!command) return { ok: false, error: { code: 'invalid', message: `unknown command \`${event}\`` } };
+  if (identity.role === 'viewer') return { ok: false, error: { code: 'forbidden', message: 'viewers cannot write' } };
+  try {
+    return { ok: true, data: command(identity, input) };
+  } catch (error) {
+    if (error instanceof Invalid) {
+      return { ok: false, error: { code: error.code, message: error.message, fields: error.fields } };
+    }
+    console.error(error);
+    return { ok: false, error: { code: 'internal', message: 'internal error' } };
+  }
+}
+
 function pushUnread(userId) {
   io.to(`user:${userId}`).emit('unread_count', { unread_count: q.unread.get(userId, userId).n });
 }
 
-const http = createServer();
+const STATUS = { invalid: 422, unauthorized: 401, forbidden: 403, not_found: 404, conflict: 409, internal: 500 };
+
+function reply(res, status, body) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+// REST (socket.io answers its own path first): the routes the storm scenario uses.
+async function rest(req, res) {
+  const url = new URL(req.url, 'http://reference');
+  const role = apiKeys.get(req.headers['x-api-key']);
+  const userId = req.headers['x-user-id'] ?? 'api';
+  if (!role || !USER_ID.test(userId)) {
+    return reply(res, 401, { error: { code: 'unauthorized', message: 'unknown api key or bad user id' } });
+  }
+  if (req.method === 'POST' && url.pathname === '/api/clients') {
+    let body = '';
+    for await (const chunk of req) body += chunk;
+    let input;
+    try {
+      input = body ? JSON.parse(body) : {};
+    } catch {
+      return reply(res, 400, { error: { code: 'invalid', message: 'request body is not valid JSON' } });
+    }
+    const ack = execute({ userId, role }, 'client:create', input);
+    return ack.ok ? reply(res, 201, ack.data) : reply(res, STATUS[ack.error.code] ?? 400, { error: ack.error });
+  }
+  if (req.method === 'GET' && url.pathname === '/api/events') {
+    const after = Number(url.searchParams.get('after') ?? 0);
+    const limit = Math.min(Math.max(Number(url.searchParams.get('limit') ?? 100), 1), 1000);
+    const events = q.eventsAfter.all(after, `user:${userId}`, `role:${role}`, limit).map((row) => ({
+      id: row.id, type: row.type, data: JSON.parse(row.data), timestamp: row.created_at,
+      user_id: row.user_id, room: row.room,
+    }));
+    return reply(res, 200, { events, next_after: events.at(-1)?.id ?? after });
+  }
+  reply(res, 404, { error: { code: 'not_found', message: 'no such resource' } });
+}
+
+const recoveryWindowSecs = Number(process.env.BENCH_RECOVERY_WINDOW_SECS ?? 120);
+const http = createServer(rest);
 const io = new Server(http, {
   pingInterval: Number(process.env.BENCH_PING_INTERVAL_MS ?? 25000),
   pingTimeout: Number(process.env.BENCH_PING_TIMEOUT_MS ?? 20000),
   maxHttpBufferSize: 1_048_576,
+  // Middlewares run on a recovery too: pulso authenticates every connection.
+  ...(recoveryWindowSecs > 0 && {
+    connectionStateRecovery: { maxDisconnectionDuration: recoveryWindowSecs * 1000, skipMiddlewares: false },
+  }),
 });
 
 // Auth at connect: unknown key or bad user id is a connect_error starting "unauthorized".
@@ -265,20 +336,8 @@ io.on('connection', (socket) => {
 
   socket.onAny((event, input, ack) => {
     if (event === 'join_room') return;
-    if (typeof ack !== 'function') ack = () => {};
-    const command = commands[event];
-    if (!command) return ack({ ok: false, error: { code: 'invalid', message: `unknown command \`${event}\`` } });
-    if (role === 'viewer') return ack({ ok: false, error: { code: 'forbidden', message: 'viewers cannot write' } });
-    try {
-      ack({ ok: true, data: command({ userId, role }, input) });
-    } catch (error) {
-      if (error instanceof Invalid) {
-        ack({ ok: false, error: { code: error.code, message: error.message, fields: error.fields } });
-      } else {
-        console.error(error);
-        ack({ ok: false, error: { code: 'internal', message: 'internal error' } });
-      }
-    }
+    const result = execute({ userId, role }, event, input);
+    if (typeof ack === 'function') ack(result);
   });
 
   socket.on('disconnect', () => {
