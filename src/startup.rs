@@ -138,6 +138,7 @@ impl Application {
                     order_queue: Default::default(),
                     unread_queue: Default::default(),
                     session_queue: Default::default(),
+                    replays: Default::default(),
                     node: node.clone(),
                 },
                 auth: config.authenticator(),

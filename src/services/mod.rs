@@ -12,6 +12,7 @@ pub mod operations;
 mod order_batch;
 pub mod orders;
 pub mod publish_order;
+pub mod replays;
 pub mod sessions;
 mod unread_counts;
 
@@ -50,6 +51,8 @@ pub struct Services {
     pub unread_queue: Arc<unread_counts::UnreadQueue>,
     /// New recoverable sessions waiting to be recorded together (see `sessions`).
     pub session_queue: Arc<sessions::SessionQueue>,
+    /// Missed events shared by the recoveries that missed the same (see `replays`).
+    pub replays: Arc<replays::Replays>,
     /// This server process, as the sessions and heartbeats name it (see `sessions`).
     pub node: Arc<str>,
 }

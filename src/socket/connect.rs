@@ -16,10 +16,9 @@ use socketioxide::{
 };
 use tokio::task::AbortHandle;
 
-use super::{commands, recovery};
+use super::{commands, presence, recovery};
 use crate::{
     auth::{Credentials, Identity},
-    broker::Publisher,
     channels::{EventName, policy, rooms::Room},
     error::AppError,
     limits::TokenBucket,
@@ -127,32 +126,6 @@ struct Established<'a> {
     server_time: String,
 }
 
-#[derive(Serialize)]
-struct Presence<'a> {
-    user_id: &'a str,
-    role: &'a str,
-}
-
-/// Joins the socket's rooms, and tells the others when it is the user's first socket.
-pub async fn join<A: Adapter>(
-    state: &AppState,
-    socket: &SocketRef<A>,
-    identity: &Identity,
-    rooms: Vec<String>,
-) {
-    let _turn = state.presence.lock().await;
-    socket.join(rooms);
-    if user_sockets(state, socket, &identity.user_id, 1).await == 1 {
-        announce(
-            &state.services.publisher,
-            socket,
-            EventName::UserConnected,
-            identity,
-        )
-        .await;
-    }
-}
-
 pub async fn on_connect<A: Adapter>(state: Arc<AppState>, socket: SocketRef<A>) {
     let Some(identity) = socket.extensions.get::<Identity>() else {
         tracing::error!(socket_id = %socket.id, "socket connected without identity");
@@ -240,22 +213,8 @@ fn listen<A: Adapter>(state: Arc<AppState>, socket: &SocketRef<A>, identity: Ide
             timer.abort();
         }
         tracing::info!(socket_id = %socket.id, user_id = %identity.user_id, "socket disconnected");
-        // socketioxide removes the socket from its rooms only after this handler (or at
-        // once when its transport closes meanwhile): leave the user's room and count the
-        // other tabs first, before anything waits for the database.
-        {
-            let _turn = state.presence.lock().await;
-            socket.leave(Room::User(identity.user_id.clone()).to_string());
-            if user_sockets(&state, &socket, &identity.user_id, -1).await == 0 {
-                announce(
-                    &state.services.publisher,
-                    &socket,
-                    EventName::UserDisconnected,
-                    &identity,
-                )
-                .await;
-            }
-        }
+        // Before anything waits for the database (see `presence::leave`).
+        presence::leave(&state, &socket, &identity).await;
         recovery::on_disconnect(&state, &socket, reason).await;
     });
 }
@@ -292,47 +251,4 @@ async fn disconnect_at<A: Adapter>(
     if let Err(error) = socket.disconnect() {
         tracing::warn!(%socket_id, user_id, %error, "could not disconnect an expired socket");
     }
-}
-
-/// How many sockets the user has on every node once this one has come (`change` 1,
-/// after joining) or gone (-1, after leaving). With several nodes a counter in Redis
-/// makes "first" and "last" exact even when tabs on two nodes open or close at the same
-/// instant. On one node, or while Redis cannot be reached, the user's room is counted
-/// (under the node's presence lock).
-async fn user_sockets<A: Adapter>(
-    state: &AppState,
-    socket: &SocketRef<A>,
-    user_id: &str,
-    change: i64,
-) -> usize {
-    if let Some(cluster) = &state.cluster {
-        match cluster.count_presence(user_id, change).await {
-            Ok(count) => return count,
-            Err(error) => {
-                tracing::warn!(socket_id = %socket.id, %error, "presence counter unreachable: counting rooms")
-            }
-        }
-    }
-    let room = Room::User(user_id.to_owned()).to_string();
-    match socket.within(room.clone()).fetch_sockets().await {
-        Ok(sockets) => sockets.len(),
-        Err(error) => {
-            tracing::warn!(socket_id = %socket.id, %error, "other nodes unreachable: counting this node's sockets");
-            socket.within(room).sockets().len()
-        }
-    }
-}
-
-/// Tells every other socket that a user came or went.
-async fn announce<A: Adapter>(
-    publisher: &Publisher,
-    socket: &SocketRef<A>,
-    event: EventName,
-    identity: &Identity,
-) {
-    let presence = Presence {
-        user_id: &identity.user_id,
-        role: identity.role.as_str(),
-    };
-    publisher.to_others(socket, event.as_str(), &presence).await;
 }

@@ -4,6 +4,7 @@
 
 mod commands;
 mod connect;
+mod presence;
 mod recovery;
 
 use std::sync::Arc;

@@ -17,13 +17,13 @@ use serde_json::Value;
 use socketioxide::{adapter::Adapter, extract::SocketRef, socket::DisconnectReason};
 use uuid::Uuid;
 
-use super::connect;
+use super::presence;
 use crate::{
     auth::Identity,
     broker::{offset_of, without_offset},
-    channels::{Envelope, policy, rooms::Room, with_offset},
+    channels::{policy, rooms::Room},
     services::{
-        events,
+        replays::Missed,
         sessions::{self, Claim, Resumed},
     },
     state::AppState,
@@ -102,7 +102,7 @@ pub async fn start<A: Adapter>(
                 socket.rewrite_broadcasts(without_offset);
             }
         }
-        connect::join(state, socket, identity, defaults).await;
+        presence::join(state, socket, identity, defaults).await;
         release(socket, &[], 0);
         return;
     }
@@ -120,9 +120,9 @@ pub async fn start<A: Adapter>(
     if let Some((pid, resumed, after)) = resumed {
         let saved = resumed.rooms;
         let rooms = allowed_rooms(state, identity, &automatic, saved.clone());
-        connect::join(state, socket, identity, rooms.clone()).await;
+        presence::join(state, socket, identity, rooms.clone()).await;
         let max = settings.max_events;
-        match events::sent_to_rooms(&state.services.db, &rooms, after, max + 1).await {
+        match state.services.missed_events(&rooms, after, max + 1).await {
             Ok(missed) if missed.len() as u64 <= max => {
                 record(Outcome::Recovered);
                 telemetry::record_events_replayed(missed.len());
@@ -156,7 +156,7 @@ pub async fn start<A: Adapter>(
         socket.leave(extra);
         socket.join(defaults.clone());
     } else {
-        connect::join(state, socket, identity, defaults.clone()).await;
+        presence::join(state, socket, identity, defaults.clone()).await;
     }
     open(state, socket, identity, &defaults).await;
 }
@@ -230,10 +230,8 @@ fn allowed_rooms(
 
 /// Sends the missed events (each with its offset), then the held broadcasts the replay
 /// did not already contain (a logged event is held only if it came after `last`).
-fn release<A: Adapter>(socket: &SocketRef<A>, missed: &[Envelope], last: i64) {
-    let replay = missed
-        .iter()
-        .map(|event| (event.event_type.as_str(), with_offset(event)));
+fn release<A: Adapter>(socket: &SocketRef<A>, missed: &[Missed], last: i64) {
+    let replay = missed.iter().map(|m| (m.event.as_str(), &m.args));
     let keep = |packet: &_| offset_of(packet).is_none_or(|offset| offset > last);
     if let Err(error) = socket.release_broadcasts(replay, keep) {
         // The transport is gone: its disconnect follows.
