@@ -136,6 +136,11 @@ impl ManagedDriver {
         Driver::publish(self, self.logged_channel(), message).await
     }
 
+    /// Stops `subscribe_logged`'s stream (shutdown: this node's sockets are closing).
+    pub async fn unsubscribe_logged(&self) -> RedisResult<()> {
+        Driver::unsubscribe(self, self.logged_channel()).await
+    }
+
     /// Logged events from every node, in Redis order. Room for many: a message that
     /// does not fit is dropped (and logged), as the adapter's are.
     pub async fn subscribe_logged(&self) -> RedisResult<mpsc::Receiver<ChanItem>> {

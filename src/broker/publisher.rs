@@ -154,9 +154,14 @@ impl Publisher {
         self.fanout.rooms().await
     }
 
-    /// Closes every socket of this node (shutdown).
+    /// Closes every socket of this node (shutdown), and ends `deliver_logged`.
     pub async fn close(&self) {
         self.fanout.close().await;
+        if let Some(cluster) = &self.cluster
+            && let Err(error) = cluster.unsubscribe_logged().await
+        {
+            tracing::warn!(%error, "shutdown: logged events still subscribed");
+        }
     }
 
     /// A session message to one socket.
