@@ -39,7 +39,7 @@ use crate::{
     config::{Config, ConfigError},
     http,
     limits::Limits,
-    services::{Services, operations, publish_order::PublishOrder},
+    services::{self, Services, operations, publish_order::PublishOrder},
     socket,
     state::AppState,
     telemetry,
@@ -105,6 +105,8 @@ impl Application {
         }
         let db = connect_database(&config.database_url).await?;
         Migrator::up(&db, None).await?;
+        // Logged before this process: delivered to none of its sockets.
+        let last_logged = services::events::last_id(&db).await?;
 
         let max_payload = usize::try_from(config.max_payload_bytes).unwrap_or(usize::MAX);
         let builder = SocketIo::builder()
@@ -156,7 +158,8 @@ impl Application {
         let (state, router) = match &config.redis_url {
             None => {
                 let (layer, io) = builder.build_layer();
-                let state = state_with(Publisher::new(io.clone(), config.recovery, None), None);
+                let publisher = Publisher::new(io.clone(), config.recovery, None, last_logged);
+                let state = state_with(publisher, None);
                 socket::register(&io, state.clone());
                 (state.clone(), http::router(state).layer(layer))
             }
@@ -166,7 +169,12 @@ impl Application {
                 let (layer, io) = builder
                     .with_adapter::<ClusterAdapter>(adapter)
                     .build_layer();
-                let publisher = Publisher::new(io.clone(), config.recovery, Some(driver.clone()));
+                let publisher = Publisher::new(
+                    io.clone(),
+                    config.recovery,
+                    Some(driver.clone()),
+                    last_logged,
+                );
                 tokio::spawn(
                     publisher
                         .clone()

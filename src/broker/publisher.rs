@@ -11,13 +11,16 @@ use socketioxide::{
     BroadcastError, SocketIo, adapter::Adapter, extract::SocketRef, operators::BroadcastOperators,
 };
 use socketioxide_core::Value;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, OwnedRwLockReadGuard, RwLock, mpsc};
 
 use super::{
     cluster::ManagedDriver,
     stats::{ConnectedSocket, Counters},
 };
 use crate::{auth::Identity, telemetry};
+
+/// How long a recovery waits for this node to deliver what its client already got.
+const CATCH_UP: std::time::Duration = std::time::Duration::from_secs(2);
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -110,11 +113,17 @@ pub struct Publisher {
     offsets: bool,
     /// Several nodes: logged events travel through this node's Redis channel.
     cluster: Option<ManagedDriver>,
+    /// The id of the last logged event delivered to this node's sockets: they are
+    /// delivered in log order, under this lock (see `delivered`).
+    delivered: Arc<RwLock<i64>>,
+    /// Woken after each delivery.
+    delivery: Arc<Notify>,
 }
 
 /// A logged event on its way through Redis to every node's sockets.
 #[derive(Serialize, Deserialize)]
 struct LoggedMessage<'a> {
+    id: i64,
     rooms: Vec<String>,
     #[serde(borrow)]
     event: Cow<'a, str>,
@@ -126,18 +135,44 @@ struct LoggedMessage<'a> {
 
 impl Publisher {
     /// `offsets`: logged events carry their offset (connection state recovery is on).
-    /// With several nodes, `cluster` carries them (see `logged`).
-    pub fn new<A: Adapter>(io: SocketIo<A>, offsets: bool, cluster: Option<ManagedDriver>) -> Self {
+    /// With several nodes, `cluster` carries them (see `logged`). `last_logged`: the
+    /// last event id in the log when this node starts, delivered to nobody from now on.
+    pub fn new<A: Adapter>(
+        io: SocketIo<A>,
+        offsets: bool,
+        cluster: Option<ManagedDriver>,
+        last_logged: i64,
+    ) -> Self {
         Self {
             fanout: Arc::new(io),
             counters: Arc::default(),
             offsets,
             cluster,
+            delivered: Arc::new(RwLock::new(last_logged)),
+            delivery: Arc::default(),
         }
     }
 
-    pub fn offsets(&self) -> bool {
-        self.offsets
+    /// The id of the last logged event delivered to this node's sockets, once it is at
+    /// least `at_least` (or after `CATCH_UP`, whatever it is then); no logged event is
+    /// delivered while the guard lives. Every event up to that id was delivered already,
+    /// every later one will be after the guard goes: what a recovering socket reads from
+    /// the log, and what it gets live. Waiting matters with several nodes, where this one
+    /// may not yet have delivered an event another delivered to the client.
+    pub async fn delivered(&self, at_least: i64) -> OwnedRwLockReadGuard<i64> {
+        let deadline = tokio::time::Instant::now() + CATCH_UP;
+        loop {
+            let delivery = self.delivery.notified();
+            tokio::pin!(delivery);
+            // Registered before the check: a delivery in between still wakes it.
+            delivery.as_mut().enable();
+            let delivered = self.delivered.clone().read_owned().await;
+            if *delivered >= at_least || tokio::time::Instant::now() >= deadline {
+                return delivered;
+            }
+            drop(delivered);
+            let _ = tokio::time::timeout_at(deadline, delivery).await;
+        }
     }
 
     pub fn counters(&self) -> &Counters {
@@ -199,26 +234,29 @@ impl Publisher {
         self.emit(rooms, event, payload, None, false).await
     }
 
-    /// Emits a logged event, followed by its offset if it has one (connection state
-    /// recovery), to every socket in any of the rooms, so that each socket gets logged
-    /// events in log order (callers publish in that order). With several nodes the
-    /// adapter would deliver this node's events to its sockets at once and other nodes'
-    /// later, through Redis: logged events go through one Redis channel instead, which
-    /// every node, this one included, delivers in the order Redis received them. While
-    /// Redis is unreachable they reach this node's sockets only.
+    /// Emits the logged event `id`, followed by its offset (the id, as a string) when
+    /// connection state recovery is on, to every socket in any of the rooms, so that
+    /// each socket gets logged events in log order (callers publish in that order).
+    /// With several nodes the adapter would deliver this node's events to its sockets at
+    /// once and other nodes' later, through Redis: logged events go through one Redis
+    /// channel instead, which every node, this one included, delivers in the order Redis
+    /// received them. While Redis is unreachable they reach this node's sockets only.
     pub async fn logged(
         &self,
         rooms: Vec<String>,
         event: &str,
         payload: &RawValue,
-        offset: Option<&str>,
+        id: i64,
     ) -> usize {
+        let offset = self.offsets.then(|| id.to_string());
+        let offset = offset.as_deref();
         let Some(cluster) = self.cluster.as_ref().filter(|c| c.healthy()) else {
             let local = self.cluster.is_some();
-            return self.emit(rooms, event, payload, offset, local).await;
+            return self.deliver(id, rooms, event, payload, offset, local).await;
         };
         let recipients = self.fanout.local_recipients(&rooms);
         let message = LoggedMessage {
+            id,
             rooms,
             event: event.into(),
             payload,
@@ -233,7 +271,8 @@ impl Publisher {
             Err(error) => {
                 tracing::warn!(event, %error, "other nodes unreachable: delivering on this node only");
                 telemetry::record_adapter_error();
-                self.emit(message.rooms, event, payload, offset, true).await
+                self.deliver(id, message.rooms, event, payload, offset, true)
+                    .await
             }
         }
     }
@@ -247,14 +286,38 @@ impl Publisher {
                 continue;
             };
             let offset = message.offset.as_deref();
-            let delivered = self
+            let (rooms, event) = (message.rooms, &message.event);
+            let mut delivered = self.delivered.write().await;
+            if let Err(error) = self
                 .fanout
-                .emit(message.rooms, &message.event, message.payload, offset, true)
-                .await;
-            if let Err(error) = delivered {
-                log_undelivered(&message.event, &error);
+                .emit(rooms, event, message.payload, offset, true)
+                .await
+            {
+                log_undelivered(event, &error);
             }
+            *delivered = (*delivered).max(message.id);
+            drop(delivered);
+            self.delivery.notify_waiters();
         }
+    }
+
+    /// Emits a logged event on this node (all of it, or `local` only) and records that
+    /// it was delivered.
+    async fn deliver(
+        &self,
+        id: i64,
+        rooms: Vec<String>,
+        event: &str,
+        payload: &RawValue,
+        offset: Option<&str>,
+        local: bool,
+    ) -> usize {
+        let mut delivered = self.delivered.write().await;
+        let reached = self.emit(rooms, event, payload, offset, local).await;
+        *delivered = (*delivered).max(id);
+        drop(delivered);
+        self.delivery.notify_waiters();
+        reached
     }
 
     async fn emit(

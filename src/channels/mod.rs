@@ -24,13 +24,13 @@ use crate::broker::Publisher;
 pub async fn publish(publisher: &Publisher, deliveries: &[Delivery]) -> usize {
     let mut reached = 0;
     for delivery in deliveries {
-        let (payload, offset) = with_offset(&delivery.envelope);
+        let envelope = &delivery.envelope;
         reached += publisher
             .logged(
                 delivery.rooms.clone(),
-                &delivery.envelope.event_type,
-                &payload,
-                publisher.offsets().then_some(offset.as_str()),
+                &envelope.event_type,
+                &raw(envelope),
+                envelope.id,
             )
             .await;
     }

@@ -114,13 +114,25 @@ pub async fn list_after(
     Ok(rows.into_iter().map(Envelope::from).collect())
 }
 
-/// The events a socket in `rooms` was sent after `after`, oldest first, at most
-/// `limit`: those logged under one of its rooms or about the entity of one of them,
-/// as `NewEvent::delivery` sends them (an event for everyone goes to every role room).
+/// The id of the last event in the log (0 when it is empty).
+pub async fn last_id(db: &DatabaseConnection) -> Result<i64, DbErr> {
+    let last: Option<Option<i64>> = event::Entity::find()
+        .select_only()
+        .column_as(event::Column::Id.max(), "last")
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(last.flatten().unwrap_or(0))
+}
+
+/// The events a socket in `rooms` was sent with an id in `after..=upto`, oldest first,
+/// at most `limit`: those logged under one of its rooms or about the entity of one of
+/// them, as `NewEvent::delivery` sends them (an event for everyone goes to every role
+/// room).
 pub async fn sent_to_rooms(
     db: &DatabaseConnection,
     rooms: &[String],
-    after: i64,
+    (after, upto): (i64, i64),
     limit: u64,
 ) -> Result<Vec<Envelope>, DbErr> {
     let mut logged_under = rooms.to_vec();
@@ -132,6 +144,7 @@ pub async fn sent_to_rooms(
     }
     let rows = event::Entity::find()
         .filter(event::Column::Id.gt(after))
+        .filter(event::Column::Id.lte(upto))
         .filter(
             Condition::any()
                 .add(event::Column::Room.is_in(logged_under))

@@ -3,10 +3,10 @@
 //! with the same rooms and offset: each one reading and serializing the same events
 //! was what a reconnect storm cost (bench/README.md, "Connection state recovery").
 //!
-//! A reading is shared for a few seconds; a later recovery reads only the events logged
-//! after it (usually none). Ids are handed out in commit order (SQLite's one writer,
-//! PostgreSQL's event-log lock), so an event committed after a reading has a larger id
-//! than every event it saw: the two together are what one reading now would give.
+//! Each reading goes up to the last event delivered on this node when it was made
+//! (`Publisher::delivered`), and is shared for a few seconds: a later recovery reads
+//! only the events delivered since (usually none). Together they are what one reading
+//! now would give.
 
 use std::{
     collections::HashMap,
@@ -37,8 +37,8 @@ pub struct Missed {
 /// Rooms (sorted) and the id after which events were missed.
 type Key = (Vec<String>, i64);
 
-/// When the events were read, and what they were.
-type Reading = (Instant, Arc<[Missed]>);
+/// When the events were read, up to which id, and what they were.
+type Reading = (Instant, i64, Arc<[Missed]>);
 
 #[derive(Default)]
 pub struct Replays {
@@ -46,42 +46,36 @@ pub struct Replays {
 }
 
 impl Services {
-    /// The events sent to `rooms` after `after`, oldest first, at most `limit`.
+    /// The events sent to `rooms` with an id in `after..=upto`, oldest first, at most
+    /// `limit`.
     pub async fn missed_events(
         &self,
         rooms: &[String],
-        after: i64,
+        (after, upto): (i64, i64),
         limit: u64,
     ) -> Result<Arc<[Missed]>, DbErr> {
         let mut key_rooms = rooms.to_vec();
         key_rooms.sort_unstable();
         let key = (key_rooms, after);
-        let shared = self.replays.shared(&key);
-        let read_after = shared
+        let shared = self.replays.shared(&key, upto);
+        let (read_upto, known) = shared
             .as_ref()
-            .and_then(|s| s.last())
-            .map_or(after, |m| m.id);
-        let known = shared.as_ref().map_or(0, |s| s.len());
+            .map_or((after, 0), |(upto, reading)| (*upto, reading.len()));
         let remaining = limit.saturating_sub(known as u64);
         let newer = match remaining {
             0 => Vec::new(),
-            _ => events::sent_to_rooms(&self.db, rooms, read_after, remaining).await?,
+            _ => events::sent_to_rooms(&self.db, rooms, (read_upto, upto), remaining).await?,
         };
-        if newer.is_empty()
-            && let Some(shared) = shared
-        {
-            return Ok(shared);
-        }
         let newer = newer.iter().map(|event| Missed {
             id: event.id,
             event: event.event_type.clone(),
             args: with_offset(event),
         });
         let reading: Arc<[Missed]> = match shared {
-            Some(shared) => shared.iter().map(Missed::clone_of).chain(newer).collect(),
+            Some((_, shared)) => shared.iter().map(Missed::clone_of).chain(newer).collect(),
             None => newer.collect(),
         };
-        self.replays.keep(key, reading.clone());
+        self.replays.keep(key, upto, reading.clone());
         Ok(reading)
     }
 }
@@ -97,21 +91,22 @@ impl Missed {
 }
 
 impl Replays {
-    fn shared(&self, key: &Key) -> Option<Arc<[Missed]>> {
+    /// A recent reading for `key` that went no further than `upto`, and how far it went.
+    fn shared(&self, key: &Key, upto: i64) -> Option<(i64, Arc<[Missed]>)> {
         let readings = self.readings.lock().unwrap_or_else(PoisonError::into_inner);
         readings
             .get(key)
-            .filter(|(at, _)| at.elapsed() < SHARED_FOR)
-            .map(|(_, reading)| reading.clone())
+            .filter(|(at, read_upto, _)| at.elapsed() < SHARED_FOR && *read_upto <= upto)
+            .map(|(_, read_upto, reading)| (*read_upto, reading.clone()))
     }
 
-    fn keep(&self, key: Key, reading: Arc<[Missed]>) {
+    fn keep(&self, key: Key, upto: i64, reading: Arc<[Missed]>) {
         let mut readings = self.readings.lock().unwrap_or_else(PoisonError::into_inner);
         if readings.len() >= MAX_READINGS {
-            readings.retain(|_, (at, _)| at.elapsed() < SHARED_FOR);
+            readings.retain(|_, (at, _, _)| at.elapsed() < SHARED_FOR);
         }
         if readings.len() < MAX_READINGS {
-            readings.insert(key, (Instant::now(), reading));
+            readings.insert(key, (Instant::now(), upto, reading));
         }
     }
 }

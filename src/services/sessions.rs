@@ -10,13 +10,13 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
-    QuerySelect, QueryTrait, sea_query::OnConflict,
+    ActiveValue::Set, ColumnTrait, Condition, DbErr, EntityTrait, QueryFilter, QuerySelect,
+    QueryTrait, sea_query::OnConflict,
 };
 use sha2::{Digest, Sha256};
 use tokio::sync::{OwnedMutexGuard, oneshot};
 
-use entity::{event, pulso_node, socket_session};
+use entity::{pulso_node, socket_session};
 
 use super::{Services, batches::Batches, now};
 use crate::error::AppError;
@@ -59,27 +59,27 @@ pub struct SessionQueue(Batches<Opening>);
 /// A session to record, and where its baseline goes.
 struct Opening {
     session: socket_session::ActiveModel,
-    baseline: oneshot::Sender<Result<i64, AppError>>,
+    recorded: oneshot::Sender<Result<(), AppError>>,
 }
 
 impl Services {
-    /// Records a new session owned by socket `sid` (together with those opened
-    /// meanwhile); returns its baseline, the last event id logged when it was written.
-    /// Called once the socket is in its rooms: every later event reaches it live, or is
-    /// one it missed.
+    /// Records a new session owned by socket `sid`, together with those opened
+    /// meanwhile. `baseline_id`: the last event delivered to this node's sockets before
+    /// the socket was in its rooms; a client that got no event since missed those after.
     pub async fn open_session(
         &self,
         digest: &str,
         user_id: &str,
         rooms: &[String],
         sid: &str,
-    ) -> Result<i64, AppError> {
-        let (baseline, answer) = oneshot::channel();
+        baseline_id: i64,
+    ) -> Result<(), AppError> {
+        let (recorded, answer) = oneshot::channel();
         let session = socket_session::ActiveModel {
             pid_digest: Set(digest.to_owned()),
             user_id: Set(user_id.to_owned()),
             rooms: Set(rooms_json(rooms)),
-            baseline_id: Set(0),
+            baseline_id: Set(baseline_id),
             node: Set(self.node.to_string()),
             owner_sid: Set(sid.to_owned()),
             disconnected_at: Set(None),
@@ -88,7 +88,7 @@ impl Services {
         self.session_queue
             .0
             .submit(
-                Opening { session, baseline },
+                Opening { session, recorded },
                 answer,
                 batch_size,
                 |batch, turn| {
@@ -102,7 +102,7 @@ impl Services {
     async fn open_batch(&self, batch: Vec<Opening>, _turn: OwnedMutexGuard<()>) {
         let (sessions, answers): (Vec<_>, Vec<_>) = batch
             .into_iter()
-            .map(|opening| (opening.session, opening.baseline))
+            .map(|opening| (opening.session, opening.recorded))
             .unzip();
         let written = self.insert_sessions(sessions).await.map_err(AppError::from);
         for answer in answers {
@@ -113,18 +113,13 @@ impl Services {
 
     async fn insert_sessions(
         &self,
-        mut sessions: Vec<socket_session::ActiveModel>,
-    ) -> Result<i64, DbErr> {
+        sessions: Vec<socket_session::ActiveModel>,
+    ) -> Result<(), DbErr> {
         let (_turns, txn) = self.begin_writing().await?;
-        let baseline_id = last_event_id(&txn).await?;
-        for session in &mut sessions {
-            session.baseline_id = Set(baseline_id);
-        }
         socket_session::Entity::insert_many(sessions)
             .exec_without_returning(&txn)
             .await?;
-        txn.commit().await?;
-        Ok(baseline_id)
+        txn.commit().await
     }
 
     /// Hands the session to socket `sid` if it is `user_id`'s and its socket went away
@@ -281,14 +276,4 @@ fn cutoff(window: Duration) -> DateTime<Utc> {
 
 fn rooms_json(rooms: &[String]) -> String {
     serde_json::to_string(rooms).unwrap_or_else(|_| "[]".to_owned())
-}
-
-async fn last_event_id(conn: &impl ConnectionTrait) -> Result<i64, DbErr> {
-    let last: Option<Option<i64>> = event::Entity::find()
-        .select_only()
-        .column_as(event::Column::Id.max(), "last")
-        .into_tuple()
-        .one(conn)
-        .await?;
-    Ok(last.flatten().unwrap_or(0))
 }

@@ -103,7 +103,7 @@ pub async fn start<A: Adapter>(
             }
         }
         presence::join(state, socket, identity, defaults).await;
-        release(socket, &[], 0);
+        release(socket, &[], None);
         return;
     }
 
@@ -122,8 +122,16 @@ pub async fn start<A: Adapter>(
         let rooms = allowed_rooms(state, identity, &automatic, saved.clone());
         presence::join(state, socket, identity, rooms.clone()).await;
         let max = settings.max_events;
-        match state.services.missed_events(&rooms, after, max + 1).await {
+        // No logged event reaches this node's sockets until the replay has gone out:
+        // the log up to `upto` is replayed, what comes after is live.
+        let delivered = state.services.publisher.delivered(after).await;
+        let upto = *delivered;
+        let missed = state.services.missed_events(&rooms, (after, upto), max + 1);
+        match missed.await {
             Ok(missed) if missed.len() as u64 <= max => {
+                // Held events up to here are in the replay, or the client had them.
+                release(socket, &missed, Some(upto.max(after)));
+                drop(delivered);
                 record(Outcome::Recovered);
                 telemetry::record_events_replayed(missed.len());
                 let digest = sessions::digest(&pid);
@@ -137,13 +145,15 @@ pub async fn start<A: Adapter>(
                 {
                     tracing::warn!(socket_id = %socket.id, %error, "recovered rooms not recorded");
                 }
-                let last = missed.last().map_or(after, |event| event.id);
-                release(socket, &missed, last);
                 finish(socket, pid, digest, true);
                 return;
             }
-            Ok(_) => record(Outcome::TooManyMissed),
+            Ok(_) => {
+                drop(delivered);
+                record(Outcome::TooManyMissed);
+            }
             Err(error) => {
+                drop(delivered);
                 tracing::warn!(socket_id = %socket.id, %error, "missed events not read: new session");
                 record(Outcome::Unavailable);
             }
@@ -228,11 +238,14 @@ fn allowed_rooms(
         .collect()
 }
 
-/// Sends the missed events (each with its offset), then the held broadcasts the replay
-/// did not already contain (a logged event is held only if it came after `last`).
-fn release<A: Adapter>(socket: &SocketRef<A>, missed: &[Missed], last: i64) {
+/// Sends the missed events (each with its offset), then the held broadcasts, but for
+/// logged events up to `known` (already replayed, or had by the client).
+fn release<A: Adapter>(socket: &SocketRef<A>, missed: &[Missed], known: Option<i64>) {
     let replay = missed.iter().map(|m| (m.event.as_str(), &m.args));
-    let keep = |packet: &_| offset_of(packet).is_none_or(|offset| offset > last);
+    let keep = |packet: &_| match (offset_of(packet), known) {
+        (Some(offset), Some(known)) => offset > known,
+        _ => true,
+    };
     if let Err(error) = socket.release_broadcasts(replay, keep) {
         // The transport is gone: its disconnect follows.
         tracing::debug!(socket_id = %socket.id, %error, "missed events not sent");
@@ -240,27 +253,29 @@ fn release<A: Adapter>(socket: &SocketRef<A>, missed: &[Missed], last: i64) {
 }
 
 /// Records a new session for the socket; without the database it simply has none.
+/// Its baseline is the last event delivered on this node before the socket gets live
+/// events: everything after reaches it (held until now, or live).
 async fn open<A: Adapter>(
     state: &AppState,
     socket: &SocketRef<A>,
     identity: &Identity,
     rooms: &[String],
 ) {
+    let delivered = state.services.publisher.delivered(0).await;
+    let baseline = *delivered;
+    release(socket, &[], None);
+    drop(delivered);
     let pid = Uuid::new_v4().simple().to_string();
     let digest = sessions::digest(&pid);
     let sid = socket.id.to_string();
-    match state
-        .services
-        .open_session(&digest, &identity.user_id, rooms, &sid)
+    let services = &state.services;
+    match services
+        .open_session(&digest, &identity.user_id, rooms, &sid, baseline)
         .await
     {
-        Ok(_) => {
-            release(socket, &[], 0);
-            finish(socket, pid, digest, false);
-        }
+        Ok(()) => finish(socket, pid, digest, false),
         Err(error) => {
             tracing::warn!(socket_id = %sid, %error, "session not recorded: this connection cannot be recovered");
-            release(socket, &[], 0);
         }
     }
 }
