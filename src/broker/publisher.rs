@@ -287,17 +287,12 @@ impl Publisher {
             };
             let offset = message.offset.as_deref();
             let (rooms, event) = (message.rooms, &message.event);
-            let mut delivered = self.delivered.write().await;
-            if let Err(error) = self
+            let emit = self
                 .fanout
-                .emit(rooms, event, message.payload, offset, true)
-                .await
-            {
+                .emit(rooms, event, message.payload, offset, true);
+            if let Err(error) = self.delivering(message.id, emit).await {
                 log_undelivered(event, &error);
             }
-            *delivered = (*delivered).max(message.id);
-            drop(delivered);
-            self.delivery.notify_waiters();
         }
     }
 
@@ -312,12 +307,18 @@ impl Publisher {
         offset: Option<&str>,
         local: bool,
     ) -> usize {
+        let emit = self.emit(rooms, event, payload, offset, local);
+        self.delivering(id, emit).await
+    }
+
+    /// Runs `emit`, the delivery of logged event `id`, under the delivered lock.
+    async fn delivering<T>(&self, id: i64, emit: impl Future<Output = T>) -> T {
         let mut delivered = self.delivered.write().await;
-        let reached = self.emit(rooms, event, payload, offset, local).await;
+        let outcome = emit.await;
         *delivered = (*delivered).max(id);
         drop(delivered);
         self.delivery.notify_waiters();
-        reached
+        outcome
     }
 
     async fn emit(
