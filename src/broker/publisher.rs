@@ -252,7 +252,8 @@ impl Publisher {
         let offset = offset.as_deref();
         let Some(cluster) = self.cluster.as_ref().filter(|c| c.healthy()) else {
             let local = self.cluster.is_some();
-            return self.deliver(id, rooms, event, payload, offset, local).await;
+            let emit = self.emit(rooms, event, payload, offset, local);
+            return self.delivering(id, emit).await;
         };
         let recipients = self.fanout.local_recipients(&rooms);
         let message = LoggedMessage {
@@ -271,8 +272,8 @@ impl Publisher {
             Err(error) => {
                 tracing::warn!(event, %error, "other nodes unreachable: delivering on this node only");
                 telemetry::record_adapter_error();
-                self.deliver(id, message.rooms, event, payload, offset, true)
-                    .await
+                let emit = self.emit(message.rooms, event, payload, offset, true);
+                self.delivering(id, emit).await
             }
         }
     }
@@ -294,21 +295,6 @@ impl Publisher {
                 log_undelivered(event, &error);
             }
         }
-    }
-
-    /// Emits a logged event on this node (all of it, or `local` only) and records that
-    /// it was delivered.
-    async fn deliver(
-        &self,
-        id: i64,
-        rooms: Vec<String>,
-        event: &str,
-        payload: &RawValue,
-        offset: Option<&str>,
-        local: bool,
-    ) -> usize {
-        let emit = self.emit(rooms, event, payload, offset, local);
-        self.delivering(id, emit).await
     }
 
     /// Runs `emit`, the delivery of logged event `id`, under the delivered lock.
