@@ -121,9 +121,10 @@ impl Application {
             // smaller buffer cost commands throughput: bench/README.md).
             .ws_read_buffer_size(WS_READ_BUFFER_BYTES)
             .max_buffer_size(config.max_buffer_packets as usize);
-        // This process, as sessions and heartbeats name it: a restarted server is a new
-        // node, so the sessions of the one that died are dated by its last heartbeat.
-        let node: Arc<str> = Uuid::new_v4().simple().to_string().into();
+        // This process, as sessions, heartbeats and the other nodes name it: a restarted
+        // server is a new node, so the sessions of the one that died are dated by its
+        // last heartbeat.
+        let node: Arc<str> = Uuid::new_v4().to_string().into();
         let publish_order = Arc::new(match (&config.redis_url, db.get_database_backend()) {
             (Some(_), DbBackend::Postgres) => {
                 PublishOrder::across_nodes(connect_lock_session(&config.database_url).await?)
@@ -164,7 +165,7 @@ impl Application {
                 (state.clone(), http::router(state).layer(layer))
             }
             Some(url) => {
-                let driver = ManagedDriver::connect(url, &config.redis_prefix).await?;
+                let driver = ManagedDriver::connect(url, &config.redis_prefix, &node).await?;
                 let adapter = driver.clone().adapter();
                 let (layer, io) = builder
                     .with_adapter::<ClusterAdapter>(adapter)

@@ -76,8 +76,9 @@ pub struct ManagedDriver {
 }
 
 impl ManagedDriver {
-    /// Connects (RESP3: the adapter needs push messages); fails if Redis is unreachable.
-    pub async fn connect(url: &str, prefix: &str) -> RedisResult<Self> {
+    /// Connects (RESP3: the adapter needs push messages) as node `node_id`; fails if
+    /// Redis is unreachable.
+    pub async fn connect(url: &str, prefix: &str, node_id: &str) -> RedisResult<Self> {
         let client = redis::Client::open(with_resp3(url))?;
         let subscribers = Subscribers::default();
         let routes = subscribers.clone();
@@ -96,7 +97,7 @@ impl ManagedDriver {
         let stop = CancellationToken::new();
         tokio::spawn(keepalive(conn.clone(), healthy.clone(), stop.clone()));
         Ok(Self {
-            node_id: uuid::Uuid::new_v4().to_string(),
+            node_id: node_id.to_owned(),
             prefix: prefix.to_owned(),
             conn,
             subscribers,

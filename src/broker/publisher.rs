@@ -60,7 +60,7 @@ impl<A: Adapter> Fanout for SocketIo<A> {
         local: bool,
     ) -> BoxFuture<'a, Result<usize, BroadcastError>> {
         Box::pin(async move {
-            let recipients = self.to(rooms.clone()).sockets().len();
+            let recipients = self.local_recipients(&rooms);
             let select = || match local {
                 true => self.local().to(rooms.clone()),
                 false => self.to(rooms.clone()),

@@ -173,17 +173,13 @@ impl<'a> Write<'a> {
     /// batch can answer its requests first.
     pub async fn commit_unpublished(self) -> Result<Committed, AppError> {
         let order = &self.services.publish_order;
-        let ticket = match self.events.is_empty() {
-            true => None,
-            false => {
-                let cluster = order.before_logging().await?;
-                Some((cluster, events::record(&self.txn, self.events).await?))
-            }
-        };
-        // Taken while this write still holds its turn to write: tickets follow the log.
-        let (ticket, deliveries) = match ticket {
-            Some((cluster, deliveries)) => (Some(order.ticket(cluster)), deliveries),
-            None => (None, Vec::new()),
+        let (deliveries, ticket) = if self.events.is_empty() {
+            (Vec::new(), None)
+        } else {
+            let cluster = order.before_logging().await?;
+            let deliveries = events::record(&self.txn, self.events).await?;
+            // Taken while this write still holds its turn to write: tickets follow the log.
+            (deliveries, Some(order.ticket(cluster)))
         };
         self.txn.commit().await?;
         // The next writer may start while this one's events go out.

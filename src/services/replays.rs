@@ -26,7 +26,7 @@ const SHARED_FOR: Duration = Duration::from_secs(10);
 const MAX_READINGS: usize = 4096;
 
 /// A missed event, serialized once for every socket it is replayed to.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Missed {
     pub id: i64,
     pub event: String,
@@ -66,27 +66,23 @@ impl Services {
             0 => Vec::new(),
             _ => events::sent_to_rooms(&self.db, rooms, (read_upto, upto), remaining).await?,
         };
-        let newer = newer.iter().map(|event| Missed {
-            id: event.id,
-            event: event.event_type.clone(),
-            args: with_offset(event),
-        });
         let reading: Arc<[Missed]> = match shared {
-            Some((_, shared)) => shared.iter().map(Missed::clone_of).chain(newer).collect(),
-            None => newer.collect(),
+            // Nothing new: the same reading, now known to hold up to `upto`.
+            Some((_, shared)) if newer.is_empty() => shared,
+            shared => {
+                let newer = newer.iter().map(|event| Missed {
+                    id: event.id,
+                    event: event.event_type.clone(),
+                    args: with_offset(event),
+                });
+                let known = shared
+                    .iter()
+                    .flat_map(|(_, reading)| reading.iter().cloned());
+                known.chain(newer).collect()
+            }
         };
         self.replays.keep(key, upto, reading.clone());
         Ok(reading)
-    }
-}
-
-impl Missed {
-    fn clone_of(&self) -> Missed {
-        Missed {
-            id: self.id,
-            event: self.event.clone(),
-            args: self.args.clone(),
-        }
     }
 }
 

@@ -117,7 +117,13 @@ pub async fn start<A: Adapter>(
             None
         }
     };
-    if let Some((pid, resumed, after)) = resumed {
+    if let Some(Resuming {
+        pid,
+        digest,
+        resumed,
+        after,
+    }) = resumed
+    {
         let saved = resumed.rooms;
         let rooms = allowed_rooms(state, identity, &automatic, saved.clone());
         presence::join(state, socket, identity, rooms.clone()).await;
@@ -134,7 +140,6 @@ pub async fn start<A: Adapter>(
                 drop(delivered);
                 record(Outcome::Recovered);
                 telemetry::record_events_replayed(missed.len());
-                let digest = sessions::digest(&pid);
                 let same_rooms =
                     saved.len() == rooms.len() && rooms.iter().all(|r| saved.contains(r));
                 if !same_rooms
@@ -171,14 +176,22 @@ pub async fn start<A: Adapter>(
     open(state, socket, identity, &defaults).await;
 }
 
-/// The session a valid pid names, claimed for this socket, with the last event id its
-/// client got; `Err` says why there is none.
+/// A session claimed for a reconnecting socket.
+struct Resuming {
+    pid: String,
+    digest: String,
+    resumed: Resumed,
+    /// The last event id its client got (or the session's baseline).
+    after: i64,
+}
+
+/// The session a valid pid names, claimed for this socket; `Err` says why there is none.
 async fn resume<A: Adapter>(
     state: &AppState,
     socket: &SocketRef<A>,
     identity: &Identity,
     request: &Request,
-) -> Result<Option<(String, Resumed, i64)>, Outcome> {
+) -> Result<Option<Resuming>, Outcome> {
     let Some(pid) = &request.pid else {
         return Ok(None);
     };
@@ -192,10 +205,11 @@ async fn resume<A: Adapter>(
         }
         Some(_) => return Err(Outcome::InvalidPid),
     };
+    let digest = sessions::digest(pid);
     let claim = state
         .services
         .claim_session(
-            &sessions::digest(pid),
+            &digest,
             &identity.user_id,
             &socket.id.to_string(),
             state.recovery.window,
@@ -207,10 +221,12 @@ async fn resume<A: Adapter>(
         })?;
     match claim {
         // Events before the session began were never its to miss.
-        Claim::Resumed(resumed) => {
-            let after = offset.unwrap_or(0).max(resumed.baseline_id);
-            Ok(Some((pid.clone(), resumed, after)))
-        }
+        Claim::Resumed(resumed) => Ok(Some(Resuming {
+            pid: pid.clone(),
+            digest,
+            after: offset.unwrap_or(0).max(resumed.baseline_id),
+            resumed,
+        })),
         Claim::Expired => Err(Outcome::Expired),
         Claim::Unknown | Claim::OtherUser => Err(Outcome::InvalidPid),
     }

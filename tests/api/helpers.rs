@@ -469,6 +469,27 @@ pub fn event_strings<'a>(page: &'a Value, pointer: &str) -> Vec<&'a str> {
         .collect()
 }
 
+/// The sum of the series starting with `name` (a metric name, or a name with its
+/// labels) in Prometheus text output; 0 when absent.
+pub fn series(text: &str, name: &str) -> f64 {
+    text.lines()
+        .filter_map(|line| line.strip_prefix(name))
+        .filter(|rest| rest.starts_with([' ', '{']))
+        .filter_map(|rest| rest.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+pub async fn metrics(app: &TestApp) -> String {
+    let response = app.raw(Method::GET, "/metrics").send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(content_type.starts_with("text/plain"), "{content_type}");
+    response.text().await.unwrap()
+}
+
 /// A WebSocket client that writes Engine.IO v4 / Socket.IO v5 frames by hand.
 pub struct RawSocket {
     pub ws: WebSocketStream<MaybeTlsStream<TcpStream>>,

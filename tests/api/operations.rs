@@ -179,27 +179,6 @@ async fn production_refuses_test_broadcasts_and_sends_nothing() {
     app.stop().await;
 }
 
-/// The sum of the series starting with `name` (a metric name, or a name with its
-/// labels) in Prometheus text output; 0 when absent.
-fn series(text: &str, name: &str) -> f64 {
-    text.lines()
-        .filter_map(|line| line.strip_prefix(name))
-        .filter(|rest| rest.starts_with([' ', '{']))
-        .filter_map(|rest| rest.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
-}
-
-async fn metrics(app: &TestApp) -> String {
-    let response = app.raw(Method::GET, "/metrics").send().await.unwrap();
-    assert_eq!(response.status(), 200);
-    let content_type = response.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert!(content_type.starts_with("text/plain"), "{content_type}");
-    response.text().await.unwrap()
-}
-
 #[tokio::test]
 async fn metrics_move_with_connections_commands_and_emits() {
     // Metrics are process-wide and tests run in parallel: assert growth, not values.

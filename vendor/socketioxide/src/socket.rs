@@ -132,6 +132,18 @@ impl<'a> PermitExt<'a> for Permit<'a> {
     }
 }
 
+/// The engine.io packets of an encoded socket.io packet, as [`PermitExt::send_raw`]
+/// sends them.
+fn push_engine_packets(packets: &mut Vec<EnginePacket>, value: Value) {
+    match value {
+        Value::Str(msg, binaries) => {
+            packets.push(EnginePacket::Message(msg));
+            packets.extend(binaries.into_iter().flatten().map(EnginePacket::Binary));
+        }
+        Value::Bytes(bin) => packets.push(EnginePacket::Binary(bin)),
+    }
+}
+
 /// A RemoteSocket is a [`Socket`] that is remotely connected on another server.
 /// It implements a subset of the [`Socket`] API.
 pub struct RemoteSocket<A> {
@@ -798,31 +810,20 @@ impl<A: Adapter> Socket<A> {
         missed: impl IntoIterator<Item = (E, T)>,
         mut keep: impl FnMut(&Value) -> bool,
     ) -> Result<(), SendError> {
-        let mut values = Vec::new();
+        let mut packets = Vec::new();
         for (event, data) in missed {
             let data = self.parser.encode_value(&data, Some(event.as_ref()))?;
-            values.push(
-                self.parser
-                    .encode(Packet::event(self.ns.path.clone(), data)),
-            );
+            let packet = Packet::event(self.ns.path.clone(), data);
+            push_engine_packets(&mut packets, self.parser.encode(packet));
         }
         let mut held = self.held.lock().unwrap();
-        let kept = held
-            .take()
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|v| keep(v));
-        values.extend(kept.map(|value| self.rewritten(value)));
-        self.holding.store(false, Ordering::SeqCst);
-        let permit = self.reserve()?;
-        permit.emit_all(values.into_iter().flat_map(|value| {
-            match value {
-                Value::Str(msg, binaries) => std::iter::once(EnginePacket::Message(msg))
-                    .chain(binaries.into_iter().flatten().map(EnginePacket::Binary))
-                    .collect::<Vec<_>>(),
-                Value::Bytes(bin) => vec![EnginePacket::Binary(bin)],
+        for value in held.take().unwrap_or_default() {
+            if keep(&value) {
+                push_engine_packets(&mut packets, self.rewritten(value));
             }
-        }));
+        }
+        self.holding.store(false, Ordering::SeqCst);
+        self.reserve()?.emit_all(packets);
         Ok(())
     }
 
