@@ -19,7 +19,7 @@ use tokio::task::JoinSet;
 
 use crate::{
     client::{Client, Error, Incoming, ack_data},
-    common::{Catalog, STAFF_KEY, VIEWER_KEY, auth, marker},
+    common::{Catalog, STAFF_KEY, VIEWER_KEY, auth, marker, rss_after_gc},
     stats::{self, Histogram, Latency, round3},
 };
 
@@ -110,12 +110,13 @@ pub async fn run(addr: SocketAddr, server_pid: Option<u32>, opts: &Opts) -> Resu
         .zip(server_pid.and_then(stats::cpu_seconds))
         .map_or(0.0, |(a, b)| (b - a) / elapsed * 100.0);
     // The last announcements may trail the last acks by a moment.
-    for _ in 0..40 {
-        if observed.load(Relaxed) >= acked {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    stats::wait_for_count(
+        &observed,
+        acked,
+        Duration::from_secs(2),
+        Duration::from_secs(10),
+    )
+    .await;
     observing.abort();
     Ok(Outcome {
         clients: opts.clients,
@@ -128,7 +129,7 @@ pub async fn run(addr: SocketAddr, server_pid: Option<u32>, opts: &Opts) -> Resu
         latency: latency.take(),
         observed_events: observed.load(Relaxed),
         server_cpu_percent: round3(cpu),
-        rss_kib: server_pid.and_then(stats::rss_kib).unwrap_or(0),
+        rss_kib: rss_after_gc(addr, server_pid).await,
     })
 }
 

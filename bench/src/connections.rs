@@ -24,7 +24,7 @@ use tokio::{
 
 use crate::{
     client::{Client, Error},
-    common::{VIEWER_KEY, auth, connect_many},
+    common::{VIEWER_KEY, auth, connect_many, rss_after_gc},
     stats::{self, round3},
 };
 
@@ -44,9 +44,10 @@ pub struct Opts {
     /// Sockets per worker process (each process may hold 20 000 files at most).
     #[arg(long, default_value_t = 7_000)]
     pub per_worker: usize,
-    /// Seconds to hold every socket idle at the end, measuring the server's idle CPU
-    /// (heartbeats every 25 s).
-    #[arg(long, default_value_t = 30)]
+    /// Seconds to hold every socket idle at the end, measuring the server's idle CPU:
+    /// at least five heartbeat periods (25 s each), so that where a period starts and
+    /// ends does not weigh.
+    #[arg(long, default_value_t = 125)]
     pub hold_secs: u64,
 }
 
@@ -60,9 +61,13 @@ pub struct Outcome {
     pub connects_per_sec: f64,
     pub rss_idle_kib: u64,
     pub rss_full_kib: u64,
-    /// Least-squares slope of RSS over connections, in KiB per connection.
+    /// Least-squares slope of RSS over connections along the stages, in KiB per
+    /// connection (the empty server's RSS is not one of the points: what a process holds
+    /// before its first socket is not a per-socket cost).
     pub rss_per_connection_kib: f64,
-    /// (connections, RSS KiB) after each stage.
+    /// Each stage's own increment, in KiB per connection added.
+    pub stage_increments_kib: Vec<f64>,
+    /// (connections, RSS KiB) before the ramp and after each stage.
     pub samples: Vec<(usize, u64)>,
     /// Server CPU while every socket sat idle, in % of one core.
     pub idle_cpu_percent: f64,
@@ -85,7 +90,6 @@ struct Worker {
 }
 
 pub async fn run(addr: SocketAddr, server_pid: Option<u32>, opts: &Opts) -> Result<Outcome, Error> {
-    let rss = || server_pid.and_then(stats::rss_kib).unwrap_or(0);
     let cpu = || server_pid.and_then(stats::cpu_seconds).unwrap_or(0.0);
     let workers_needed = opts.count.div_ceil(opts.per_worker.max(1)).max(1);
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
@@ -115,7 +119,7 @@ pub async fn run(addr: SocketAddr, server_pid: Option<u32>, opts: &Opts) -> Resu
     }
 
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let rss_idle = rss();
+    let rss_idle = rss_after_gc(addr, server_pid).await;
     let mut samples = vec![(0, rss_idle)];
     let (mut connected, mut failed, mut errors) = (0, 0, Vec::new());
     let mut ramp = Duration::ZERO;
@@ -150,10 +154,11 @@ pub async fn run(addr: SocketAddr, server_pid: Option<u32>, opts: &Opts) -> Resu
         // Let the server settle (greetings, presence) before reading its memory.
         tokio::time::sleep(Duration::from_secs(1)).await;
         stats::settle(server_pid, Duration::from_secs(30)).await;
-        samples.push((connected, rss()));
+        let rss = rss_after_gc(addr, server_pid).await;
+        samples.push((connected, rss));
         eprintln!(
             "  connections: {connected} connected, {failed} failed, server RSS {} MiB",
-            rss() / 1024
+            rss / 1024
         );
     }
 
@@ -161,13 +166,20 @@ pub async fn run(addr: SocketAddr, server_pid: Option<u32>, opts: &Opts) -> Resu
     let held = Instant::now();
     tokio::time::sleep(Duration::from_secs(opts.hold_secs)).await;
     let idle_cpu_percent = (cpu() - cpu_before) / held.elapsed().as_secs_f64() * 100.0;
-    let rss_full = rss();
+    let rss_full = rss_after_gc(addr, server_pid).await;
 
     for mut worker in workers {
         drop(worker.stdin); // end of input: the worker closes its sockets and exits
         let _ = tokio::time::timeout(Duration::from_secs(30), worker.child.wait()).await;
     }
-    let points: Vec<(f64, f64)> = samples.iter().map(|&(c, r)| (c as f64, r as f64)).collect();
+    let points: Vec<(f64, f64)> = samples[1..]
+        .iter()
+        .map(|&(c, r)| (c as f64, r as f64))
+        .collect();
+    let stage_increments_kib = samples
+        .windows(2)
+        .map(|w| round3((w[1].1 as f64 - w[0].1 as f64) / (w[1].0 as f64 - w[0].0 as f64).max(1.0)))
+        .collect();
     errors.truncate(5);
     Ok(Outcome {
         target: opts.count,
@@ -179,6 +191,7 @@ pub async fn run(addr: SocketAddr, server_pid: Option<u32>, opts: &Opts) -> Resu
         rss_idle_kib: rss_idle,
         rss_full_kib: rss_full,
         rss_per_connection_kib: round3(stats::slope(&points)),
+        stage_increments_kib,
         samples,
         idle_cpu_percent: round3(idle_cpu_percent),
         hold_secs: opts.hold_secs,

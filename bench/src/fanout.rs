@@ -25,7 +25,7 @@ use crate::{
     client::{Client, Error, Incoming, ack_data},
     common::{
         Catalog, STAFF_KEY, VIEWER_KEY, auth, connect_many, find_marker, http_get, marker,
-        metric_sum,
+        metric_sum, rss_after_gc,
     },
     stats::{self, Histogram, Latency, now_us, round3},
 };
@@ -61,7 +61,11 @@ pub struct Step {
     pub ack_errors: u64,
     pub expected: u64,
     pub delivered: u64,
+    /// Counted socket by socket: what each socket missed of the events acked.
     pub lost: u64,
+    /// Deliveries beyond one per event at a socket (counted apart, so that a duplicate
+    /// at one socket cannot hide a loss at another).
+    pub doubled: u64,
     pub deliveries_per_sec: f64,
     pub latency: Latency,
     pub server_cpu_percent: f64,
@@ -101,6 +105,9 @@ struct Shared {
     disconnected: AtomicU64,
 }
 
+/// What one socket received, per step.
+type Counts = Arc<[AtomicU64]>;
+
 /// The receiving sockets (all in `orders`), each read by its own task, and what they
 /// count per step; shared with the latency sweep, which adds sockets between steps.
 pub struct Audience {
@@ -108,6 +115,8 @@ pub struct Audience {
     server_pid: Option<u32>,
     shared: Arc<Shared>,
     receivers: JoinSet<()>,
+    /// Each receiving socket's own counts, for loss and duplicates socket by socket.
+    sockets: Vec<Counts>,
     attempted: usize,
     pub connected: usize,
     pub errors: Vec<Error>,
@@ -125,6 +134,7 @@ impl Audience {
                 disconnected: AtomicU64::new(0),
             }),
             receivers: JoinSet::new(),
+            sockets: Vec::new(),
             attempted: 0,
             connected: 0,
             errors: Vec::new(),
@@ -143,8 +153,12 @@ impl Audience {
         self.attempted = self.attempted.max(total);
         self.connected += clients.len();
         self.errors.extend(errors);
+        let steps = self.shared.received.len();
         for client in clients {
-            self.receivers.spawn(receive(client, self.shared.clone()));
+            let counts: Counts = (0..steps).map(|_| AtomicU64::new(0)).collect();
+            self.sockets.push(counts.clone());
+            self.receivers
+                .spawn(receive(client, self.shared.clone(), counts));
         }
     }
 
@@ -185,10 +199,11 @@ impl Audience {
         let send_errors = send_errors_before
             .zip(server_send_errors(addr).await)
             .map(|(a, b)| b - a);
-        let lost = expected.saturating_sub(delivered);
+        let (lost, doubled) = self.missed_and_doubled(index, acked);
         let disconnected = shared.disconnected.load(Relaxed);
         let deliveries_per_sec = (delivered as f64 / window).round();
         let kept_up = lost == 0
+            && doubled == 0
             && ack_errors == 0
             && disconnected == 0
             && sent as f64 >= 0.9 * rate * secs
@@ -202,6 +217,7 @@ impl Audience {
             expected,
             delivered,
             lost,
+            doubled,
             deliveries_per_sec,
             latency,
             server_cpu_percent: round3(cpu),
@@ -210,6 +226,18 @@ impl Audience {
             disconnected,
             kept_up,
             passed,
+        })
+    }
+
+    /// Summed over the sockets: the events of step `index` each one missed, and those it
+    /// got more than once, of `acked` sent.
+    fn missed_and_doubled(&self, index: usize, acked: u64) -> (u64, u64) {
+        self.sockets.iter().fold((0, 0), |(lost, doubled), counts| {
+            let got = counts[index].load(Relaxed);
+            (
+                lost + acked.saturating_sub(got),
+                doubled + got.saturating_sub(acked),
+            )
         })
     }
 
@@ -266,7 +294,7 @@ pub async fn run(addr: SocketAddr, server_pid: Option<u32>, opts: &Opts) -> Resu
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    let rss_kib = server_pid.and_then(stats::rss_kib).unwrap_or(0);
+    let rss_kib = rss_after_gc(addr, server_pid).await;
     producer.close().await;
     let connect_errors = std::mem::take(&mut audience.errors);
     audience.close().await;
@@ -274,7 +302,7 @@ pub async fn run(addr: SocketAddr, server_pid: Option<u32>, opts: &Opts) -> Resu
     let lossless = steps.iter().rev().find(|s| s.kept_up).cloned();
     let peak = steps
         .iter()
-        .filter(|s| s.lost == 0 && s.ack_errors == 0 && s.disconnected == 0)
+        .filter(|s| s.lost == 0 && s.doubled == 0 && s.ack_errors == 0 && s.disconnected == 0)
         .max_by(|a, b| a.deliveries_per_sec.total_cmp(&b.deliveries_per_sec))
         .cloned();
     Ok(Outcome {
@@ -296,7 +324,7 @@ pub async fn server_send_errors(addr: SocketAddr) -> Option<f64> {
         .then(|| metric_sum(&body, "pulso_send_errors_total"))
 }
 
-async fn receive(mut client: Client, shared: Arc<Shared>) {
+async fn receive(mut client: Client, shared: Arc<Shared>, counts: Counts) {
     loop {
         match client.next().await {
             Ok(Some(Incoming::Event(frame))) => {
@@ -305,6 +333,7 @@ async fn receive(mut client: Client, shared: Arc<Shared>) {
                 {
                     shared.latency[step].record(now_us().saturating_sub(sent));
                     shared.received[step].fetch_add(1, Relaxed);
+                    counts[step].fetch_add(1, Relaxed);
                 }
             }
             Ok(Some(Incoming::Ack(..))) => {}

@@ -143,7 +143,7 @@ async fn run(command: Command) -> Result<ExitCode, String> {
                 (Kind::Pulso, None) => compare::build_pulso(true)?,
                 _ => PathBuf::new(),
             };
-            if server == Kind::Node {
+            if matches!(server, Kind::Node | Kind::NodeBatched) {
                 compare::install_node()?;
             }
             let programs = Programs {

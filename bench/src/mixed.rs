@@ -21,7 +21,10 @@ use tokio::{task::JoinSet, time::MissedTickBehavior};
 
 use crate::{
     client::{Client, Error, Incoming, ack_data},
-    common::{ADMIN_KEY, Catalog, STAFF_KEY, VIEWER_KEY, auth, connect_many, find_marker, marker},
+    common::{
+        ADMIN_KEY, Catalog, STAFF_KEY, VIEWER_KEY, auth, connect_many_with, find_marker, marker,
+        rss_after_gc,
+    },
     stats::{self, Histogram, Latency, now_us, round3},
 };
 
@@ -55,8 +58,11 @@ pub struct Outcome {
     pub notification_latency: Latency,
     pub deliveries: u64,
     pub deliveries_per_sec: f64,
-    /// Marked events expected but not received (order_created + notification).
+    /// Marked events (order_created + notification) a viewer should have received and
+    /// did not, counted viewer by viewer.
     pub lost: u64,
+    /// Marked events a viewer received more than once, or that were not meant for it.
+    pub doubled: u64,
     /// Viewers the server closed during the run.
     pub disconnected: u64,
     /// Deliveries pulso itself counted as failed during the run (`pulso_send_errors_total`).
@@ -75,6 +81,9 @@ struct Shared {
     disconnected: AtomicU64,
 }
 
+/// The marked events (orders, notifications) one viewer received.
+type Counts = Arc<[AtomicU64; 2]>;
+
 fn rooms_of(i: usize, skus: &[String]) -> Vec<String> {
     match i % 4 {
         0 => vec!["orders".into()],
@@ -88,10 +97,12 @@ pub async fn run(addr: SocketAddr, server_pid: Option<u32>, opts: &Opts) -> Resu
     let catalog = Arc::new(Catalog::create(addr).await?);
     let users = (opts.viewers / 4).max(1);
     let user_of = |i: usize| i / 4 % users;
-    let (clients, errors) = connect_many(addr, opts.viewers, 128, |i| {
+    // Each client with its index: what a viewer should receive depends on it.
+    let (clients, errors) = connect_many_with(opts.viewers, 128, |i, source| {
         let rooms = rooms_of(i, &catalog.skus);
         let rooms: Vec<&str> = rooms.iter().map(String::as_str).collect();
-        auth(VIEWER_KEY, &format!("bench-v{}", user_of(i)), Some(&rooms))
+        let auth = auth(VIEWER_KEY, &format!("bench-v{}", user_of(i)), Some(&rooms));
+        async move { Ok((i, Client::connect(addr, Some(source), &auth).await?)) }
     })
     .await;
     let connected = clients.len();
@@ -109,8 +120,11 @@ pub async fn run(addr: SocketAddr, server_pid: Option<u32>, opts: &Opts) -> Resu
         disconnected: AtomicU64::new(0),
     });
     let mut viewers = JoinSet::new();
-    for client in clients {
-        viewers.spawn(view(client, shared.clone()));
+    let mut counts: Vec<(usize, Counts)> = Vec::with_capacity(connected);
+    for (i, client) in clients {
+        let mine = Counts::default();
+        counts.push((i, mine.clone()));
+        viewers.spawn(view(client, shared.clone(), mine));
     }
     stats::settle(server_pid, Duration::from_secs(30)).await; // greetings and presence
     shared.deliveries.store(0, Relaxed);
@@ -172,23 +186,21 @@ pub async fn run(addr: SocketAddr, server_pid: Option<u32>, opts: &Opts) -> Resu
         errors += failed;
         tags.extend(acked_tags);
     }
-    // Expected marked deliveries: orders × sockets in `orders`; each notification ×
-    // the sockets of its user.
-    let in_orders = (0..connected).filter(|i| i % 4 == 0 || i % 4 == 2).count() as u64;
-    let mut sockets_of: HashMap<usize, u64> = HashMap::new();
-    for i in 0..connected {
-        *sockets_of.entry(user_of(i)).or_default() += 1;
+    // What each viewer should receive: every acked order if it is in `orders`, and
+    // every acked notification to its user.
+    let orders = tags.iter().filter(|&&tag| tag == usize::MAX).count() as u64;
+    let mut notified: HashMap<usize, u64> = HashMap::new();
+    for &tag in tags.iter().filter(|&&tag| tag != usize::MAX) {
+        *notified.entry(tag).or_default() += 1;
     }
-    let expected: u64 = tags
-        .iter()
-        .map(|&tag| {
-            if tag == usize::MAX {
-                in_orders
-            } else {
-                sockets_of.get(&tag).copied().unwrap_or(0)
-            }
-        })
-        .sum();
+    let expected_at = |i: usize| {
+        let in_orders = i.is_multiple_of(2); // the `orders` and all-topics viewers (`rooms_of`)
+        [
+            if in_orders { orders } else { 0 },
+            notified.get(&user_of(i)).copied().unwrap_or(0),
+        ]
+    };
+    let expected: u64 = counts.iter().flat_map(|&(i, _)| expected_at(i)).sum();
     let received = || shared.received.iter().map(|r| r.load(Relaxed)).sum::<u64>();
     let drain = Instant::now();
     while received() < expected && drain.elapsed() < Duration::from_secs(5) {
@@ -199,7 +211,14 @@ pub async fn run(addr: SocketAddr, server_pid: Option<u32>, opts: &Opts) -> Resu
         .zip(server_pid.and_then(stats::cpu_seconds))
         .map_or(0.0, |(a, b)| (b - a) / elapsed * 100.0);
     let deliveries = shared.deliveries.load(Relaxed);
-    let lost = expected.saturating_sub(received());
+    let (mut lost, mut doubled) = (0, 0);
+    for (i, got) in &counts {
+        for (kind, wanted) in expected_at(*i).into_iter().enumerate() {
+            let got = got[kind].load(Relaxed);
+            lost += wanted.saturating_sub(got);
+            doubled += got.saturating_sub(wanted);
+        }
+    }
     let send_errors = send_errors_before
         .zip(crate::fanout::server_send_errors(addr).await)
         .map(|(a, b)| b - a);
@@ -216,14 +235,15 @@ pub async fn run(addr: SocketAddr, server_pid: Option<u32>, opts: &Opts) -> Resu
         deliveries,
         deliveries_per_sec: (deliveries as f64 / elapsed).round(),
         lost,
+        doubled,
         disconnected,
         server_send_errors: send_errors,
         server_cpu_percent: round3(cpu),
-        rss_kib: server_pid.and_then(stats::rss_kib).unwrap_or(0),
+        rss_kib: rss_after_gc(addr, server_pid).await,
     })
 }
 
-async fn view(mut client: Client, shared: Arc<Shared>) {
+async fn view(mut client: Client, shared: Arc<Shared>, counts: Counts) {
     while let Ok(Some(incoming)) = client.next().await {
         let Incoming::Event(frame) = &incoming else {
             continue;
@@ -237,6 +257,7 @@ async fn view(mut client: Client, shared: Arc<Shared>) {
         {
             shared.latency[kind].record(now_us().saturating_sub(sent));
             shared.received[kind].fetch_add(1, Relaxed);
+            counts[kind].fetch_add(1, Relaxed);
         }
     }
     shared.disconnected.fetch_add(1, Relaxed);

@@ -20,16 +20,20 @@ use crate::{client::Error, common::API_KEYS};
 pub enum Kind {
     Pulso,
     Node,
+    /// The Node reference committing as pulso does: the commands of one event-loop turn
+    /// in one transaction, acks before events (`BENCH_GROUP_COMMIT=1`).
+    NodeBatched,
     Python,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 3] = [Kind::Pulso, Kind::Node, Kind::Python];
+    pub const ALL: [Kind; 4] = [Kind::Pulso, Kind::Node, Kind::NodeBatched, Kind::Python];
 
     pub fn name(self) -> &'static str {
         match self {
             Kind::Pulso => "pulso",
             Kind::Node => "node",
+            Kind::NodeBatched => "node-batched",
             Kind::Python => "python",
         }
     }
@@ -164,9 +168,13 @@ fn spawn(
                 );
             c
         }
-        Kind::Node => {
+        Kind::Node | Kind::NodeBatched => {
             let mut c = Command::new("node");
-            c.arg(reference.join("node/server.js"));
+            // --expose-gc: the harness collects Node's garbage before sampling its RSS.
+            c.arg("--expose-gc").arg(reference.join("node/server.js"));
+            if kind == Kind::NodeBatched {
+                c.env("BENCH_GROUP_COMMIT", "1");
+            }
             c
         }
         Kind::Python => {

@@ -1,6 +1,14 @@
 // The benchmark's Node reference: the subset of pulso's contract the scenarios use, on
-// socket.io 4.8 + better-sqlite3, as small as honest. Same schema and indexes as pulso,
-// WAL mode, one transaction per command (event-log rows included), emit after commit.
+// socket.io 4.8 + better-sqlite3, as small as honest. Same schema, indexes and SQLite
+// settings as pulso (WAL, synchronous NORMAL, wal_autocheckpoint 10 000; every statement
+// is prepared once, which is what pulso's statement cache buys it).
+//
+// Two ways to commit, chosen by BENCH_GROUP_COMMIT:
+// - unset (socket.io's usual shape): one transaction per command (event-log rows
+//   included), its events emitted after its commit, then its ack;
+// - "1" (pulso's shape): the commands that arrived in one turn of the event loop share
+//   one transaction, each in a savepoint of its own (a failing command rolls back alone);
+//   after the commit every ack goes out, then every event, in order.
 //
 // Connection state recovery is socket.io's own (in-memory adapter: a restarted process
 // recovers nothing). Two REST routes, for the storm scenario: POST /api/clients (the
@@ -10,7 +18,8 @@
 // Environment: BENCH_ADDR (host:port, port 0 = any), BENCH_DB (SQLite file),
 // BENCH_API_KEYS ("key:role,..."), BENCH_PING_INTERVAL_MS, BENCH_PING_TIMEOUT_MS,
 // BENCH_RECOVERY_WINDOW_SECS (connection state recovery window; default 120 as pulso's,
-// 0 turns recovery off).
+// 0 turns recovery off), BENCH_GROUP_COMMIT. Run with --expose-gc: GET /bench/gc collects
+// garbage before the harness samples RSS.
 // Prints one JSON line {"message":"listening","addr":"host:port"} when ready.
 import { createServer } from 'node:http';
 import { Server } from 'socket.io';
@@ -30,6 +39,8 @@ db.pragma('journal_mode = WAL');
 db.pragma('synchronous = NORMAL'); // what pulso sets
 db.pragma('foreign_keys = ON');
 db.pragma('busy_timeout = 10000');
+db.pragma('wal_autocheckpoint = 10000'); // what pulso sets
+const groupCommit = process.env.BENCH_GROUP_COMMIT === '1';
 db.exec(`
   CREATE TABLE IF NOT EXISTS clients (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL,
     email TEXT, phone TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
@@ -100,7 +111,19 @@ function itemView(row) {
   return { ...row, low_stock: row.quantity <= row.low_stock_threshold };
 }
 
-/** Runs `write` in one IMMEDIATE transaction; records its events; returns [result, events]. */
+/** While a group commit runs: what to do once it has committed, in order. */
+let afterGroup = null;
+
+/** Runs `then` now, or after the running group commit. */
+function afterCommit(then) {
+  if (afterGroup) afterGroup.push(then);
+  else then();
+}
+
+/**
+ * Runs `write` in one IMMEDIATE transaction (a savepoint inside a group commit); records
+ * its events; emits them after the commit; returns what `write` returned.
+ */
 function transact(userId, write) {
   const events = [];
   const emit = (type, rooms, data) => events.push({ type, rooms, data });
@@ -115,9 +138,40 @@ function transact(userId, write) {
     }
     return result;
   });
-  const result = run.immediate();
-  for (const e of events) io.to(e.rooms).emit(e.type, e.envelope);
+  const result = afterGroup ? run() : run.immediate();
+  afterCommit(() => { for (const e of events) io.to(e.rooms).emit(e.type, e.envelope); });
   return result;
+}
+
+/** Commands waiting for the next group commit: [identity, event, input, ack]. */
+const queued = [];
+
+/** Runs every queued command in one transaction, then acks them all, then emits. */
+function commitGroup() {
+  const group = queued.splice(0);
+  afterGroup = [];
+  let acks;
+  try {
+    acks = db.transaction(() => group.map(([identity, event, input]) => execute(identity, event, input))).immediate();
+  } catch (error) {
+    console.error(error);
+    acks = group.map(() => ({ ok: false, error: { code: 'internal', message: 'internal error' } }));
+    afterGroup = [];
+  }
+  const then = afterGroup;
+  afterGroup = null;
+  group.forEach(([, , , ack], i) => ack?.(acks[i]));
+  for (const run of then) run();
+}
+
+/** Answers a command now, or queues it for the next group commit. */
+function command(identity, event, input, ack) {
+  if (!groupCommit) {
+    const result = execute(identity, event, input);
+    return ack?.(result);
+  }
+  queued.push([identity, event, input, ack]);
+  if (queued.length === 1) setImmediate(commitGroup);
 }
 
 const commands = {
@@ -219,7 +273,7 @@ const commands = {
       emit('notification', [userId === null ? 'everyone' : `user:${userId}`], view);
       return view;
     });
-    if (userId !== null) pushUnread(userId);
+    if (userId !== null) afterCommit(() => pushUnread(userId));
     return notification;
   },
 };
@@ -255,6 +309,11 @@ function reply(res, status, body) {
 // REST (socket.io answers its own path first): the routes the storm scenario uses.
 async function rest(req, res) {
   const url = new URL(req.url, 'http://reference');
+  // The harness's hook, before it samples RSS (only when started with --expose-gc).
+  if (req.method === 'GET' && url.pathname === '/bench/gc') {
+    global.gc?.();
+    return reply(res, 200, { collected: typeof global.gc === 'function' });
+  }
   const role = apiKeys.get(req.headers['x-api-key']);
   const userId = req.headers['x-user-id'] ?? 'api';
   if (!role || !USER_ID.test(userId)) {
@@ -269,8 +328,8 @@ async function rest(req, res) {
     } catch {
       return reply(res, 400, { error: { code: 'invalid', message: 'request body is not valid JSON' } });
     }
-    const ack = execute({ userId, role }, 'client:create', input);
-    return ack.ok ? reply(res, 201, ack.data) : reply(res, STATUS[ack.error.code] ?? 400, { error: ack.error });
+    return command({ userId, role }, 'client:create', input, (ack) =>
+      ack.ok ? reply(res, 201, ack.data) : reply(res, STATUS[ack.error.code] ?? 400, { error: ack.error }));
   }
   if (req.method === 'GET' && url.pathname === '/api/events') {
     const after = Number(url.searchParams.get('after') ?? 0);
@@ -336,8 +395,7 @@ io.on('connection', (socket) => {
 
   socket.onAny((event, input, ack) => {
     if (event === 'join_room') return;
-    const result = execute({ userId, role }, event, input);
-    if (typeof ack === 'function') ack(result);
+    command({ userId, role }, event, input, typeof ack === 'function' ? ack : undefined);
   });
 
   socket.on('disconnect', () => {

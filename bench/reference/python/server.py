@@ -1,6 +1,8 @@
 """The benchmark's Python reference: the subset of pulso's contract the scenarios use, on
-python-socketio (ASGI) + uvicorn, as small as honest. Same schema and indexes as pulso,
-WAL mode, one transaction per command (event-log rows included), emit after commit.
+python-socketio (ASGI) + uvicorn, as small as honest. Same schema, indexes and SQLite
+settings as pulso (WAL, synchronous NORMAL, wal_autocheckpoint 10 000, a 1 024-statement
+cache), one transaction per command (event-log rows included), emit after commit.
+Socket.IO's heartbeat is the only one: uvicorn's own WebSocket ping is off.
 
 Environment: BENCH_ADDR (host:port, port 0 = any), BENCH_DB (SQLite file),
 BENCH_API_KEYS ("key:role,..."), BENCH_PING_INTERVAL_MS, BENCH_PING_TIMEOUT_MS.
@@ -28,12 +30,14 @@ MAX_QTY = 1_000_000_000
 API_KEYS = dict(p.split(":") for p in os.environ.get("BENCH_API_KEYS", "dev:admin").split(","))
 
 # isolation_level=None: we issue BEGIN IMMEDIATE / COMMIT ourselves, as pulso does.
-db = sqlite3.connect(os.environ.get("BENCH_DB", "reference.db"), isolation_level=None)
+db = sqlite3.connect(os.environ.get("BENCH_DB", "reference.db"), isolation_level=None,
+                     cached_statements=1024)
 db.row_factory = sqlite3.Row
 db.execute("PRAGMA journal_mode = WAL")
 db.execute("PRAGMA synchronous = NORMAL")
 db.execute("PRAGMA foreign_keys = ON")
 db.execute("PRAGMA busy_timeout = 10000")
+db.execute("PRAGMA wal_autocheckpoint = 10000")
 db.executescript("""
   CREATE TABLE IF NOT EXISTS clients (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL,
     email TEXT, phone TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
@@ -339,7 +343,7 @@ def main():
     bound = sock.getsockname()
     print(json.dumps({"message": "listening", "addr": f"{bound[0]}:{bound[1]}"}), flush=True)
     config = uvicorn.Config(app, log_level="warning", access_log=False, backlog=4096,
-                            ws_max_size=1_048_576, lifespan="off")
+                            ws_max_size=1_048_576, ws_ping_interval=None, lifespan="off")
     asyncio.run(uvicorn.Server(config).serve(sockets=[sock]))
 
 
