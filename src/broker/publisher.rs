@@ -61,9 +61,12 @@ impl<A: Adapter> Fanout for SocketIo<A> {
     ) -> BoxFuture<'a, Result<usize, BroadcastError>> {
         Box::pin(async move {
             let recipients = self.local_recipients(&rooms);
-            let select = || match local {
-                true => self.local().to(rooms.clone()),
-                false => self.to(rooms.clone()),
+            let select = || {
+                let root = root(self)?;
+                Some(match local {
+                    true => root.local().to(rooms.clone()),
+                    false => root.to(rooms.clone()),
+                })
             };
             match offset {
                 // A tuple goes out as two arguments.
@@ -76,11 +79,18 @@ impl<A: Adapter> Fanout for SocketIo<A> {
 
     fn rooms(&self) -> BoxFuture<'_, Vec<String>> {
         Box::pin(async move {
-            let rooms = match SocketIo::rooms(self).await {
+            let Some(everywhere) = root(self) else {
+                return Vec::new();
+            };
+            let rooms = match everywhere.rooms().await {
                 Ok(rooms) => rooms,
                 Err(error) => {
                     tracing::warn!(%error, "other nodes unreachable: listing this node's rooms only");
-                    self.local().rooms().await.unwrap_or_default()
+                    let here = root(self).map(BroadcastOperators::local);
+                    match here {
+                        Some(here) => here.rooms().await.unwrap_or_default(),
+                        None => Vec::new(),
+                    }
                 }
             };
             rooms.iter().map(|room| room.to_string()).collect()
@@ -92,11 +102,13 @@ impl<A: Adapter> Fanout for SocketIo<A> {
     }
 
     fn local_recipients(&self, rooms: &[String]) -> usize {
-        self.to(rooms.to_vec()).sockets().len()
+        root(self).map_or(0, |root| root.to(rooms.to_vec()).sockets().len())
     }
 
     fn connected(&self) -> Vec<ConnectedSocket> {
-        self.sockets()
+        root(self)
+            .map(BroadcastOperators::sockets)
+            .unwrap_or_default()
             .into_iter()
             .map(|socket| ConnectedSocket {
                 identity: socket.extensions.get::<Identity>(),
@@ -221,7 +233,7 @@ impl Publisher {
         payload: &impl Serialize,
     ) {
         let recipients = socket.broadcast().sockets().len();
-        let result = emit_or_local(|| socket.broadcast(), event, payload).await;
+        let result = emit_or_local(|| Some(socket.broadcast()), event, payload).await;
         if let Err(error) = &result {
             log_undelivered(event, error);
         }
@@ -332,19 +344,34 @@ impl Publisher {
 /// Emits to the sockets `select` names. When Redis is unreachable the adapter delivers
 /// nothing, not even on this node: this node's sockets then still get it, and other
 /// nodes' clients catch up from the event log.
+/// Emits to what `select` picks, on every node, or on this node alone when the others
+/// cannot be reached. Nothing to pick (the server has shut its namespace) sends nothing.
 async fn emit_or_local<A: Adapter>(
-    select: impl Fn() -> BroadcastOperators<A>,
+    select: impl Fn() -> Option<BroadcastOperators<A>>,
     event: &str,
     payload: &(impl Serialize + ?Sized),
 ) -> Result<(), BroadcastError> {
-    match select().emit(event, payload).await {
+    let Some(selected) = select() else {
+        return Ok(());
+    };
+    match selected.emit(event, payload).await {
         Err(BroadcastError::Adapter(error)) => {
             tracing::warn!(event, %error, "other nodes unreachable: delivering on this node only");
             telemetry::record_adapter_error();
-            select().local().emit(event, payload).await
+            match select() {
+                Some(selected) => selected.local().emit(event, payload).await,
+                None => Ok(()),
+            }
         }
         result => result,
     }
+}
+
+/// The root namespace, until the server shuts it: a batch that commits during shutdown
+/// then publishes to nobody (its events are in the log for those who reconnect) instead
+/// of panicking in socketioxide's shorthands, which assume the namespace is there.
+fn root<A: Adapter>(io: &SocketIo<A>) -> Option<BroadcastOperators<A>> {
+    io.of("/")
 }
 
 /// One line per emit, however many sockets missed it: when thousands leave at once the
