@@ -632,6 +632,21 @@ impl RawSocket {
         }
     }
 
+    /// Sends command `event` with ack id `id` and asserts its ack says `ok: true`;
+    /// returns its `data`.
+    pub async fn ok(&mut self, id: u32, event: &str, payload: Value) -> Value {
+        self.send(&format!("42{id}{}", json!([event, payload])))
+            .await;
+        let ack = self
+            .until(&format!("43{id}["))
+            .await
+            .unwrap_or_else(|| panic!("the connection closed before the ack for `{event}`"));
+        let reply: Value = serde_json::from_str(&ack[format!("43{id}").len()..])
+            .unwrap_or_else(|_| panic!("a malformed ack {ack}"));
+        assert_eq!(reply[0]["ok"], true, "`{event}` failed: {ack}");
+        reply[0]["data"].clone()
+    }
+
     /// Reads until a frame starting with `prefix`, or `None` if the server closes first.
     pub async fn until(&mut self, prefix: &str) -> Option<String> {
         while let Some(text) = self.next_text().await {
