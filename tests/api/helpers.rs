@@ -436,7 +436,17 @@ impl TestSocket {
         self.wait_for(event, true).await
     }
 
+    /// Waits for the next event named one of `names`, and takes it: the order in which
+    /// several kinds of event arrived.
+    pub async fn next_of(&self, names: &[&str]) -> (String, Value) {
+        self.wait_for_any(names, true).await
+    }
+
     async fn wait_for(&self, event: &str, take: bool) -> Value {
+        self.wait_for_any(&[event], take).await.1
+    }
+
+    async fn wait_for_any(&self, names: &[&str], take: bool) -> (String, Value) {
         tokio::time::timeout(WAIT, async {
             loop {
                 let arrived = self.inbox.arrived.notified();
@@ -444,11 +454,12 @@ impl TestSocket {
                 arrived.as_mut().enable();
                 {
                     let mut events = self.inbox.events.lock().await;
-                    if let Some(at) = events.iter().position(|(name, _)| name == event) {
+                    let found = events.iter().position(|(name, _)| names.contains(&&**name));
+                    if let Some(at) = found {
                         return if take {
-                            events.remove(at).1
+                            events.remove(at)
                         } else {
-                            events[at].1.clone()
+                            events[at].clone()
                         };
                     }
                 }
@@ -456,7 +467,7 @@ impl TestSocket {
             }
         })
         .await
-        .unwrap_or_else(|_| panic!("no `{event}` within {WAIT:?}"))
+        .unwrap_or_else(|_| panic!("none of {names:?} within {WAIT:?}"))
     }
 
     /// Events of this name that have arrived and not been taken yet.
