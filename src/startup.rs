@@ -301,9 +301,11 @@ impl Application {
 }
 
 /// Small realtime messages go out at once (no Nagle delay). And a client that stops
-/// reading leaves the server's writes unacknowledged forever (a zero TCP window), which
-/// would keep its socket, buffers and slot alive: `TCP_USER_TIMEOUT` has the kernel drop
-/// such a connection after the heartbeat budget, so its socket is cleaned up.
+/// reading leaves the server's writes unacknowledged forever (a zero TCP window). On a
+/// WebSocket it stops answering pings too, and the heartbeat ends it; an HTTP response
+/// (REST, long-polling) has no heartbeat, and would keep its connection and buffers
+/// alive: `TCP_USER_TIMEOUT` has the kernel drop such a connection after the heartbeat
+/// budget, so it is closed (`raw_protocol` tests both).
 fn tune_connection(tcp: &mut tokio::net::TcpStream, stall_timeout: Duration) {
     let tuned = tcp
         .set_nodelay(true)

@@ -27,8 +27,11 @@ use rust_socketio::{
     asynchronous::{Client, ClientBuilder},
 };
 use serde_json::{Value, json};
+use std::process::Stdio;
 use tokio::{
+    io::{AsyncBufReadExt, BufReader},
     net::{TcpSocket, TcpStream},
+    process::{Child, Command},
     sync::{Mutex, Notify, oneshot},
     task::JoinHandle,
 };
@@ -49,6 +52,8 @@ pub struct TestApp {
     database: Option<TestDatabase>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
+    /// The server's own process, when it runs as the binary.
+    process: Option<Child>,
 }
 
 /// A server with one key per role on a fresh database.
@@ -81,6 +86,61 @@ pub async fn spawn_production_app() -> TestApp {
         config.set_jwt_secret("a-production-secret-of-32-bytes-or-more");
     })
     .await
+}
+
+/// The real binary in a process of its own, for what only a whole process shows (its
+/// memory): the same keys and a fresh database, with `env` set on top.
+pub async fn spawn_binary_app(env: &[(&str, &str)]) -> TestApp {
+    let database = TestDatabase::create(true).await;
+    let mut process = Command::new(env!("CARGO_BIN_EXE_pulso"))
+        .env_clear()
+        .env("PULSO_ADDR", "127.0.0.1:0")
+        .env("DATABASE_URL", &database.url)
+        .env("PULSO_LOG_FORMAT", "json")
+        .env(
+            "PULSO_API_KEYS",
+            format!("{ADMIN_KEY}:admin:*,{STAFF_KEY}:staff:*,{VIEWER_KEY}:viewer:*"),
+        )
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("pulso binary starts");
+    let mut lines = BufReader::new(process.stdout.take().expect("stdout")).lines();
+    let addr = tokio::time::timeout(WAIT, async {
+        loop {
+            let line = lines.next_line().await.expect("stdout readable");
+            let line: Value =
+                serde_json::from_str(&line.expect("the server starts")).expect("a JSON log line");
+            if let Some(addr) = line["addr"].as_str() {
+                return addr.to_owned();
+            }
+        }
+    })
+    .await
+    .expect("the server listens in time");
+    // The rest of its log, read so that the server never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    TestApp {
+        url: format!("http://{addr}"),
+        http: reqwest::Client::new(),
+        config: Config::development(&database.url),
+        database: Some(database),
+        stop: None,
+        server: None,
+        process: Some(process),
+    }
+}
+
+/// A process's resident memory, in KiB.
+pub fn resident_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("process status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS")
 }
 
 async fn start(database: TestDatabase, adjust: impl FnOnce(&mut Config)) -> TestApp {
@@ -142,6 +202,7 @@ async fn run(config: Config) -> TestApp {
         database: None,
         stop: Some(stop),
         server: Some(server),
+        process: None,
     }
 }
 
@@ -169,7 +230,18 @@ impl TestApp {
         run(self.config.clone()).await
     }
 
+    /// The id of the server's process (this one's, for a server in the tests' process).
+    pub fn pid(&self) -> u32 {
+        match &self.process {
+            Some(process) => process.id().expect("the server runs"),
+            None => std::process::id(),
+        }
+    }
+
     async fn halt(&mut self) {
+        if let Some(mut process) = self.process.take() {
+            process.kill().await.expect("the server process ends");
+        }
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -364,7 +436,17 @@ impl TestSocket {
         self.wait_for(event, true).await
     }
 
+    /// Waits for the next event named one of `names`, and takes it: the order in which
+    /// several kinds of event arrived.
+    pub async fn next_of(&self, names: &[&str]) -> (String, Value) {
+        self.wait_for_any(names, true).await
+    }
+
     async fn wait_for(&self, event: &str, take: bool) -> Value {
+        self.wait_for_any(&[event], take).await.1
+    }
+
+    async fn wait_for_any(&self, names: &[&str], take: bool) -> (String, Value) {
         tokio::time::timeout(WAIT, async {
             loop {
                 let arrived = self.inbox.arrived.notified();
@@ -372,11 +454,12 @@ impl TestSocket {
                 arrived.as_mut().enable();
                 {
                     let mut events = self.inbox.events.lock().await;
-                    if let Some(at) = events.iter().position(|(name, _)| name == event) {
+                    let found = events.iter().position(|(name, _)| names.contains(&&**name));
+                    if let Some(at) = found {
                         return if take {
-                            events.remove(at).1
+                            events.remove(at)
                         } else {
-                            events[at].1.clone()
+                            events[at].clone()
                         };
                     }
                 }
@@ -384,7 +467,7 @@ impl TestSocket {
             }
         })
         .await
-        .unwrap_or_else(|_| panic!("no `{event}` within {WAIT:?}"))
+        .unwrap_or_else(|_| panic!("none of {names:?} within {WAIT:?}"))
     }
 
     /// Events of this name that have arrived and not been taken yet.
@@ -496,13 +579,9 @@ pub struct RawSocket {
 }
 
 impl RawSocket {
-    /// Opens a WebSocket-only Engine.IO session, without joining any namespace. The
-    /// receive buffer is small and fixed, so a client that stops reading shows at once.
-    pub async fn open(app: &TestApp) -> RawSocket {
-        let url = format!(
-            "{}/socket.io/?EIO=4&transport=websocket",
-            app.url.replacen("http", "ws", 1)
-        );
+    /// A TCP connection to the server whose receive buffer is small and fixed, so a
+    /// client that stops reading shows at once.
+    pub async fn tcp(app: &TestApp) -> TcpStream {
         let addr = app
             .url
             .trim_start_matches("http://")
@@ -510,7 +589,17 @@ impl RawSocket {
             .expect("address");
         let tcp = TcpSocket::new_v4().expect("socket");
         tcp.set_recv_buffer_size(4096).expect("receive buffer");
-        let stream = tcp.connect(addr).await.expect("tcp connects");
+        tcp.connect(addr).await.expect("tcp connects")
+    }
+
+    /// Opens a WebSocket-only Engine.IO session, without joining any namespace, on a
+    /// `tcp` connection.
+    pub async fn open(app: &TestApp) -> RawSocket {
+        let url = format!(
+            "{}/socket.io/?EIO=4&transport=websocket",
+            app.url.replacen("http", "ws", 1)
+        );
+        let stream = RawSocket::tcp(app).await;
         let (ws, _) = client_async(url, MaybeTlsStream::Plain(stream))
             .await
             .expect("websocket opens");
@@ -552,6 +641,21 @@ impl RawSocket {
                 Some(Ok(_)) => {}
             }
         }
+    }
+
+    /// Sends command `event` with ack id `id` and asserts its ack says `ok: true`;
+    /// returns its `data`.
+    pub async fn ok(&mut self, id: u32, event: &str, payload: Value) -> Value {
+        self.send(&format!("42{id}{}", json!([event, payload])))
+            .await;
+        let ack = self
+            .until(&format!("43{id}["))
+            .await
+            .unwrap_or_else(|| panic!("the connection closed before the ack for `{event}`"));
+        let reply: Value = serde_json::from_str(&ack[format!("43{id}").len()..])
+            .unwrap_or_else(|_| panic!("a malformed ack {ack}"));
+        assert_eq!(reply[0]["ok"], true, "`{event}` failed: {ack}");
+        reply[0]["data"].clone()
     }
 
     /// Reads until a frame starting with `prefix`, or `None` if the server closes first.

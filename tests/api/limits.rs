@@ -7,41 +7,54 @@ use crate::helpers::*;
 
 #[tokio::test]
 async fn commands_past_the_rate_are_refused_and_a_flood_is_disconnected() {
+    let (rate, burst) = (1, 4);
     let app = spawn_app_with(|config| {
-        config.rate_limit = 1;
-        config.rate_burst = 4;
+        config.rate_limit = rate;
+        config.rate_burst = burst;
     })
     .await;
-    let flooder = app.socket(STAFF_KEY, "flood").await;
     let bystander = app.socket(STAFF_KEY, "calm").await;
-    for _ in 0..4 {
-        flooder.ok("get_unread_count", json!({})).await;
-    }
-    let error = flooder
-        .err(
-            "client:create",
-            json!({ "name": "never written" }),
-            "rate_limited",
-        )
-        .await;
-    assert!(
-        error["retry_after_ms"]
-            .as_u64()
-            .is_some_and(|ms| ms > 0 && ms <= 1000),
-        "{error}"
-    );
-    assert!(error["message"].as_str().unwrap().contains("retry in"));
-    // Refused commands do nothing; after `burst` refusals in a row the socket is closed.
-    for _ in 0..3 {
-        flooder
-            .err("get_unread_count", json!({}), "rate_limited")
+    let started = tokio::time::Instant::now();
+    let flooder = app.socket(STAFF_KEY, "flood").await;
+    // Creates until the socket is closed. However slowly they run, the burst runs first,
+    // then at most the rate, and `burst` refusals in a row close the socket.
+    let (mut ran, mut refused_in_a_row) = (0, 0);
+    for n in 0..100 {
+        let reply = flooder
+            .ack("client:create", json!({ "name": format!("flood {n}") }))
             .await;
+        if reply["ok"] == true {
+            ran += 1;
+            refused_in_a_row = 0;
+            continue;
+        }
+        let error = &reply["error"];
+        assert_eq!(error["code"], "rate_limited", "{reply}");
+        let message = error["message"].as_str().unwrap();
+        refused_in_a_row += 1;
+        if refused_in_a_row == burst {
+            assert!(message.contains("disconnecting"), "{error}");
+            break;
+        }
+        assert!(message.contains("retry in"), "{error}");
+        assert!(
+            error["retry_after_ms"]
+                .as_u64()
+                .is_some_and(|ms| ms > 0 && ms <= 1000),
+            "{error}"
+        );
     }
+    assert_eq!(refused_in_a_row, burst, "{ran} ran, none refused enough");
     flooder.event("close").await;
+    let allowed = burst + (f64::from(rate) * started.elapsed().as_secs_f64()) as u32;
+    assert!(
+        (burst..=allowed).contains(&ran),
+        "{ran} ran, from {burst} to {allowed} allowed"
+    );
 
     bystander.ok("get_unread_count", json!({})).await;
     let (_, clients) = app.api(reqwest::Method::GET, "/api/clients", None).await;
-    assert_eq!(clients["total"], 0, "the refused create wrote nothing");
+    assert_eq!(clients["total"], ran, "the refused creates wrote nothing");
     bystander.disconnect().await;
     app.stop().await;
 }

@@ -419,6 +419,26 @@ async fn orders_sent_at_once_are_each_decided_in_turn() {
     app.stop().await;
 }
 
+/// `order:create` emits `order_created`, then `inventory_updated`, then `stock_low`
+/// (docs/protocol.md), and one socket in all three rooms gets them in that order.
+#[tokio::test]
+async fn an_order_emits_its_events_in_the_promised_order() {
+    let app = spawn_app().await;
+    let client_id = app.seed("SEQ-1", 5, 4).await;
+    let staff = app.socket(STAFF_KEY, "sequence").await;
+    staff
+        .ok("order:create", order_of(client_id, "SEQ-1", 2, "3.50"))
+        .await;
+    let names = ["order_created", "inventory_updated", "stock_low"];
+    let mut arrived = Vec::new();
+    for _ in names {
+        arrived.push(staff.next_of(&names).await.0);
+    }
+    assert_eq!(arrived, names);
+    staff.disconnect().await;
+    app.stop().await;
+}
+
 /// A dashboard that catches up from the log sees exactly what live sockets were sent.
 #[tokio::test]
 async fn live_events_are_the_logged_events() {

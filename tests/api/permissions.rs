@@ -21,16 +21,17 @@ async fn last_event(app: &TestApp) -> i64 {
     page["next_after"].as_i64().unwrap()
 }
 
+/// An order for one unit of `P-1`.
+fn one_unit(client_id: i64) -> Value {
+    json!({ "client_id": client_id, "items": [{ "sku": "P-1", "quantity": 1, "unit_price": "1.00" }] })
+}
+
 /// A client `client_id`, item `P-1` and order `order_id` for the commands to act on.
 async fn seeded() -> (TestApp, i64, i64) {
     let app = spawn_app().await;
     let client_id = app.seed("P-1", 1000, 1).await;
     let (status, order) = app
-        .api(
-            Method::POST,
-            "/api/orders",
-            Some(json!({ "client_id": client_id, "items": [{ "sku": "P-1", "quantity": 1, "unit_price": "1.00" }] })),
-        )
+        .api(Method::POST, "/api/orders", Some(one_unit(client_id)))
         .await;
     assert_eq!(status, 201);
     (app, client_id, order["id"].as_i64().unwrap())
@@ -39,7 +40,7 @@ async fn seeded() -> (TestApp, i64, i64) {
 #[tokio::test]
 async fn every_role_and_socket_command() {
     let (app, client_id, order_id) = seeded().await;
-    let order = json!({ "client_id": client_id, "items": [{ "sku": "P-1", "quantity": 1, "unit_price": "1.00" }] });
+    let order = one_unit(client_id);
     // (command, a payload that would succeed, roles allowed)
     let table = [
         ("get_unread_count", json!({}), "admin staff viewer"),
@@ -99,124 +100,155 @@ async fn every_role_and_socket_command() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn every_role_and_rest_route() {
-    let (app, client_id, order_id) = seeded().await;
-    let order = json!({ "client_id": client_id, "items": [{ "sku": "P-1", "quantity": 1, "unit_price": "1.00" }] });
+/// Every REST route as (method, path, a body that makes the request valid, the status
+/// it succeeds with, roles allowed), for one role: `sku` is new and `pending` is a
+/// pending order, both the role's own, so an allowed request can only succeed.
+fn rest_routes(
+    client_id: i64,
+    order_id: i64,
+    pending: i64,
+    sku: &str,
+) -> Vec<(Method, String, Value, u16, &'static str)> {
+    let order = one_unit(client_id);
     let (get, post, patch) = (Method::GET, Method::POST, Method::PATCH);
-    // (method, path, body, roles allowed)
-    let table: Vec<(Method, String, Value, &str)> = vec![
+    let everyone = "admin staff viewer";
+    vec![
         (
             get.clone(),
             "/api/clients".into(),
             Value::Null,
-            "admin staff viewer",
+            200,
+            everyone,
         ),
         (
             get.clone(),
             "/api/inventory/P-1".into(),
             Value::Null,
-            "admin staff viewer",
+            200,
+            everyone,
         ),
         (
             get.clone(),
             format!("/api/orders/{order_id}"),
             Value::Null,
-            "admin staff viewer",
+            200,
+            everyone,
         ),
         (
             get.clone(),
             "/api/events".into(),
             Value::Null,
-            "admin staff viewer",
+            200,
+            everyone,
         ),
         (
             get.clone(),
             "/api/notifications".into(),
             Value::Null,
-            "admin staff viewer",
+            200,
+            everyone,
         ),
         (
             post.clone(),
             "/api/notifications/read-all".into(),
             Value::Null,
-            "admin staff viewer",
+            200,
+            everyone,
         ),
         (
             post.clone(),
             "/api/clients".into(),
             json!({ "name": "N" }),
+            201,
             "admin staff",
         ),
         (
             patch.clone(),
             format!("/api/clients/{client_id}"),
             json!({ "name": "R" }),
+            200,
             "admin staff",
         ),
         (
             post.clone(),
             "/api/inventory".into(),
-            json!({ "sku": "NEW-1", "name": "n" }),
+            json!({ "sku": sku, "name": "n" }),
+            201,
             "admin staff",
         ),
         (
             patch.clone(),
             "/api/inventory/P-1".into(),
             json!({ "quantity": 900 }),
+            200,
             "admin staff",
         ),
         (
             post.clone(),
             "/api/inventory/P-1/adjust".into(),
             json!({ "delta": 1 }),
+            200,
             "admin staff",
         ),
         (
             post.clone(),
             "/api/inventory/P-1/stock-low".into(),
             json!({}),
-            "admin staff",
-        ),
-        (post.clone(), "/api/orders".into(), order, "admin staff"),
-        (
-            patch.clone(),
-            format!("/api/orders/{order_id}"),
-            json!({ "notes": "n" }),
+            200,
             "admin staff",
         ),
         (
             post.clone(),
-            format!("/api/orders/{order_id}/status"),
+            "/api/orders".into(),
+            order,
+            201,
+            "admin staff",
+        ),
+        (
+            patch.clone(),
+            format!("/api/orders/{order_id}"),
+            json!({ "notes": "n" }),
+            200,
+            "admin staff",
+        ),
+        (
+            post.clone(),
+            format!("/api/orders/{pending}/status"),
             json!({ "status": "confirmed" }),
+            200,
             "admin staff",
         ),
         (
             post.clone(),
             "/api/notifications".into(),
             json!({ "subject": "s", "message": "m" }),
+            201,
             "admin",
         ),
-        (get.clone(), "/ws/stats".into(), Value::Null, "admin"),
-        (
-            post.clone(),
-            "/ws/_test/broadcast".into(),
-            json!({}),
-            "admin",
-        ),
-    ];
+        (get.clone(), "/ws/stats".into(), Value::Null, 200, "admin"),
+        (post, "/ws/_test/broadcast".into(), json!({}), 200, "admin"),
+    ]
+}
+
+#[tokio::test]
+async fn every_role_and_rest_route() {
+    let (app, client_id, order_id) = seeded().await;
     for (role, key) in ROLES {
-        for (method, path, body, allowed) in &table {
+        let (status, pending) = app
+            .api(Method::POST, "/api/orders", Some(one_unit(client_id)))
+            .await;
+        assert_eq!(status, 201, "{pending}");
+        let pending = pending["id"].as_i64().unwrap();
+        let sku = format!("NEW-{role}").to_uppercase();
+        for (method, path, body, success, allowed) in
+            rest_routes(client_id, order_id, pending, &sku)
+        {
             let before = last_event(&app).await;
-            let body = (!body.is_null()).then(|| body.clone());
+            let body = (!body.is_null()).then_some(body);
             let user = format!("{role}-user");
-            let (status, reply) = app.api_as(key, &user, method.clone(), path, body).await;
+            let (status, reply) = app.api_as(key, &user, method.clone(), &path, body).await;
             if allowed.split(' ').any(|r| r == role) {
-                // Allowed: anything but a refusal (a second create of NEW-1 is a 409).
-                assert!(
-                    status < 300 || status == 409,
-                    "{role} × {method} {path}: {status} {reply}"
-                );
+                assert_eq!(status, success, "{role} × {method} {path}: {reply}");
             } else {
                 assert_eq!(status, 403, "{role} × {method} {path}: {reply}");
                 assert_eq!(

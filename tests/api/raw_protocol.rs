@@ -9,7 +9,8 @@ use futures_util::SinkExt;
 use pulso::config::Config;
 use reqwest::Method;
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::Message;
+use tokio::io::AsyncWriteExt;
+use tokio_tungstenite::{MaybeTlsStream, tungstenite::Message};
 
 use crate::helpers::*;
 
@@ -50,12 +51,9 @@ async fn malformed_packets_close_only_their_own_connection() {
     ] {
         let mut raw = RawSocket::connected(&app).await;
         raw.send(frame).await;
-        // Whatever the frame did to its own connection, a valid command either gets
-        // its ack there or the connection is gone; nothing else is acceptable.
+        // A valid command after it reaches nothing: the connection is closed.
         raw.send("420[\"get_unread_count\",{}]").await;
-        if let Some(ack) = raw.until("430").await {
-            assert!(ack.contains("\"ok\":true"), "{frame:?} → {ack}");
-        }
+        assert_eq!(raw.until("430").await, None, "{frame:?} left it open");
         still_serving(&app, &witness).await;
     }
     witness.disconnect().await;
@@ -97,11 +95,7 @@ async fn binary_where_json_is_expected_gets_an_error_ack() {
     let reply: Value = serde_json::from_str(&ack[3..]).unwrap();
     assert_eq!(reply[0]["ok"], false, "{ack}");
     assert_eq!(reply[0]["error"]["code"], "invalid", "{ack}");
-    raw.send("420[\"get_unread_count\",{}]").await;
-    assert!(
-        raw.until("430").await.is_some(),
-        "the socket is still usable"
-    );
+    raw.ok(0, "get_unread_count", json!({})).await;
     let (_, clients) = app.api(Method::GET, "/api/clients", None).await;
     assert_eq!(clients["total"], 0);
     still_serving(&app, &witness).await;
@@ -140,11 +134,7 @@ async fn oversized_and_overly_nested_messages_are_refused() {
         .await
         .expect("an answer to the nested payload");
     assert!(ack.contains("\"code\":\"invalid\""), "{ack}");
-    raw.send("421[\"get_unread_count\",{}]").await;
-    assert!(
-        raw.until("431").await.is_some(),
-        "the socket is still usable"
-    );
+    raw.ok(1, "get_unread_count", json!({})).await;
 
     // Long-polling has its own limit.
     let (status, open) = send(app.raw(Method::GET, "/socket.io/?EIO=4&transport=polling")).await;
@@ -212,8 +202,9 @@ async fn a_flood_is_cut_off_while_others_are_served() {
     app.stop().await;
 }
 
-/// Sends big notifications to the user `raw` until `done` says so (checked after each
-/// few sends against `/ws/stats`), at most `limit` of them; returns the last stats.
+/// Sends big notifications (5 000 characters) to the user `raw` until `done` says so
+/// (checked after each few sends against `/ws/stats`), at most `limit` of them; returns
+/// the last stats.
 async fn flood_user_raw(app: &TestApp, limit: usize, done: impl Fn(&Value) -> bool) -> Value {
     let body = json!({ "user_id": "raw", "subject": "big", "message": "m".repeat(5000) });
     let mut sent = 0;
@@ -231,26 +222,38 @@ async fn flood_user_raw(app: &TestApp, limit: usize, done: impl Fn(&Value) -> bo
     }
 }
 
+fn send_errors(stats: &Value) -> u64 {
+    stats["metrics"]["total_send_errors"]
+        .as_u64()
+        .expect("a send error count")
+}
+
 #[tokio::test]
 async fn a_client_that_stops_reading_gets_a_bounded_queue_and_counted_drops() {
-    let app = spawn_strict(|config| {
-        config.max_buffer_packets = 8;
-        // Long enough that the heartbeat does not end the test's stalled client first.
-        config.ping_interval_ms = 10_000;
-        config.ping_timeout_ms = 10_000;
-    })
+    // The binary, so that its memory is the server's alone.
+    let app = spawn_binary_app(&[
+        ("PULSO_MAX_PAYLOAD_BYTES", "65536"),
+        ("PULSO_MAX_BUFFER_PACKETS", "8"),
+        // Long enough that the heartbeat does not end the stalled client first.
+        ("PULSO_PING_INTERVAL_MS", "60000"),
+        ("PULSO_PING_TIMEOUT_MS", "60000"),
+    ])
     .await;
     let witness = app.socket(STAFF_KEY, "witness").await;
     // Joins, then never reads again: its TCP buffers fill, then its packet queue, and
     // what cannot be queued is dropped and counted.
     let stalled = RawSocket::connected(&app).await;
-    let stats = flood_user_raw(&app, 3000, |stats| {
-        stats["metrics"]["total_send_errors"].as_u64() > Some(0)
-    })
-    .await;
+    let full = flood_user_raw(&app, 3000, |stats| send_errors(stats) > 0).await;
+    // Once its queue is full, 2 000 more (10 MB) leave the server's memory where it
+    // was, give or take its own churn: they are dropped, and counted.
+    let before = resident_kib(app.pid());
+    let flooded = flood_user_raw(&app, 2000, |_| false).await;
+    let grown = resident_kib(app.pid()).saturating_sub(before);
+    assert!(grown < 4096, "the server grew by {grown} KiB");
+    assert!(send_errors(&full) > 0, "nothing was dropped: {full}");
     assert!(
-        stats["metrics"]["total_send_errors"].as_u64() > Some(0),
-        "nothing was dropped: {stats}"
+        send_errors(&flooded) >= send_errors(&full) + 2000,
+        "{full} then {flooded}"
     );
     still_serving(&app, &witness).await;
     drop(stalled);
@@ -258,29 +261,102 @@ async fn a_client_that_stops_reading_gets_a_bounded_queue_and_counted_drops() {
     app.stop().await;
 }
 
+/// The socket the server holds for a client's TCP connection from `client_port`, as
+/// its inode and the bytes it has sent that the client has not acknowledged.
+fn server_side(app: &TestApp, client_port: u16) -> Option<(u64, u64)> {
+    let server_port: u16 = app.url.rsplit(':').next()?.parse().ok()?;
+    let table = std::fs::read_to_string("/proc/net/tcp").expect("the TCP table");
+    table.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let port = |address: &str| u16::from_str_radix(address.rsplit(':').next()?, 16).ok();
+        if port(fields[1])? != server_port || port(fields[2])? != client_port {
+            return None;
+        }
+        let unacknowledged = u64::from_str_radix(fields[4].split(':').next()?, 16).ok()?;
+        Some((fields[9].parse().ok()?, unacknowledged))
+    })
+}
+
+/// Whether the server (in this process) still holds the socket `inode` open.
+fn server_holds(inode: u64) -> bool {
+    let wanted = format!("socket:[{inode}]");
+    std::fs::read_dir("/proc/self/fd")
+        .expect("this process's files")
+        .flatten()
+        .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|link| link.to_str() == Some(&wanted)))
+}
+
+/// Waits until the server has closed its socket `inode`.
+async fn until_closed_by_server(inode: u64, limit: Duration) {
+    eventually("the server's close of the connection", limit, || async {
+        (!server_holds(inode)).then_some(())
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_client_that_stops_reading_is_dropped() {
     let app = spawn_strict(|config| {
         config.max_buffer_packets = 8;
-        config.ping_interval_ms = 2_000;
-        config.ping_timeout_ms = 2_000;
+        config.ping_interval_ms = 1_000;
+        // Time enough for the witness to answer its pings on a loaded machine.
+        config.ping_timeout_ms = 4_000;
     })
     .await;
+    let budget = Duration::from_millis(5_000);
     let witness = app.socket(STAFF_KEY, "witness").await;
     let stalled = RawSocket::connected(&app).await;
-    // Whether its buffers filled (the kernel's TCP_USER_TIMEOUT ends it) or its pings go
-    // unanswered (the heartbeat ends it), it is gone within the heartbeat budget.
+    let MaybeTlsStream::Plain(tcp) = stalled.ws.get_ref() else {
+        unreachable!("a plain connection")
+    };
+    let (inode, _) = server_side(&app, tcp.local_addr().unwrap().port()).expect("its socket");
+    // Its pings go unanswered: the heartbeat ends its session, then the server closes
+    // the connection (what was queued gets `ping_timeout` more to go out).
     let started = tokio::time::Instant::now();
     let stats = flood_user_raw(&app, 100_000, |stats| {
-        stats["rooms"]["user:raw"].is_null() || started.elapsed() > Duration::from_secs(20)
+        stats["rooms"]["user:raw"].is_null() || started.elapsed() > budget + WAIT
     })
     .await;
     assert!(
         stats["rooms"]["user:raw"].is_null(),
         "the stalled socket is still there"
     );
+    until_closed_by_server(inode, budget + WAIT).await;
     still_serving(&app, &witness).await;
     drop(stalled);
     witness.disconnect().await;
+    app.stop().await;
+}
+
+/// An HTTP response has no heartbeat: a client that stops reading one leaves the
+/// server's writes unacknowledged, and the kernel drops the connection after the stall
+/// budget (`TCP_USER_TIMEOUT`, ping interval + ping timeout), which closes it.
+#[tokio::test]
+async fn an_http_client_that_stops_reading_a_response_is_cut_off() {
+    let app = spawn_app_with(|config| {
+        config.ping_interval_ms = 1_000;
+        config.ping_timeout_ms = 1_000;
+    })
+    .await;
+    let big = json!({ "user_id": "u1", "subject": "big", "message": "m".repeat(5000) });
+    for _ in 0..20 {
+        let (status, _) = app
+            .api(Method::POST, "/api/notifications", Some(big.clone()))
+            .await;
+        assert_eq!(status, 201);
+    }
+    // A 100 KB answer to a client whose receive buffer is 4 KiB and that never reads.
+    let mut stalled = RawSocket::tcp(&app).await;
+    let port = stalled.local_addr().unwrap().port();
+    let request = format!(
+        "GET /api/notifications HTTP/1.1\r\nhost: pulso\r\nx-api-key: {ADMIN_KEY}\r\nx-user-id: u1\r\n\r\n"
+    );
+    stalled.write_all(request.as_bytes()).await.unwrap();
+    let (inode, _) = eventually("a stalled response", WAIT, || async {
+        server_side(&app, port).filter(|(_, unacknowledged)| *unacknowledged > 0)
+    })
+    .await;
+    until_closed_by_server(inode, Duration::from_secs(2) + WAIT).await;
+    drop(stalled);
     app.stop().await;
 }

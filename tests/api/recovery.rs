@@ -169,9 +169,8 @@ async fn a_recovery_replays_its_rooms_events_after_the_offset_in_order() {
     let mut first = join(&app, narrow.clone()).await;
     first
         .socket
-        .send(r#"421["join_room",{"room":"sku:R-1"}]"#)
+        .ok(1, "join_room", json!({ "room": "sku:R-1" }))
         .await;
-    first.socket.until("431").await.expect("join ack");
     app.api(
         Method::POST,
         "/api/inventory",

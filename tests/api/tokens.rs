@@ -127,7 +127,10 @@ fn base64_url(text: &str) -> String {
 #[tokio::test]
 async fn a_socket_is_closed_when_its_token_expires() {
     let app = spawn_app().await;
-    let short = token(json!({ "sub": "brief", "role": "staff", "exp": in_seconds(2) }));
+    // `exp` is in whole seconds: this leaves at least 3 s for a connect and a command
+    // on a loaded machine, and the close comes within `WAIT` of the command.
+    let exp = in_seconds(4);
+    let short = token(json!({ "sub": "brief", "role": "staff", "exp": exp }));
     let socket = app
         .socket_with(json!({ "token": short }), TransportType::Websocket)
         .await;
@@ -136,6 +139,10 @@ async fn a_socket_is_closed_when_its_token_expires() {
     socket.ok("get_unread_count", json!({})).await;
     // ...and at its expiry the server closes it, which others see as the user leaving.
     socket.event("close").await;
+    assert!(
+        Utc::now().timestamp() >= exp,
+        "closed before its token expired"
+    );
     assert_eq!(watcher.event("user_disconnected").await["user_id"], "brief");
     watcher.disconnect().await;
     app.stop().await;

@@ -1,9 +1,10 @@
 //! A Redis of the test's own, stopped and started again under two running nodes.
 
-use std::{net::TcpListener, process::Command, time::Duration};
+use std::{net::TcpListener, process::Stdio, time::Duration};
 
 use reqwest::Method;
 use serde_json::json;
+use tokio::process::Command;
 
 use crate::{
     helpers::{STAFF_KEY, VIEWER_KEY, eventually, spawn_durable_app_with},
@@ -15,70 +16,74 @@ struct OwnRedis {
 }
 
 impl OwnRedis {
-    fn start_on(port: u16) -> OwnRedis {
+    async fn start_on(port: u16) -> OwnRedis {
         let status = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no", "--daemonize", "yes"])
             .status()
+            .await
             .expect("redis-server runs");
         assert!(status.success());
         let redis = OwnRedis { port };
-        redis.wait_until(true);
+        redis.wait_until(true).await;
         redis
     }
 
-    fn start() -> OwnRedis {
+    async fn start() -> OwnRedis {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
-        OwnRedis::start_on(port)
+        OwnRedis::start_on(port).await
     }
 
     fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
-    fn cli(&self, args: &[&str]) -> bool {
-        Command::new("redis-cli")
-            .args(["-p", &self.port.to_string()])
-            .args(args)
-            .output()
-            .is_ok_and(|out| out.status.success() && !out.stdout.starts_with(b"Could not"))
+    fn cli(&self, args: &[&str]) -> Command {
+        let mut command = Command::new("redis-cli");
+        command.args(["-p", &self.port.to_string()]).args(args);
+        command
     }
 
-    fn wait_until(&self, up: bool) {
-        for _ in 0..100 {
-            let answers = Command::new("redis-cli")
-                .args(["-p", &self.port.to_string(), "ping"])
-                .output()
-                .is_ok_and(|out| out.stdout.starts_with(b"PONG"));
-            if answers == up {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!(
-            "redis on {} did not become {}",
-            self.port,
-            if up { "up" } else { "down" }
-        );
+    /// Waits (without blocking the nodes' runtime) until it answers, or no longer does.
+    async fn wait_until(&self, up: bool) {
+        let state = if up { "up" } else { "down" };
+        eventually(
+            &format!("redis on {} {state}", self.port),
+            Duration::from_secs(5),
+            || async {
+                let answers = self
+                    .cli(&["ping"])
+                    .output()
+                    .await
+                    .is_ok_and(|out| out.stdout.starts_with(b"PONG"));
+                (answers == up).then_some(())
+            },
+        )
+        .await;
     }
 
-    fn stop(&self) {
-        self.cli(&["shutdown", "nosave"]);
-        self.wait_until(false);
+    async fn stop(&self) {
+        let _ = self.cli(&["shutdown", "nosave"]).output().await;
+        self.wait_until(false).await;
     }
 }
 
 impl Drop for OwnRedis {
+    /// Stops it if a failed test left it running (nothing waits for that).
     fn drop(&mut self) {
-        self.cli(&["shutdown", "nosave"]);
+        let _ = self
+            .cli(&["shutdown", "nosave"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
     }
 }
 
 pub async fn run() {
-    let redis = OwnRedis::start();
+    let redis = OwnRedis::start().await;
     let prefix = unique_prefix("outage");
     let a = spawn_durable_app_with(|config| {
         config.redis_url = Some(redis.url());
@@ -90,7 +95,7 @@ pub async fn run() {
     let watcher_on_a = a.socket(VIEWER_KEY, "local-watcher").await;
     let watcher_on_b = b.socket(VIEWER_KEY, "remote-watcher").await;
 
-    redis.stop();
+    redis.stop().await;
     until_ready_is(&a, 503).await;
     let (_, ready) = a.api(Method::GET, "/ready", None).await;
     assert_eq!(
@@ -107,7 +112,7 @@ pub async fn run() {
         during["id"]
     );
 
-    let redis = OwnRedis::start_on(redis.port);
+    let redis = OwnRedis::start_on(redis.port).await;
     until_ready_is(&a, 200).await;
     until_ready_is(&b, 200).await;
     // Delivery across nodes resumes without restarting anything. (The first emits after
