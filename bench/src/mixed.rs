@@ -61,7 +61,8 @@ pub struct Outcome {
     /// Marked events (order_created + notification) a viewer should have received and
     /// did not, counted viewer by viewer.
     pub lost: u64,
-    /// Marked events a viewer received more than once, or that were not meant for it.
+    /// Marked events a viewer received beyond what the acks promised it: duplicates, and
+    /// the events of commands whose ack never came (a server that falls behind).
     pub doubled: u64,
     /// Viewers the server closed during the run.
     pub disconnected: u64,

@@ -481,13 +481,16 @@ fn grid_note(results: &Results) -> String {
     for kind in Kind::ALL {
         let rates = kept_up_rates(results, kind);
         let Some(s) = values(&rates) else { continue };
-        let grid: Vec<f64> = outcomes(results, Scenario::Fanout, kind)
-            .first()
-            .and_then(|(_, o)| match o {
-                Outcome::Fanout(f) => Some(f.steps.iter().map(|s| s.rate).collect()),
+        // Every rate any round of this server ran: the step after its best round.
+        let mut grid: Vec<f64> = outcomes(results, Scenario::Fanout, kind)
+            .into_iter()
+            .filter_map(|(_, o)| match o {
+                Outcome::Fanout(f) => Some(f.steps.iter().map(|s| s.rate)),
                 _ => None,
             })
-            .unwrap_or_default();
+            .flatten()
+            .collect();
+        grid.sort_by(f64::total_cmp);
         let next = grid.iter().find(|&&r| r > s.max);
         notes.push(format!(
             "{} kept up to {} events/s{}",
