@@ -77,7 +77,6 @@ const NOTIFICATIONS: usize = 1;
 
 struct Shared {
     latency: [Histogram; 2],
-    received: [AtomicU64; 2],
     deliveries: AtomicU64,
     disconnected: AtomicU64,
 }
@@ -116,7 +115,6 @@ pub async fn run(addr: SocketAddr, server_pid: Option<u32>, opts: &Opts) -> Resu
     }
     let shared = Arc::new(Shared {
         latency: [Histogram::default(), Histogram::default()],
-        received: [AtomicU64::new(0), AtomicU64::new(0)],
         deliveries: AtomicU64::new(0),
         disconnected: AtomicU64::new(0),
     });
@@ -202,7 +200,10 @@ pub async fn run(addr: SocketAddr, server_pid: Option<u32>, opts: &Opts) -> Resu
         ]
     };
     let expected: u64 = counts.iter().flat_map(|&(i, _)| expected_at(i)).sum();
-    let received = || shared.received.iter().map(|r| r.load(Relaxed)).sum::<u64>();
+    let received = || {
+        let viewer = |got: &Counts| got.iter().map(|n| n.load(Relaxed)).sum::<u64>();
+        counts.iter().map(|(_, got)| viewer(got)).sum::<u64>()
+    };
     let drain = Instant::now();
     while received() < expected && drain.elapsed() < Duration::from_secs(5) {
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -257,7 +258,6 @@ async fn view(mut client: Client, shared: Arc<Shared>, counts: Counts) {
             && kind < 2
         {
             shared.latency[kind].record(now_us().saturating_sub(sent));
-            shared.received[kind].fetch_add(1, Relaxed);
             counts[kind].fetch_add(1, Relaxed);
         }
     }

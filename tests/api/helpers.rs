@@ -563,13 +563,18 @@ pub fn series(text: &str, name: &str) -> f64 {
 }
 
 pub async fn metrics(app: &TestApp) -> String {
-    let response = app.raw(Method::GET, "/metrics").send().await.unwrap();
-    assert_eq!(response.status(), 200);
+    page(app, "/metrics", "text/plain").await
+}
+
+/// The body of `GET path`, asserting a 200 whose content type starts with `kind`.
+pub async fn page(app: &TestApp, path: &str, kind: &str) -> String {
+    let response = app.raw(Method::GET, path).send().await.unwrap();
+    assert_eq!(response.status(), 200, "GET {path}");
     let content_type = response.headers()["content-type"]
         .to_str()
         .unwrap()
         .to_owned();
-    assert!(content_type.starts_with("text/plain"), "{content_type}");
+    assert!(content_type.starts_with(kind), "{content_type}");
     response.text().await.unwrap()
 }
 

@@ -19,14 +19,7 @@ async fn health_and_readiness() {
 #[tokio::test]
 async fn the_root_page_says_what_is_running_and_how_to_connect() {
     let app = spawn_app().await;
-    let response = app.raw(Method::GET, "/").send().await.expect("GET /");
-    assert_eq!(response.status(), 200);
-    let kind = response.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert!(kind.starts_with("text/html"), "{kind}");
-    let page = response.text().await.unwrap();
+    let page = page(&app, "/", "text/html").await;
     assert!(page.contains(&format!("pulso {} is running", env!("CARGO_PKG_VERSION"))));
     for link in [
         "href=\"/health\"",
