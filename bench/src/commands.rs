@@ -111,7 +111,7 @@ pub async fn run(addr: SocketAddr, server_pid: Option<u32>, opts: &Opts) -> Resu
         .map_or(0.0, |(a, b)| (b - a) / elapsed * 100.0);
     // The last announcements may trail the last acks by a moment.
     stats::wait_for_count(
-        &observed,
+        || observed.load(Relaxed),
         acked,
         Duration::from_secs(2),
         Duration::from_secs(10),

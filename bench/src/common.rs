@@ -183,7 +183,6 @@ pub fn find_marker(raw: &str) -> Option<(usize, u64)> {
     Some((step, sent))
 }
 
-/// A plain HTTP/1.1 GET on loopback (for pulso's /metrics); the body, or None.
 /// The server's RSS in KiB (0 without a pid), read after asking it to collect its
 /// garbage (`GET /bench/gc`: Node's reference collects when started with --expose-gc; the
 /// others have no collector to run and answer 404), so that a garbage-collected server's
@@ -193,6 +192,7 @@ pub async fn rss_after_gc(addr: SocketAddr, pid: Option<u32>) -> u64 {
     pid.and_then(crate::stats::rss_kib).unwrap_or(0)
 }
 
+/// A plain HTTP/1.1 GET on loopback (for pulso's /metrics); the body, or None.
 pub async fn http_get(addr: SocketAddr, path: &str) -> Option<String> {
     http_request(addr, "GET", path, &[], None)
         .await

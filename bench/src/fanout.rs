@@ -98,9 +98,8 @@ pub struct Outcome {
     pub rss_kib: u64,
 }
 
-/// What the receivers count, per step.
+/// What the receivers count, per step (what each socket received is its `Counts`).
 struct Shared {
-    received: Vec<AtomicU64>,
     latency: Vec<Histogram>,
     disconnected: AtomicU64,
 }
@@ -129,7 +128,6 @@ impl Audience {
             addr,
             server_pid,
             shared: Arc::new(Shared {
-                received: (0..steps).map(|_| AtomicU64::new(0)).collect(),
                 latency: (0..steps).map(|_| Histogram::default()).collect(),
                 disconnected: AtomicU64::new(0),
             }),
@@ -153,7 +151,7 @@ impl Audience {
         self.attempted = self.attempted.max(total);
         self.connected += clients.len();
         self.errors.extend(errors);
-        let steps = self.shared.received.len();
+        let steps = self.shared.latency.len();
         for client in clients {
             let counts: Counts = (0..steps).map(|_| AtomicU64::new(0)).collect();
             self.sockets.push(counts.clone());
@@ -184,7 +182,7 @@ impl Audience {
         let expected = acked * connected as u64;
         // Wait for the deliveries: until all arrived or none came for two seconds.
         let delivered = stats::wait_for_count(
-            &shared.received[index],
+            || self.delivered(index),
             expected,
             Duration::from_secs(2),
             Duration::from_secs(20),
@@ -227,6 +225,11 @@ impl Audience {
             kept_up,
             passed,
         })
+    }
+
+    /// Deliveries of step `index` so far, over every socket.
+    fn delivered(&self, index: usize) -> u64 {
+        self.sockets.iter().map(|c| c[index].load(Relaxed)).sum()
     }
 
     /// Summed over the sockets: the events of step `index` each one missed, and those it
@@ -329,10 +332,9 @@ async fn receive(mut client: Client, shared: Arc<Shared>, counts: Counts) {
         match client.next().await {
             Ok(Some(Incoming::Event(frame))) => {
                 if let Some((step, sent)) = find_marker(frame.as_str())
-                    && step < shared.received.len()
+                    && step < counts.len()
                 {
                     shared.latency[step].record(now_us().saturating_sub(sent));
-                    shared.received[step].fetch_add(1, Relaxed);
                     counts[step].fetch_add(1, Relaxed);
                 }
             }

@@ -204,10 +204,13 @@ pub async fn run(addr: SocketAddr, server_pid: Option<u32>, opts: &Opts) -> Resu
         let viewer = |got: &Counts| got.iter().map(|n| n.load(Relaxed)).sum::<u64>();
         counts.iter().map(|(_, got)| viewer(got)).sum::<u64>()
     };
-    let drain = Instant::now();
-    while received() < expected && drain.elapsed() < Duration::from_secs(5) {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    stats::wait_for_count(
+        received,
+        expected,
+        Duration::from_secs(5),
+        Duration::from_secs(5),
+    )
+    .await;
     let elapsed = started.elapsed().as_secs_f64();
     let cpu = cpu_before
         .zip(server_pid.and_then(stats::cpu_seconds))

@@ -2,10 +2,7 @@
 //! tasks) and process facts read from /proc (RSS, CPU time).
 
 use std::{
-    sync::{
-        Mutex,
-        atomic::{AtomicU64, Ordering::Relaxed},
-    },
+    sync::Mutex,
     time::{SystemTime, UNIX_EPOCH},
 };
 
@@ -110,26 +107,26 @@ pub async fn settle(pid: Option<u32>, limit: std::time::Duration) {
     }
 }
 
-/// Waits until `counter` reaches `expected`, or stops moving for `quiet`, or `limit`
+/// Waits until `count()` reaches `expected`, or stops moving for `quiet`, or `limit`
 /// passes (checking every 50 ms); returns its last value.
 pub async fn wait_for_count(
-    counter: &AtomicU64,
+    count: impl Fn() -> u64,
     expected: u64,
     quiet: std::time::Duration,
     limit: std::time::Duration,
 ) -> u64 {
     let deadline = std::time::Instant::now() + limit;
-    let (mut last, mut still) = (counter.load(Relaxed), std::time::Instant::now());
+    let (mut last, mut still) = (count(), std::time::Instant::now());
     while last < expected && std::time::Instant::now() < deadline {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        let now = counter.load(Relaxed);
+        let now = count();
         if now != last {
             (last, still) = (now, std::time::Instant::now());
         } else if still.elapsed() > quiet {
             break;
         }
     }
-    counter.load(Relaxed)
+    count()
 }
 
 /// Least-squares slope of y over x.

@@ -266,7 +266,7 @@ pub async fn run(server: &mut Server, opts: &Opts) -> Result<Outcome, Error> {
     create_clients(server.addr, "before", opts.before).await?;
     let expected_before = (opts.before * connected) as u64;
     let delivered_before = stats::wait_for_count(
-        &counted,
+        || counted.load(Relaxed),
         expected_before,
         Duration::from_secs(5),
         Duration::from_secs(60),
