@@ -111,12 +111,16 @@ impl Command {
     }
 }
 
+/// How deep a command's JSON may nest: serde_json's recursion limit (128) stops at
+/// the 128th level, so 127 are read.
+pub const MAX_NESTING: usize = 127;
+
 pub async fn dispatch<A: Adapter>(
     state: Arc<AppState>,
     bucket: Arc<Mutex<TokenBucket>>,
     socket: SocketRef<A>,
     event: String,
-    payload: Value,
+    payload: Result<Value, AppError>,
     ack: AckSender<A>,
 ) {
     let Some(identity) = socket.extensions.get::<Identity>() else {
@@ -131,15 +135,17 @@ pub async fn dispatch<A: Adapter>(
     let result = match command {
         _ if verdict != Verdict::Run => Err(rate_limited(&state, &verdict)),
         Some(command) if let Err(denied) = authorize(&identity, command.action()) => Err(denied),
-        Some(command) => {
-            let span =
-                tracing::info_span!("socket", socket_id = %socket.id, user_id = %identity.user_id);
-            state
-                .writes
-                .track_future(run(&state, &socket, &identity, command, payload))
-                .instrument(span)
-                .await
-        }
+        Some(command) => match payload {
+            Err(unreadable) => Err(unreadable),
+            Ok(payload) => {
+                let span = tracing::info_span!("socket", socket_id = %socket.id, user_id = %identity.user_id);
+                state
+                    .writes
+                    .track_future(run(&state, &socket, &identity, command, payload))
+                    .instrument(span)
+                    .await
+            }
+        },
         None => Err(AppError::invalid(format!("unknown command `{event}`"))),
     };
     let took = started.elapsed();

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use socketioxide::{
+    ParserError,
     adapter::Adapter,
     extract::{AckSender, Event, SocketRef, TryData},
     socket::DisconnectReason,
@@ -202,7 +203,7 @@ fn listen<A: Adapter>(state: Arc<AppState>, socket: &SocketRef<A>, identity: Ide
                 bucket.clone(),
                 socket,
                 event,
-                data.unwrap_or(Value::Null),
+                argument(data),
                 ack,
             )
         },
@@ -217,6 +218,22 @@ fn listen<A: Adapter>(state: Arc<AppState>, socket: &SocketRef<A>, identity: Ide
         presence::leave(&state, &socket, &identity).await;
         recovery::on_disconnect(&state, &socket, reason).await;
     });
+}
+
+/// A command's argument. A packet without one reads as an error (and means `null`), as
+/// does binary where JSON is expected (which the command then refuses); only JSON
+/// nested past the parser's limit is refused here, in words.
+fn argument(data: Result<Value, ParserError>) -> Result<Value, AppError> {
+    match data {
+        Ok(value) => Ok(value),
+        Err(error) if error.to_string().starts_with("recursion limit exceeded") => {
+            Err(AppError::invalid(format!(
+                "unreadable payload: JSON may nest at most {} levels (the packet's own array included)",
+                commands::MAX_NESTING
+            )))
+        }
+        Err(_) => Ok(Value::Null),
+    }
 }
 
 fn reason_label(reason: DisconnectReason) -> &'static str {

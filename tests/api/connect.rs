@@ -231,3 +231,45 @@ async fn tabs_opening_and_closing_at_once_announce_the_user_once() {
     watcher.disconnect().await;
     app.stop().await;
 }
+
+/// Older dashboards send `user_id` as a number: it names the same user as its
+/// decimal string, at connect and in `notification:send`.
+#[tokio::test]
+async fn a_numeric_user_id_names_the_same_user_as_its_string() {
+    let app = spawn_app().await;
+    let numeric = app
+        .socket_with(
+            json!({ "api_key": STAFF_KEY, "user_id": 42 }),
+            TransportType::Any,
+        )
+        .await;
+    assert_eq!(
+        numeric.event("connection_established").await["user_id"],
+        "42"
+    );
+    let admin = app.socket(ADMIN_KEY, "admin-1").await;
+    let sent = admin
+        .ok(
+            "notification:send",
+            json!({ "user_id": 42, "subject": "For 42", "message": "m" }),
+        )
+        .await;
+    assert_eq!(sent["user_id"], "42");
+    assert_eq!(
+        numeric.event("notification").await["data"]["subject"],
+        "For 42"
+    );
+    let (status, unread) = app
+        .api_as(
+            STAFF_KEY,
+            "42",
+            Method::GET,
+            "/api/notifications/unread-count",
+            None,
+        )
+        .await;
+    assert_eq!((status, unread), (200, json!({ "unread_count": 1 })));
+    numeric.disconnect().await;
+    admin.disconnect().await;
+    app.stop().await;
+}

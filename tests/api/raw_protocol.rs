@@ -103,6 +103,21 @@ async fn binary_where_json_is_expected_gets_an_error_ack() {
     app.stop().await;
 }
 
+/// `socket.emit("mark_all_read", ack)` sends no argument at all: the commands that
+/// need none run.
+#[tokio::test]
+async fn commands_without_an_argument_run() {
+    let app = spawn_strict(|_| {}).await;
+    let mut raw = RawSocket::connected(&app).await;
+    for (id, command) in [(1, "get_unread_count"), (2, "mark_all_read")] {
+        raw.send(&format!("42{id}[\"{command}\"]")).await;
+        let ack = raw.until(&format!("43{id}[")).await.expect("an ack");
+        let reply: Value = serde_json::from_str(&ack[3..]).unwrap();
+        assert_eq!(reply[0]["ok"], true, "{command}: {ack}");
+    }
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn oversized_and_overly_nested_messages_are_refused() {
     let app = spawn_strict(|_| {}).await;

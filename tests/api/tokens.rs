@@ -53,6 +53,56 @@ async fn a_token_names_the_user_and_role() {
     app.stop().await;
 }
 
+/// With both a token and an API key, the token decides who calls: at connect and on
+/// REST, a valid token names its user (not the key's), and a bad one is refused even
+/// beside a valid admin key.
+#[tokio::test]
+async fn a_token_wins_over_an_api_key() {
+    let app = spawn_app().await;
+    let both = json!({ "token": valid("tok-user", "viewer"), "api_key": ADMIN_KEY, "user_id": "key-user" });
+    let socket = app.socket_with(both, TransportType::Any).await;
+    let hello = socket.event("connection_established").await;
+    assert_eq!(
+        (hello["user_id"].clone(), hello["role"].clone()),
+        (json!("tok-user"), json!("viewer"))
+    );
+    socket.disconnect().await;
+    let expired = token(json!({ "sub": "tok-user", "role": "admin", "exp": in_seconds(-10) }));
+    let answer = raw_connect(
+        &app,
+        "",
+        json!({ "token": expired, "api_key": ADMIN_KEY, "user_id": "key-user" }),
+    )
+    .await;
+    assert!(
+        answer.starts_with("44") && answer.contains("token expired"),
+        "{answer}"
+    );
+
+    let rest = |token: String| {
+        app.raw(Method::POST, "/api/clients")
+            .bearer_auth(token)
+            .header("X-API-Key", ADMIN_KEY)
+            .header("X-User-Id", "key-user")
+            .json(&json!({ "name": "Written by whom?" }))
+    };
+    let (status, body) = send(rest(valid("tok-user", "viewer"))).await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (403, &json!("forbidden")),
+        "{body}"
+    );
+    let (status, body) = send(rest(expired)).await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (401, &json!("unauthorized")),
+        "{body}"
+    );
+    let (_, clients) = app.api(Method::GET, "/api/clients", None).await;
+    assert_eq!(clients["total"], 0, "the key's admin role was never used");
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn bad_tokens_are_refused_saying_why() {
     let app = spawn_app().await;
@@ -124,21 +174,28 @@ fn base64_url(text: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
 }
 
+/// At its token's `exp` the server closes the socket with a namespace DISCONNECT
+/// packet (`41`): what Socket.IO clients report as `io server disconnect`, the one
+/// reason they do not reconnect from by themselves. Others see the user leave.
 #[tokio::test]
-async fn a_socket_is_closed_when_its_token_expires() {
+async fn a_socket_is_closed_by_the_server_when_its_token_expires() {
     let app = spawn_app().await;
+    let watcher = app.socket(VIEWER_KEY, "watcher").await;
     // `exp` is in whole seconds: this leaves at least 3 s for a connect and a command
-    // on a loaded machine, and the close comes within `WAIT` of the command.
+    // on a loaded machine; the close must come within `WAIT` of the last frame.
     let exp = in_seconds(4);
     let short = token(json!({ "sub": "brief", "role": "staff", "exp": exp }));
-    let socket = app
-        .socket_with(json!({ "token": short }), TransportType::Websocket)
+    let mut socket = RawSocket::open(&app).await;
+    socket
+        .send(&format!("40{}", json!({ "token": short })))
         .await;
-    let watcher = app.socket(VIEWER_KEY, "watcher").await;
+    let answer = socket.next_text().await.expect("namespace answer");
+    assert!(answer.starts_with("40{"), "{answer}");
     // Within the token's life the socket works...
-    socket.ok("get_unread_count", json!({})).await;
-    // ...and at its expiry the server closes it, which others see as the user leaving.
-    socket.event("close").await;
+    socket.ok(1, "get_unread_count", json!({})).await;
+    // ...and at its expiry the server disconnects it from the namespace.
+    let closing = socket.until("41").await;
+    assert_eq!(closing.as_deref(), Some("41"), "no DISCONNECT packet");
     assert!(
         Utc::now().timestamp() >= exp,
         "closed before its token expired"
