@@ -250,9 +250,10 @@ async fn the_socket_takes_quantities_up_to_exactly_the_maximum() {
         let mut payload = change.clone();
         payload["sku"] = json!("MAX-1");
         let reply = staff.ack("inventory:update", payload).await;
-        let got = match reply["ok"] == true {
-            true => Ok(reply["data"]["quantity"].as_i64().unwrap()),
-            false => Err(field_names(&reply["error"]).join(",")),
+        let got = if reply["ok"] == true {
+            Ok(reply["data"]["quantity"].as_i64().unwrap())
+        } else {
+            Err(field_names(&reply["error"]).join(","))
         };
         assert_eq!(got, outcome.map_err(str::to_owned), "{change}: {reply}");
     }
