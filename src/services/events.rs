@@ -96,6 +96,7 @@ pub async fn list_after(
     after: i64,
     limit: u64,
 ) -> Result<Vec<Envelope>, AppError> {
+    let limit = super::checked_limit(limit, MAX_PAGE)?;
     let public = Room::PRIVATE_PREFIXES
         .iter()
         .fold(Condition::all(), |all, prefix| {
@@ -108,7 +109,7 @@ pub async fn list_after(
         .filter(event::Column::Id.gt(after))
         .filter(visible)
         .order_by_asc(event::Column::Id)
-        .limit(limit.clamp(1, MAX_PAGE))
+        .limit(limit)
         .all(db)
         .await?;
     Ok(rows.into_iter().map(Envelope::from).collect())

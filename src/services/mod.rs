@@ -236,8 +236,9 @@ impl Default for PageRequest {
 impl PageRequest {
     pub const MAX_LIMIT: u64 = 200;
 
-    pub fn limit(self) -> u64 {
-        self.limit.clamp(1, Self::MAX_LIMIT)
+    /// 1 to `MAX_LIMIT`; anything else is `invalid`, naming `limit`.
+    fn limit(self) -> Result<u64, AppError> {
+        checked_limit(self.limit, Self::MAX_LIMIT)
     }
 
     /// Databases take a signed 64-bit offset.
@@ -245,6 +246,15 @@ impl PageRequest {
         i64::try_from(self.offset)
             .map(|_| self.offset)
             .map_err(|_| AppError::invalid_field("offset", format!("must be 0-{}", i64::MAX)))
+    }
+}
+
+/// A page size from 1 to `max`, or `invalid` naming `limit`.
+pub fn checked_limit(limit: u64, max: u64) -> Result<u64, AppError> {
+    if (1..=max).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(AppError::invalid_field("limit", format!("must be 1-{max}")))
     }
 }
 
@@ -276,13 +286,13 @@ pub async fn paginate<E: EntityTrait>(
 where
     E::Model: Sync,
 {
-    let offset = page.offset()?;
+    let (limit, offset) = (page.limit()?, page.offset()?);
     let total = query.clone().count(db).await?;
-    let items = query.limit(page.limit()).offset(offset).all(db).await?;
+    let items = query.limit(limit).offset(offset).all(db).await?;
     Ok(Page {
         items,
         total,
-        limit: page.limit(),
+        limit,
         offset: page.offset,
     })
 }

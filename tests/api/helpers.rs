@@ -552,6 +552,16 @@ pub fn event_strings<'a>(page: &'a Value, pointer: &str) -> Vec<&'a str> {
         .collect()
 }
 
+/// The fields an error names (`error.fields`), in order.
+pub fn field_names(error: &Value) -> Vec<&str> {
+    error["fields"]
+        .as_object()
+        .unwrap_or_else(|| panic!("no fields named: {error}"))
+        .keys()
+        .map(String::as_str)
+        .collect()
+}
+
 /// The sum of the series starting with `name` (a metric name, or a name with its
 /// labels) in Prometheus text output; 0 when absent.
 pub fn series(text: &str, name: &str) -> f64 {

@@ -1,7 +1,7 @@
 //! Inventory over sockets: create, set, move by delta, thresholds, stock-low alerts.
 
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::helpers::*;
 
@@ -197,5 +197,120 @@ async fn inventory_input_errors_are_answered_and_change_nothing() {
     let (status, _) = app.api(Method::GET, "/api/inventory/NEW-1", None).await;
     assert_eq!(status, 404);
     staff.disconnect().await;
+    app.stop().await;
+}
+
+const MAX: i64 = 1_000_000_000;
+
+/// What a change of stock should come to: the item's quantity, or a refusal naming
+/// one field.
+type Outcome = Result<i64, &'static str>;
+
+/// The changes that probe the maximum (1 000 000 000) of a quantity, a threshold and a
+/// delta, applied in order to an item created at exactly the maximum.
+fn at_the_maximum() -> [(Value, Outcome); 8] {
+    [
+        (json!({ "quantity": MAX + 1 }), Err("quantity")),
+        (
+            json!({ "low_stock_threshold": MAX + 1 }),
+            Err("low_stock_threshold"),
+        ),
+        (json!({ "delta": MAX + 1 }), Err("delta")),
+        (json!({ "delta": -MAX - 1 }), Err("delta")),
+        // Within its own range, but the item would pass the maximum.
+        (json!({ "delta": 1 }), Err("delta")),
+        (json!({ "delta": -MAX }), Ok(0)),
+        (json!({ "delta": MAX }), Ok(MAX)),
+        (
+            json!({ "quantity": MAX, "low_stock_threshold": MAX }),
+            Ok(MAX),
+        ),
+    ]
+}
+
+/// `inventory:update` accepts exactly the maximum and refuses one more, naming the field.
+#[tokio::test]
+async fn the_socket_takes_quantities_up_to_exactly_the_maximum() {
+    let app = spawn_app().await;
+    let staff = app.socket(STAFF_KEY, "s1").await;
+    let created = staff
+        .ok(
+            "inventory:update",
+            json!({ "sku": "MAX-1", "name": "Bulk", "quantity": MAX, "threshold": MAX }),
+        )
+        .await;
+    assert_eq!(
+        (
+            created["quantity"].as_i64(),
+            created["low_stock_threshold"].as_i64()
+        ),
+        (Some(MAX), Some(MAX))
+    );
+    for (change, outcome) in at_the_maximum() {
+        let mut payload = change.clone();
+        payload["sku"] = json!("MAX-1");
+        let reply = staff.ack("inventory:update", payload).await;
+        let got = if reply["ok"] == true {
+            Ok(reply["data"]["quantity"].as_i64().unwrap())
+        } else {
+            Err(field_names(&reply["error"]).join(","))
+        };
+        assert_eq!(got, outcome.map_err(str::to_owned), "{change}: {reply}");
+    }
+    let (_, item) = app.api(Method::GET, "/api/inventory/MAX-1", None).await;
+    assert_eq!(
+        (
+            item["quantity"].as_i64(),
+            item["low_stock_threshold"].as_i64()
+        ),
+        (Some(MAX), Some(MAX))
+    );
+    staff.disconnect().await;
+    app.stop().await;
+}
+
+/// REST takes the same maximum on create, `PATCH` and `adjust`.
+#[tokio::test]
+async fn rest_takes_quantities_up_to_exactly_the_maximum() {
+    let app = spawn_app().await;
+    for too_much in ["quantity", "low_stock_threshold"] {
+        let mut item = json!({ "sku": "MAX-2", "name": "Bulk" });
+        item[too_much] = json!(MAX + 1);
+        let (status, body) = app.api(Method::POST, "/api/inventory", Some(item)).await;
+        assert_eq!(
+            (status, field_names(&body["error"])),
+            (422, vec![too_much]),
+            "{body}"
+        );
+    }
+    let (status, _) = app.api(Method::GET, "/api/inventory/MAX-2", None).await;
+    assert_eq!(status, 404, "a refused create wrote nothing");
+    let item =
+        json!({ "sku": "MAX-2", "name": "Bulk", "quantity": MAX, "low_stock_threshold": MAX });
+    let (status, created) = app.api(Method::POST, "/api/inventory", Some(item)).await;
+    assert_eq!(
+        (status, created["quantity"].as_i64()),
+        (201, Some(MAX)),
+        "{created}"
+    );
+    assert_eq!(created["low_stock_threshold"].as_i64(), Some(MAX));
+    for (change, outcome) in at_the_maximum() {
+        // A delta goes to `adjust`; a quantity or threshold is a `PATCH`.
+        let (method, path) = match change.get("delta") {
+            Some(_) => (Method::POST, "/api/inventory/MAX-2/adjust"),
+            None => (Method::PATCH, "/api/inventory/MAX-2"),
+        };
+        let (status, body) = app.api(method.clone(), path, Some(change.clone())).await;
+        let got = match status {
+            200 => Ok(body["quantity"].as_i64().unwrap()),
+            422 => Err(field_names(&body["error"]).join(",")),
+            _ => panic!("{method} {path} {change}: {status} {body}"),
+        };
+        assert_eq!(
+            got,
+            outcome.map_err(str::to_owned),
+            "{method} {path} {change}: {body}"
+        );
+    }
     app.stop().await;
 }

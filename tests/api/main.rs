@@ -10,6 +10,7 @@ mod inventory;
 mod isolation;
 mod limits;
 mod logs;
+mod metrics;
 mod migrate;
 mod notifications;
 mod operations;

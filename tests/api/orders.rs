@@ -2,7 +2,7 @@
 
 use reqwest::Method;
 use rust_socketio::TransportType;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::helpers::*;
 
@@ -570,5 +570,63 @@ async fn cancelling_succeeds_when_the_restock_would_pass_the_maximum() {
     let (_, item) = app.api(Method::GET, "/api/inventory/CAP-1", None).await;
     assert_eq!(item["quantity"], MAX);
     staff.disconnect().await;
+    app.stop().await;
+}
+
+/// Setting the status an order already has changes nothing: the answer is the order as
+/// it was, nothing is logged and nothing is sent.
+#[tokio::test]
+async fn setting_the_current_status_again_changes_nothing() {
+    let app = spawn_app().await;
+    let client_id = app.seed("SAME-1", 10, 0).await;
+    let staff = app.socket(STAFF_KEY, "s1").await;
+    let watcher = app.socket(VIEWER_KEY, "v1").await;
+    watcher.event("connection_established").await;
+    let order = staff
+        .ok("order:create", order_of(client_id, "SAME-1", 1, "1.00"))
+        .await;
+    watcher.event("order_created").await;
+    let id = order["id"].as_i64().unwrap();
+    let log = || app.api(Method::GET, "/api/events?after=0&limit=1000", None);
+    let (_, logged) = log().await;
+
+    let again = staff
+        .ok("order:update", json!({ "id": id, "status": "pending" }))
+        .await;
+    assert_eq!(again, order);
+    let (status, again) = app
+        .api(
+            Method::POST,
+            &format!("/api/orders/{id}/status"),
+            Some(json!({ "status": "pending" })),
+        )
+        .await;
+    assert_eq!((status, again), (200, order.clone()));
+    assert_eq!(log().await.1, logged, "nothing logged");
+
+    // With a note, only the note changes: `order_updated`, no `order_status_changed`.
+    let noted = staff
+        .ok(
+            "order:update",
+            json!({ "id": id, "status": "pending", "notes": "marker" }),
+        )
+        .await;
+    assert_eq!(
+        (&noted["status"], &noted["notes"]),
+        (&json!("pending"), &json!("marker"))
+    );
+    // A later event in another room: whatever was sent before it has arrived.
+    staff.ok("client:create", json!({ "name": "Later" })).await;
+    watcher.event("client_created").await;
+    let updates: Vec<Value> = watcher
+        .received("order_updated")
+        .await
+        .into_iter()
+        .map(|update| update["data"].clone())
+        .collect();
+    assert_eq!(updates, [noted], "one update, the note's");
+    assert!(watcher.received("order_status_changed").await.is_empty());
+    staff.disconnect().await;
+    watcher.disconnect().await;
     app.stop().await;
 }

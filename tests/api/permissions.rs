@@ -37,45 +37,74 @@ async fn seeded() -> (TestApp, i64, i64) {
     (app, client_id, order["id"].as_i64().unwrap())
 }
 
+/// A notification for `user`, sent by the admin: what `mark_read` acts on.
+async fn notification_for(app: &TestApp, user: &str) -> i64 {
+    let (status, sent) = app
+        .api(
+            Method::POST,
+            "/api/notifications",
+            Some(json!({ "user_id": user, "subject": "s", "message": "m" })),
+        )
+        .await;
+    assert_eq!(status, 201, "{sent}");
+    sent["id"].as_i64().unwrap()
+}
+
 #[tokio::test]
 async fn every_role_and_socket_command() {
     let (app, client_id, order_id) = seeded().await;
-    let order = one_unit(client_id);
-    // (command, a payload that would succeed, roles allowed)
-    let table = [
-        ("get_unread_count", json!({}), "admin staff viewer"),
-        ("mark_all_read", json!({}), "admin staff viewer"),
-        ("client:create", json!({ "name": "New" }), "admin staff"),
-        (
-            "client:update",
-            json!({ "id": client_id, "name": "Renamed" }),
-            "admin staff",
-        ),
-        (
-            "inventory:update",
-            json!({ "sku": "P-1", "delta": -1 }),
-            "admin staff",
-        ),
-        (
-            "stock_low",
-            json!({ "sku": "P-1", "note": "shelf empty" }),
-            "admin staff",
-        ),
-        ("order:create", order, "admin staff"),
-        (
-            "order:update",
-            json!({ "id": order_id, "notes": "changed" }),
-            "admin staff",
-        ),
-        (
-            "notification:send",
-            json!({ "user_id": null, "subject": "s", "message": "m" }),
-            "admin",
-        ),
-        ("admin:test_broadcast", json!({}), "admin"),
-    ];
     for (role, key) in ROLES {
-        let socket = app.socket(key, &format!("{role}-user")).await;
+        let user = format!("{role}-user");
+        let own = notification_for(&app, &user).await;
+        // (command, a payload that would succeed, roles allowed)
+        let table = [
+            (
+                "join_room",
+                json!({ "room": "orders" }),
+                "admin staff viewer",
+            ),
+            (
+                "leave_room",
+                json!({ "room": "orders" }),
+                "admin staff viewer",
+            ),
+            ("get_unread_count", json!({}), "admin staff viewer"),
+            (
+                "mark_read",
+                json!({ "notification_id": own }),
+                "admin staff viewer",
+            ),
+            ("mark_all_read", json!({}), "admin staff viewer"),
+            ("client:create", json!({ "name": "New" }), "admin staff"),
+            (
+                "client:update",
+                json!({ "id": client_id, "name": "Renamed" }),
+                "admin staff",
+            ),
+            (
+                "inventory:update",
+                json!({ "sku": "P-1", "delta": -1 }),
+                "admin staff",
+            ),
+            (
+                "stock_low",
+                json!({ "sku": "P-1", "note": "shelf empty" }),
+                "admin staff",
+            ),
+            ("order:create", one_unit(client_id), "admin staff"),
+            (
+                "order:update",
+                json!({ "id": order_id, "notes": "changed" }),
+                "admin staff",
+            ),
+            (
+                "notification:send",
+                json!({ "user_id": null, "subject": "s", "message": "m" }),
+                "admin",
+            ),
+            ("admin:test_broadcast", json!({}), "admin"),
+        ];
+        let socket = app.socket(key, &user).await;
         for (command, payload, allowed) in &table {
             let before = last_event(&app).await;
             let reply = socket.ack(command, payload.clone()).await;
@@ -100,15 +129,27 @@ async fn every_role_and_socket_command() {
     app.stop().await;
 }
 
-/// Every REST route as (method, path, a body that makes the request valid, the status
-/// it succeeds with, roles allowed), for one role: `sku` is new and `pending` is a
-/// pending order, both the role's own, so an allowed request can only succeed.
-fn rest_routes(
+/// The ids a role's requests act on: `pending` is a pending order, `sku` a new SKU and
+/// `notification` a notification for the role's user, all its own, so an allowed request
+/// can only succeed.
+struct Targets {
     client_id: i64,
     order_id: i64,
     pending: i64,
-    sku: &str,
-) -> Vec<(Method, String, Value, u16, &'static str)> {
+    sku: String,
+    notification: i64,
+}
+
+/// Every REST route under `/api` and `/ws` as (method, path, a body that makes the
+/// request valid, the status it succeeds with, roles allowed), for one role.
+fn rest_routes(targets: &Targets) -> Vec<(Method, String, Value, u16, &'static str)> {
+    let Targets {
+        client_id,
+        order_id,
+        pending,
+        ref sku,
+        notification,
+    } = *targets;
     let order = one_unit(client_id);
     let (get, post, patch) = (Method::GET, Method::POST, Method::PATCH);
     let everyone = "admin staff viewer";
@@ -122,7 +163,28 @@ fn rest_routes(
         ),
         (
             get.clone(),
+            format!("/api/clients/{client_id}"),
+            Value::Null,
+            200,
+            everyone,
+        ),
+        (
+            get.clone(),
+            "/api/inventory".into(),
+            Value::Null,
+            200,
+            everyone,
+        ),
+        (
+            get.clone(),
             "/api/inventory/P-1".into(),
+            Value::Null,
+            200,
+            everyone,
+        ),
+        (
+            get.clone(),
+            "/api/orders".into(),
             Value::Null,
             200,
             everyone,
@@ -144,6 +206,20 @@ fn rest_routes(
         (
             get.clone(),
             "/api/notifications".into(),
+            Value::Null,
+            200,
+            everyone,
+        ),
+        (
+            get.clone(),
+            "/api/notifications/unread-count".into(),
+            Value::Null,
+            200,
+            everyone,
+        ),
+        (
+            post.clone(),
+            format!("/api/notifications/{notification}/read"),
             Value::Null,
             200,
             everyone,
@@ -238,14 +314,17 @@ async fn every_role_and_rest_route() {
             .api(Method::POST, "/api/orders", Some(one_unit(client_id)))
             .await;
         assert_eq!(status, 201, "{pending}");
-        let pending = pending["id"].as_i64().unwrap();
-        let sku = format!("NEW-{role}").to_uppercase();
-        for (method, path, body, success, allowed) in
-            rest_routes(client_id, order_id, pending, &sku)
-        {
+        let user = format!("{role}-user");
+        let targets = Targets {
+            client_id,
+            order_id,
+            pending: pending["id"].as_i64().unwrap(),
+            sku: format!("NEW-{role}").to_uppercase(),
+            notification: notification_for(&app, &user).await,
+        };
+        for (method, path, body, success, allowed) in rest_routes(&targets) {
             let before = last_event(&app).await;
             let body = (!body.is_null()).then_some(body);
-            let user = format!("{role}-user");
             let (status, reply) = app.api_as(key, &user, method.clone(), &path, body).await;
             if allowed.split(' ').any(|r| r == role) {
                 assert_eq!(status, success, "{role} × {method} {path}: {reply}");

@@ -376,3 +376,102 @@ async fn rest_writes_emit_the_same_events_as_socket_commands() {
     watcher.disconnect().await;
     app.stop().await;
 }
+
+/// The `Access-Control-Allow-Origin` a request from `origin` gets back (`None`: none),
+/// for a preflight (`OPTIONS`) or a plain `GET`.
+async fn allowed_origin(app: &TestApp, method: Method, origin: &str) -> Option<String> {
+    let mut request = app
+        .raw(method.clone(), "/api/clients")
+        .header("Origin", origin);
+    if method == Method::OPTIONS {
+        request = request
+            .header("Access-Control-Request-Method", "POST")
+            .header("Access-Control-Request-Headers", "x-api-key");
+    }
+    let response = request.send().await.expect("request sent");
+    let allowed = response.headers().get("access-control-allow-origin");
+    allowed.map(|value| value.to_str().expect("ASCII header").to_owned())
+}
+
+/// `PULSO_CORS_ORIGINS` names who may call from a browser: that origin gets itself
+/// back, any other origin nothing, on a preflight and on a request.
+#[tokio::test]
+async fn cors_allows_the_configured_origin_only() {
+    const ALLOWED: &str = "https://dash.example.com";
+    let app = spawn_app_with(|config| config.cors_origins = vec![ALLOWED.into()]).await;
+    for method in [Method::OPTIONS, Method::GET] {
+        assert_eq!(
+            allowed_origin(&app, method.clone(), ALLOWED)
+                .await
+                .as_deref(),
+            Some(ALLOWED),
+            "{method}"
+        );
+        for other in ["https://evil.example.com", "http://dash.example.com"] {
+            assert_eq!(
+                allowed_origin(&app, method.clone(), other).await,
+                None,
+                "{method} from {other}"
+            );
+        }
+    }
+    app.stop().await;
+}
+
+/// `GET path` as the admin, asserting a 422 that names `limit`.
+async fn refused_limit(app: &TestApp, path: &str) {
+    let (status, body) = app.api(Method::GET, path, None).await;
+    assert_eq!(status, 422, "{path}: {body}");
+    assert_eq!(body["error"]["code"], "invalid", "{path}: {body}");
+    assert_eq!(field_names(&body["error"]), ["limit"], "{path}: {body}");
+}
+
+/// Lists take `limit` 1–200 and say which they used (50 when none is given).
+#[tokio::test]
+async fn list_limits_are_1_to_200_and_50_by_default() {
+    let app = spawn_app().await;
+    for list in [
+        "/api/clients",
+        "/api/inventory",
+        "/api/orders",
+        "/api/notifications",
+    ] {
+        let (status, page) = app.api(Method::GET, list, None).await;
+        assert_eq!((status, &page["limit"]), (200, &json!(50)), "{list}");
+        for limit in [1, 200] {
+            let path = format!("{list}?limit={limit}");
+            let (status, page) = app.api(Method::GET, &path, None).await;
+            assert_eq!((status, &page["limit"]), (200, &json!(limit)), "{path}");
+        }
+        for limit in [0, 201] {
+            refused_limit(&app, &format!("{list}?limit={limit}")).await;
+        }
+    }
+    app.stop().await;
+}
+
+/// The event log takes `limit` 1–1000 and gives 100 events when none is given.
+#[tokio::test]
+async fn event_log_limits_are_1_to_1000_and_100_by_default() {
+    let app = spawn_app().await;
+    for n in 0..101 {
+        let name = json!({ "name": format!("E{n}") });
+        let (status, _) = app.api(Method::POST, "/api/clients", Some(name)).await;
+        assert_eq!(status, 201);
+    }
+    let count = |path: String| {
+        let app = &app;
+        async move {
+            let (status, page) = app.api(Method::GET, &path, None).await;
+            assert_eq!(status, 200, "{path}: {page}");
+            page["events"].as_array().unwrap().len()
+        }
+    };
+    assert_eq!(count("/api/events?after=0".into()).await, 100);
+    assert_eq!(count("/api/events?after=0&limit=1".into()).await, 1);
+    assert_eq!(count("/api/events?after=0&limit=1000".into()).await, 101);
+    for limit in [0, 1001] {
+        refused_limit(&app, &format!("/api/events?after=0&limit={limit}")).await;
+    }
+    app.stop().await;
+}

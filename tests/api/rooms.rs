@@ -1,6 +1,7 @@
 //! Rooms: joining and leaving by hand, who may join what, and once-per-socket delivery.
 
-use serde_json::json;
+use reqwest::Method;
+use serde_json::{Value, json};
 
 use crate::helpers::*;
 
@@ -160,5 +161,110 @@ async fn an_event_reaches_a_socket_once_even_through_two_rooms() {
     staff.disconnect().await;
     watcher.disconnect().await;
     narrow.disconnect().await;
+    app.stop().await;
+}
+
+/// A viewer `user` whose only rooms (besides its own user and role rooms) are `rooms`.
+async fn only_in(app: &TestApp, user: &str, rooms: &[String]) -> TestSocket {
+    let auth = json!({ "api_key": VIEWER_KEY, "user_id": user, "rooms": rooms });
+    let socket = app
+        .socket_with(auth, rust_socketio::TransportType::Any)
+        .await;
+    let greeting = socket.event("connection_established").await;
+    let mut expected = rooms.to_vec();
+    expected.extend([format!("user:{user}"), "role:viewer".to_owned()]);
+    let mut joined: Vec<String> = serde_json::from_value(greeting["rooms"].clone()).unwrap();
+    joined.sort();
+    expected.sort();
+    assert_eq!(joined, expected);
+    socket
+}
+
+/// Waits until everything sent to `socket` (of `user`) so far has arrived: a
+/// notification to its user, sent now, arrives after all of it.
+async fn all_arrived(app: &TestApp, socket: &TestSocket, user: &str) {
+    let marker = json!({ "user_id": user, "subject": "marker", "message": "m" });
+    let (status, _) = app
+        .api(Method::POST, "/api/notifications", Some(marker))
+        .await;
+    assert_eq!(status, 201);
+    socket.event("notification").await;
+}
+
+/// The string at `pointer` in each `event` that `socket` received, in order.
+async fn received_strings(socket: &TestSocket, event: &str, pointer: &str) -> Vec<String> {
+    let received = socket.received(event).await;
+    received
+        .iter()
+        .map(|envelope| {
+            envelope
+                .pointer(pointer)
+                .and_then(Value::as_str)
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
+/// `client:{id}` alone is enough to follow one client: each of its updates arrives
+/// once, and no other client's.
+#[tokio::test]
+async fn a_socket_in_one_client_room_gets_that_clients_updates_once() {
+    let app = spawn_app().await;
+    let staff = app.socket(STAFF_KEY, "s1").await;
+    let followed = staff
+        .ok("client:create", json!({ "name": "Followed" }))
+        .await;
+    let other = staff.ok("client:create", json!({ "name": "Other" })).await;
+    let follower = only_in(&app, "f1", &[format!("client:{}", followed["id"])]).await;
+
+    for (client, name) in [
+        (&other, "Other 2"),
+        (&followed, "Followed 2"),
+        (&other, "Other 3"),
+        (&followed, "Followed 3"),
+    ] {
+        staff
+            .ok("client:update", json!({ "id": client["id"], "name": name }))
+            .await;
+    }
+    all_arrived(&app, &follower, "f1").await;
+    let names = received_strings(&follower, "client_updated", "/data/name").await;
+    assert_eq!(names, ["Followed 2", "Followed 3"]);
+    staff.disconnect().await;
+    follower.disconnect().await;
+    app.stop().await;
+}
+
+/// `sku:{sku}` alone is enough to follow one item: its `inventory_updated` and
+/// `stock_low` arrive once each, and no other item's.
+#[tokio::test]
+async fn a_socket_in_one_sku_room_gets_that_items_stock_events_once() {
+    let app = spawn_app().await;
+    let staff = app.socket(STAFF_KEY, "s1").await;
+    for sku in ["FOLLOWED-1", "OTHER-1"] {
+        staff
+            .ok(
+                "inventory:update",
+                json!({ "sku": sku, "name": sku, "quantity": 10, "threshold": 8 }),
+            )
+            .await;
+    }
+    let follower = only_in(&app, "f1", &["sku:FOLLOWED-1".to_owned()]).await;
+
+    // 10 → 7 crosses the threshold (an `inventory_updated` and a `stock_low`); OTHER-1's
+    // second move, to 4, is an `inventory_updated` alone.
+    for sku in ["OTHER-1", "FOLLOWED-1", "OTHER-1"] {
+        staff
+            .ok("inventory:update", json!({ "sku": sku, "delta": -3 }))
+            .await;
+    }
+    all_arrived(&app, &follower, "f1").await;
+    for event in ["inventory_updated", "stock_low"] {
+        let skus = received_strings(&follower, event, "/data/sku").await;
+        assert_eq!(skus, ["FOLLOWED-1"], "{event}");
+    }
+    staff.disconnect().await;
+    follower.disconnect().await;
     app.stop().await;
 }
