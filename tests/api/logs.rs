@@ -72,13 +72,6 @@ impl LogLines {
     }
 }
 
-fn spawn_server(database: &std::path::Path) -> Child {
-    server_command(database)
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("pulso binary starts")
-}
-
 fn server_command(database: &std::path::Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_pulso"));
     command
@@ -109,8 +102,18 @@ async fn terminate(server: &mut Child) -> ExitStatus {
         .expect("exit status")
 }
 
-/// The server's address, from its `pulso listening` line.
-async fn listening(logs: &LogLines) -> String {
+/// The binary serving `database`, with `env` on top of the usual settings; its log
+/// followed, and a client of it once it says where it listens.
+async fn serve(
+    database: &std::path::Path,
+    env: &[(&str, &str)],
+) -> (Child, Arc<LogLines>, TestApp) {
+    let mut server = server_command(database)
+        .envs(env.iter().copied())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("pulso binary starts");
+    let logs = LogLines::follow(server.stdout.take().unwrap());
     let line = logs
         .wait_for("the listening address", |l| {
             l["message"]
@@ -118,7 +121,8 @@ async fn listening(logs: &LogLines) -> String {
                 .is_some_and(|m| m.starts_with("pulso listening"))
         })
         .await;
-    format!("http://{}", line["addr"].as_str().unwrap())
+    let app = TestApp::at(&format!("http://{}", line["addr"].as_str().unwrap()));
+    (server, logs, app)
 }
 
 /// Runs the binary with `env` on top of the usual settings until it exits by itself,
@@ -153,9 +157,8 @@ async fn listening_url(stdout: &mut tokio::io::Lines<BufReader<ChildStdout>>) ->
 #[tokio::test]
 async fn json_logs_name_requests_sockets_and_commands_without_secrets() {
     let dir = tempfile::tempdir().unwrap();
-    let mut server = spawn_server(&dir.path().join("logs.db"));
-    let logs = LogLines::follow(server.stdout.take().unwrap());
-    let url = listening(&logs).await;
+    let (mut server, logs, app) = serve(&dir.path().join("logs.db"), &[]).await;
+    let url = &app.url;
 
     let http = reqwest::Client::new();
     let response = http
@@ -177,7 +180,7 @@ async fn json_logs_name_requests_sockets_and_commands_without_secrets() {
     assert_eq!(finished["status"], 200);
 
     let socket = TestSocket::connect(
-        &url,
+        url,
         json!({ "api_key": SECRET_KEY, "user_id": "ops" }),
         TransportType::Any,
     )
@@ -349,15 +352,12 @@ async fn an_invalid_environment_stops_the_process_with_its_message() {
 #[tokio::test]
 async fn pulso_env_wins_over_environment() {
     let dir = tempfile::tempdir().unwrap();
-    let mut server = server_command(&dir.path().join("env.db"))
-        .env("PULSO_ENV", "development")
-        .env("ENVIRONMENT", "production")
-        .env("PULSO_API_KEYS", "dev:admin:*")
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("pulso binary starts");
-    let logs = LogLines::follow(server.stdout.take().unwrap());
-    let app = TestApp::at(&listening(&logs).await);
+    let env = [
+        ("PULSO_ENV", "development"),
+        ("ENVIRONMENT", "production"),
+        ("PULSO_API_KEYS", "dev:admin:*"),
+    ];
+    let (mut server, _logs, app) = serve(&dir.path().join("env.db"), &env).await;
     let (status, _) = app.api(Method::GET, "/api/clients", None).await;
     assert_eq!(status, 200, "the development key works");
     assert_eq!(terminate(&mut server).await.code(), Some(0));
@@ -389,14 +389,11 @@ async fn an_unreachable_redis_stops_the_process() {
 async fn sigterm_lets_in_flight_writes_finish() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("shutdown.db");
-    let mut server = server_command(&file)
-        .env("PULSO_RATE_LIMIT", "100000")
-        .env("PULSO_RATE_BURST", "100000")
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("pulso binary starts");
-    let logs = LogLines::follow(server.stdout.take().unwrap());
-    let app = TestApp::at(&listening(&logs).await);
+    let unlimited = [
+        ("PULSO_RATE_LIMIT", "100000"),
+        ("PULSO_RATE_BURST", "100000"),
+    ];
+    let (mut server, logs, app) = serve(&file, &unlimited).await;
     let acked = Arc::new(AtomicUsize::new(0));
     let mut writers = Vec::new();
     for writer in 0..4 {
@@ -461,9 +458,7 @@ async fn refusals_are_logged_with_their_reason_but_not_the_credential() {
         "sub": "mallory", "role": "admin", "exp": chrono::Utc::now().timestamp() + 3600
     }));
     let dir = tempfile::tempdir().unwrap();
-    let mut server = spawn_server(&dir.path().join("refusals.db"));
-    let logs = LogLines::follow(server.stdout.take().unwrap());
-    let app = TestApp::at(&listening(&logs).await);
+    let (mut server, logs, app) = serve(&dir.path().join("refusals.db"), &[]).await;
 
     // The line's message is the reason the client was told.
     let refusal = |target: &'static str, why: &'static str| {

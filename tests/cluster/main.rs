@@ -52,6 +52,16 @@ pub fn unique_prefix(name: &str) -> String {
     format!("pulso-test-{}-{name}", std::process::id())
 }
 
+/// A node that shares rooms through `redis_url` under `prefix`; its `sibling`s are the
+/// other nodes of the cluster.
+pub async fn first_node(redis_url: &str, prefix: &str) -> TestApp {
+    helpers::spawn_durable_app_with(|config| {
+        config.redis_url = Some(redis_url.to_owned());
+        config.redis_prefix = prefix.to_owned();
+    })
+    .await
+}
+
 /// Polls `/ready` until it answers `status`.
 pub async fn until_ready_is(node: &TestApp, status: u16) {
     helpers::eventually(

@@ -7,9 +7,8 @@ use serde_json::json;
 use tokio::process::Command;
 
 use crate::{
-    helpers::{
-        STAFF_KEY, TestApp, VIEWER_KEY, eventually, metrics, series, spawn_durable_app_with,
-    },
+    first_node,
+    helpers::{STAFF_KEY, TestApp, VIEWER_KEY, eventually, metrics, series},
     unique_prefix, until_ready_is,
 };
 
@@ -100,12 +99,7 @@ impl Drop for OwnRedis {
 
 pub async fn run() {
     let redis = OwnRedis::start().await;
-    let prefix = unique_prefix("outage");
-    let a = spawn_durable_app_with(|config| {
-        config.redis_url = Some(redis.url());
-        config.redis_prefix = prefix.clone();
-    })
-    .await;
+    let a = first_node(&redis.url(), &unique_prefix("outage")).await;
     let b = a.sibling().await;
     let writer_on_a = a.socket(STAFF_KEY, "writer").await;
     let watcher_on_a = a.socket(VIEWER_KEY, "local-watcher").await;

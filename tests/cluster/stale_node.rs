@@ -12,7 +12,8 @@ use reqwest::Method;
 use serde_json::Value;
 
 use crate::{
-    helpers::{STAFF_KEY, TestApp, VIEWER_KEY, WAIT, eventually, spawn_durable_app_with},
+    first_node,
+    helpers::{STAFF_KEY, TestApp, VIEWER_KEY, WAIT, eventually},
     unique_prefix,
 };
 
@@ -35,11 +36,7 @@ async fn stats_covering(node: &TestApp, nodes: usize, sockets: u64, limit: Durat
 
 pub async fn run(redis_url: &str) {
     let prefix = unique_prefix("stale");
-    let a = spawn_durable_app_with(|config| {
-        config.redis_url = Some(redis_url.to_owned());
-        config.redis_prefix = prefix.clone();
-    })
-    .await;
+    let a = first_node(redis_url, &prefix).await;
     let b = a.sibling().await;
     let on_a = a.socket(STAFF_KEY, "ann").await;
     let on_b = b.socket(VIEWER_KEY, "bob").await;
