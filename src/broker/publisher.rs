@@ -264,6 +264,10 @@ impl Publisher {
         let offset = offset.as_deref();
         let Some(cluster) = self.cluster.as_ref().filter(|c| c.healthy()) else {
             let local = self.cluster.is_some();
+            if local {
+                // Redis is known to be down: other nodes' sockets miss this event.
+                telemetry::record_adapter_error();
+            }
             let emit = self.emit(rooms, event, payload, offset, local);
             return self.delivering(id, emit).await;
         };

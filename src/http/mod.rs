@@ -86,7 +86,10 @@ impl<A: Permission> FromRequestParts<Arc<AppState>> for Caller<A> {
         state: &Arc<AppState>,
     ) -> Result<Self, AppError> {
         let credentials = Credentials::from_http(&parts.headers, parts.uri.query());
-        let caller = state.auth.authenticate(&credentials)?;
+        // Logged like a refused socket: the reason, never the credential.
+        let caller = state.auth.authenticate(&credentials).inspect_err(|error| {
+            tracing::info!(reason = "unauthorized", message = %error.message, "request refused");
+        })?;
         authorize(&caller, A::ACTION)?;
         Ok(Caller(caller, PhantomData))
     }

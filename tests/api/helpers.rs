@@ -4,6 +4,7 @@
 //! clients (`rust_socketio` and HTTP).
 
 use std::{
+    collections::BTreeSet,
     future::Future,
     sync::{
         Arc, Once,
@@ -19,6 +20,7 @@ use pulso::{
     startup::Application,
 };
 use reqwest::Method;
+use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
 
 use crate::database::TestDatabase;
 use futures_util::{SinkExt, StreamExt};
@@ -228,6 +230,19 @@ impl TestApp {
     /// Stop it before this one: this one owns the database.
     pub async fn sibling(&self) -> TestApp {
         run(self.config.clone()).await
+    }
+
+    /// A client of a server a test started by itself (a process whose output it reads).
+    pub fn at(url: &str) -> TestApp {
+        TestApp {
+            url: url.to_owned(),
+            http: reqwest::Client::new(),
+            config: Config::development("sqlite::memory:"),
+            database: None,
+            stop: None,
+            server: None,
+            process: None,
+        }
     }
 
     /// The id of the server's process (this one's, for a server in the tests' process).
@@ -539,6 +554,37 @@ fn first_arg(payload: Payload) -> Value {
         Payload::String(text) => serde_json::from_str(&text).unwrap_or(Value::String(text)),
         Payload::Binary(bytes) => Value::String(format!("<{} bytes>", bytes.len())),
     }
+}
+
+/// The ids of every committed client, and the client ids of every `client_created`
+/// event, read through a connection of the test's own.
+pub async fn committed_clients(database_url: &str) -> (BTreeSet<i64>, BTreeSet<i64>) {
+    let db = Database::connect(database_url)
+        .await
+        .expect("database opens");
+    let ids = |sql: &str| {
+        let db = &db;
+        let sql = sql.to_owned();
+        async move {
+            db.query_all_raw(Statement::from_string(db.get_database_backend(), sql))
+                .await
+                .expect("query")
+                .into_iter()
+                .map(|row| row.try_get_by_index::<i64>(0).expect("id"))
+                .collect::<BTreeSet<i64>>()
+        }
+    };
+    let clients = ids("SELECT id FROM clients").await;
+    let client_id = match db.get_database_backend() {
+        DbBackend::Postgres => "CAST(data->>'id' AS BIGINT)",
+        _ => "CAST(json_extract(data, '$.id') AS INTEGER)",
+    };
+    let events = ids(&format!(
+        "SELECT {client_id} FROM events WHERE type = 'client_created'"
+    ))
+    .await;
+    db.close().await.expect("database closes");
+    (clients, events)
 }
 
 /// One string field of every event in a `GET /api/events` page, in order (`pointer` is a

@@ -1,6 +1,7 @@
 //! Several pulso nodes sharing one database and one Redis: everything a client sees is
-//! the same whichever node it is connected to, and a node that loses Redis keeps
-//! serving its own sockets and recovers by itself.
+//! the same whichever node it is connected to, a node that stops reporting drops out of
+//! the stats, and a node that loses Redis keeps serving its own sockets and recovers by
+//! itself.
 //!
 //! Needs `PULSO_TEST_REDIS_URL` (a Redis 7 server; `.ci/run` sets it). Without it this
 //! prints that it was skipped and runs nothing. It uses a key prefix of its own, and for
@@ -13,6 +14,7 @@ mod database;
 #[path = "../api/helpers.rs"]
 mod helpers;
 mod outage;
+mod stale_node;
 mod three_nodes;
 
 use std::{process::ExitCode, time::Duration};
@@ -36,16 +38,28 @@ fn main() -> ExitCode {
     runtime.block_on(async {
         println!("cluster: three nodes share events, inboxes, presence and broadcasts ...");
         three_nodes::run(&redis_url).await;
+        println!("cluster: a node that stops reporting drops out of the stats ...");
+        stale_node::run(&redis_url).await;
         println!("cluster: a node that loses Redis serves its own sockets and recovers ...");
         outage::run().await;
     });
-    println!("cluster tests: 2 passed");
+    println!("cluster tests: 3 passed");
     ExitCode::SUCCESS
 }
 
 /// A prefix no other run shares.
 pub fn unique_prefix(name: &str) -> String {
     format!("pulso-test-{}-{name}", std::process::id())
+}
+
+/// A node that shares rooms through `redis_url` under `prefix`; its `sibling`s are the
+/// other nodes of the cluster.
+pub async fn first_node(redis_url: &str, prefix: &str) -> TestApp {
+    helpers::spawn_durable_app_with(|config| {
+        config.redis_url = Some(redis_url.to_owned());
+        config.redis_prefix = prefix.to_owned();
+    })
+    .await
 }
 
 /// Polls `/ready` until it answers `status`.

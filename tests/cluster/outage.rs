@@ -7,9 +7,24 @@ use serde_json::json;
 use tokio::process::Command;
 
 use crate::{
-    helpers::{STAFF_KEY, VIEWER_KEY, eventually, spawn_durable_app_with},
+    first_node,
+    helpers::{STAFF_KEY, TestApp, VIEWER_KEY, eventually, metrics, series},
     unique_prefix, until_ready_is,
 };
+
+/// Waits until `pulso_redis_up` says `up` (the keepalive pings every second).
+async fn until_redis_up_is(node: &TestApp, up: f64) {
+    eventually(
+        &format!("pulso_redis_up {up}"),
+        Duration::from_secs(15),
+        || async { (series(&metrics(node).await, "pulso_redis_up") == up).then_some(()) },
+    )
+    .await;
+}
+
+async fn adapter_errors(node: &TestApp) -> f64 {
+    series(&metrics(node).await, "pulso_adapter_errors_total")
+}
 
 struct OwnRedis {
     port: u16,
@@ -84,19 +99,18 @@ impl Drop for OwnRedis {
 
 pub async fn run() {
     let redis = OwnRedis::start().await;
-    let prefix = unique_prefix("outage");
-    let a = spawn_durable_app_with(|config| {
-        config.redis_url = Some(redis.url());
-        config.redis_prefix = prefix.clone();
-    })
-    .await;
+    let a = first_node(&redis.url(), &unique_prefix("outage")).await;
     let b = a.sibling().await;
     let writer_on_a = a.socket(STAFF_KEY, "writer").await;
     let watcher_on_a = a.socket(VIEWER_KEY, "local-watcher").await;
     let watcher_on_b = b.socket(VIEWER_KEY, "remote-watcher").await;
 
+    until_redis_up_is(&a, 1.0).await;
+    let errors_before = adapter_errors(&a).await;
+
     redis.stop().await;
     until_ready_is(&a, 503).await;
+    until_redis_up_is(&a, 0.0).await;
     let (_, ready) = a.api(Method::GET, "/ready", None).await;
     assert_eq!(
         ready,
@@ -111,10 +125,13 @@ pub async fn run() {
         watcher_on_a.event("client_created").await["data"]["id"],
         during["id"]
     );
+    // That event reached this node only: counted.
+    assert_eq!(adapter_errors(&a).await - errors_before, 1.0);
 
     let redis = OwnRedis::start_on(redis.port).await;
     until_ready_is(&a, 200).await;
     until_ready_is(&b, 200).await;
+    until_redis_up_is(&a, 1.0).await;
     // Delivery across nodes resumes without restarting anything. (The first emits after
     // a reconnect may race the resubscription: retry until one arrives.)
     let arrived = eventually("cross-node delivery", Duration::from_secs(15), || async {

@@ -4,9 +4,8 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::{
-    helpers::{
-        ADMIN_KEY, STAFF_KEY, TestApp, VIEWER_KEY, WAIT, eventually, spawn_durable_app_with,
-    },
+    first_node,
+    helpers::{ADMIN_KEY, STAFF_KEY, TestApp, VIEWER_KEY, WAIT, eventually},
     unique_prefix,
 };
 
@@ -20,12 +19,7 @@ async fn gone_from(node: &TestApp, room: &str) {
 }
 
 pub async fn run(redis_url: &str) {
-    let prefix = unique_prefix("three");
-    let a = spawn_durable_app_with(|config| {
-        config.redis_url = Some(redis_url.to_owned());
-        config.redis_prefix = prefix.clone();
-    })
-    .await;
+    let a = first_node(redis_url, &unique_prefix("three")).await;
     let b = a.sibling().await;
     let c = a.sibling().await;
 
