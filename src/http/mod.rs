@@ -88,7 +88,7 @@ impl<A: Permission> FromRequestParts<Arc<AppState>> for Caller<A> {
         let credentials = Credentials::from_http(&parts.headers, parts.uri.query());
         // Logged like a refused socket: the reason, never the credential.
         let caller = state.auth.authenticate(&credentials).inspect_err(|error| {
-            tracing::info!(reason = "unauthorized", message = %error.message, "request refused");
+            tracing::info!(reason = "unauthorized", error = %error.message, "request refused");
         })?;
         authorize(&caller, A::ACTION)?;
         Ok(Caller(caller, PhantomData))

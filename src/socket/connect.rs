@@ -51,7 +51,7 @@ pub async fn authenticate<A: Adapter>(
     let mut credentials = Credentials::from_http(&parts.headers, parts.uri.query());
     let refuse = |reason: &'static str, error: AppError| {
         telemetry::record_connect_refused(reason);
-        tracing::info!(socket_id = %socket.id, reason, message = %error.message, "connection refused");
+        tracing::info!(socket_id = %socket.id, reason, error = %error.message, "connection refused");
         error
     };
     let auth: ConnectAuth = match auth {

@@ -460,13 +460,13 @@ async fn refusals_are_logged_with_their_reason_but_not_the_credential() {
     let dir = tempfile::tempdir().unwrap();
     let (mut server, logs, app) = serve(&dir.path().join("refusals.db"), &[]).await;
 
-    // The line's message is the reason the client was told.
-    let refusal = |target: &'static str, why: &'static str| {
-        move |l: &Value| l["target"] == target && l["message"] == why
+    // The line says what was refused, and why in the words the client was told.
+    let refusal = |what: &'static str, why: &'static str| {
+        move |l: &Value| l["message"] == what && l["error"] == why
     };
     let answer = raw_connect(&app, "", json!({ "api_key": WRONG_KEY, "user_id": "u" })).await;
     assert!(answer.starts_with("44"), "{answer}");
-    let socket = "pulso::socket::connect";
+    let socket = "connection refused";
     let line = logs
         .wait_for(
             "a refused key",
@@ -493,7 +493,7 @@ async fn refusals_are_logged_with_their_reason_but_not_the_credential() {
     let line = logs
         .wait_for(
             "a refused request",
-            refusal("pulso::http", "unauthorized: unknown api key"),
+            refusal("request refused", "unauthorized: unknown api key"),
         )
         .await;
     assert_eq!(line["span"]["path"], "/api/clients");
