@@ -80,6 +80,15 @@ impl AppError {
         Self::invalid_fields(BTreeMap::from([(field.to_owned(), problem.into())]))
     }
 
+    /// The same error, naming the one field it is about (an order line's SKU, say), so
+    /// that a form can show it there.
+    pub fn on_field(self, field: impl Into<String>, problem: impl Into<String>) -> Self {
+        Self {
+            fields: Some(BTreeMap::from([(field.into(), problem.into())])),
+            ..self
+        }
+    }
+
     pub fn unauthorized(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::Unauthorized, message)
     }

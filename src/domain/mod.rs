@@ -11,12 +11,14 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, de::DeserializeOwned};
 use serde_json::Value;
+use serde_path_to_error::Segment;
 use validator::{Validate, ValidationErrors, ValidationErrorsKind};
 
 use crate::error::AppError;
 
-/// Reads a command input from JSON and validates it. Wrong types and failed rules both
-/// come back as an `invalid` error naming each field, so REST and sockets report alike.
+/// Reads a command input from JSON and validates it. Every problem comes back at once,
+/// as an `invalid` error naming each field the way the client sent it, in words a
+/// form can show, so REST and sockets report alike.
 pub fn parse<T: DeserializeOwned + Validate>(value: Value) -> Result<T, AppError> {
     if !value.is_object() {
         return Err(AppError::invalid("expected a JSON object"));
@@ -28,20 +30,159 @@ pub fn parse<T: DeserializeOwned + Validate>(value: Value) -> Result<T, AppError
             "must not contain the NUL character",
         ));
     }
-    let input: T = serde_path_to_error::deserialize(value).map_err(|err| {
-        let message = err.inner().to_string();
-        let path = err.path().to_string();
-        let field = if path == "." {
-            missing_field(&message).unwrap_or("body").to_owned()
-        } else {
-            path
+    let mut problems = BTreeMap::new();
+    let input: T = read_all(&value, &mut problems)?;
+    if let Err(errors) = input.validate() {
+        // A field already wrong in type holds a stand-in: its rule errors say nothing.
+        for (field, problem) in field_messages(&errors) {
+            problems.entry(sent_name(&value, field)).or_insert(problem);
+        }
+    }
+    if problems.is_empty() {
+        Ok(input)
+    } else {
+        Err(AppError::invalid_fields(problems))
+    }
+}
+
+/// serde stops at the first wrong field. To find them all, each one found is noted and
+/// replaced by a stand-in (first nothing, then an empty value of each JSON type, until
+/// one lets parsing go past it), and parsing starts again. Gives up, with what it
+/// has, when no stand-in fits.
+fn read_all<T: DeserializeOwned>(
+    value: &Value,
+    problems: &mut BTreeMap<String, String>,
+) -> Result<T, AppError> {
+    const STAND_INS: usize = 6;
+    let mut tried: BTreeMap<String, usize> = BTreeMap::new();
+    // A copy only once something is wrong.
+    let mut patched: Option<Value> = None;
+    loop {
+        let current = patched.as_ref().unwrap_or(value);
+        let error = match serde_path_to_error::deserialize::<_, T>(current) {
+            Ok(input) => return Ok(input),
+            Err(error) => error,
         };
-        AppError::invalid_field(&field, message)
-    })?;
-    input
-        .validate()
-        .map_err(|errors| AppError::invalid_fields(field_messages(&errors)))?;
-    Ok(input)
+        let message = error.inner().to_string();
+        let (mut field, mut pointer) = (String::new(), String::new());
+        for segment in error.path().iter() {
+            let (name, key) = match segment {
+                Segment::Seq { index } => (format!("[{index}]"), index.to_string()),
+                Segment::Map { key } => (format!(".{key}"), key.clone()),
+                Segment::Enum { variant } => (format!(".{variant}"), variant.clone()),
+                Segment::Unknown => ("?".to_owned(), String::new()),
+            };
+            field.push_str(&name);
+            pointer = format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"));
+        }
+        // serde reports a missing field at its parent's path.
+        let missing = missing_field(&message);
+        if let Some(name) = missing {
+            field = format!("{field}.{name}");
+            pointer = format!("{pointer}/{name}");
+        }
+        let field = field.trim_start_matches('.').to_owned();
+        let field = if field.is_empty() {
+            "body".to_owned()
+        } else {
+            field
+        };
+        problems.entry(field).or_insert_with(|| in_words(&message));
+        let attempt = tried
+            .entry(pointer.clone())
+            .or_insert(usize::from(missing.is_some()));
+        let patched = patched.get_or_insert_with(|| value.clone());
+        if *attempt >= STAND_INS || !stand_in(patched, &pointer, *attempt) {
+            return Err(AppError::invalid_fields(std::mem::take(problems)));
+        }
+        *attempt += 1;
+    }
+}
+
+/// Puts stand-in number `attempt` at `pointer` (0 removes an object's field); false
+/// when there is no such place.
+fn stand_in(value: &mut Value, pointer: &str, attempt: usize) -> bool {
+    let Some((parent, name)) = pointer.rsplit_once('/') else {
+        return false;
+    };
+    let name = name.replace("~1", "/").replace("~0", "~");
+    let stand_in = match attempt {
+        0 => None,
+        1 => Some(Value::from("")),
+        2 => Some(Value::from(0)),
+        3 => Some(Value::from(false)),
+        4 => Some(Value::Array(Vec::new())),
+        _ => Some(Value::Object(serde_json::Map::new())),
+    };
+    match (value.pointer_mut(parent), stand_in) {
+        (Some(Value::Object(fields)), None) => fields.remove(&name).is_some(),
+        (Some(Value::Object(fields)), Some(stand_in)) => {
+            fields.insert(name, stand_in);
+            true
+        }
+        (Some(Value::Array(items)), stand_in) => match name.parse::<usize>() {
+            Ok(index) if index < items.len() => {
+                items[index] = stand_in.unwrap_or_default();
+                true
+            }
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// A parser's complaint as a sentence for a form; messages of pulso's own
+/// deserializers (money, ids) are already sentences and pass through.
+fn in_words(message: &str) -> String {
+    if missing_field(message).is_some() {
+        return "is required".to_owned();
+    }
+    if let Some(rest) = message.strip_prefix("unknown variant ") {
+        let choices = rest.split_once("expected ").map_or("", |(_, e)| e);
+        let choices = choices.trim_start_matches("one of ").replace('`', "");
+        return format!("must be one of {choices}");
+    }
+    for (prefix, sentence) in [
+        ("invalid length", "has the wrong number of items"),
+        ("duplicate field", "is given twice"),
+        ("unknown field", "is not a field of this command"),
+    ] {
+        if message.starts_with(prefix) {
+            return sentence.to_owned();
+        }
+    }
+    let Some(rest) = message
+        .strip_prefix("invalid type: ")
+        .or_else(|| message.strip_prefix("invalid value: "))
+    else {
+        return message.to_owned();
+    };
+    let expected = rest.split_once(", expected ").map_or("", |(_, e)| e);
+    let expected = expected.split(" at line ").next().unwrap_or(expected);
+    match expected {
+        e if e.contains("Decimal") => "must be a number with at most two decimals",
+        e if ["i64", "i32", "u64", "u32", "i16", "u16", "u8", "i8"].contains(&e) => {
+            "must be a whole number"
+        }
+        "a string" => "must be text",
+        "a boolean" => "must be true or false",
+        e if e.starts_with("a sequence") => "must be a list",
+        e if e.starts_with("struct") || e.starts_with("a map") => "must be an object",
+        _ => "has the wrong type",
+    }
+    .to_owned()
+}
+
+/// Fields that take another name too: a rule names the field as the client sent it.
+const ALIASES: [(&str, &str); 1] = [("low_stock_threshold", "threshold")];
+
+fn sent_name(value: &Value, field: String) -> String {
+    ALIASES
+        .iter()
+        .find(|(name, alias)| {
+            field == *name && value.get(name).is_none() && value.get(alias).is_some()
+        })
+        .map_or(field, |(_, alias)| (*alias).to_owned())
 }
 
 /// Where the first string (or key) holding a NUL character is (`.items[0].sku`), which
@@ -145,8 +286,6 @@ pub fn string_or_number<'de, D: serde::Deserializer<'de>>(
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
         Some(Value::Number(n)) => Ok(Some(n.to_string())),
-        Some(other) => Err(D::Error::custom(format!(
-            "expected a string or a number, got {other}"
-        ))),
+        Some(_) => Err(D::Error::custom("must be text or a number")),
     }
 }

@@ -154,10 +154,10 @@ async fn try_write(
         let decision = if clients.contains(&order.input.client_id) {
             reserve(&mut stock, &order.input, at)
         } else {
-            Err(AppError::not_found(format!(
-                "no client with id {}",
-                order.input.client_id
-            )))
+            Err(
+                AppError::not_found(format!("no client with id {}", order.input.client_id))
+                    .on_field("client_id", "no client has this id"),
+            )
         };
         match decision {
             Ok(reserved) => {
@@ -249,20 +249,27 @@ fn rows_of(order: &Pending, at: DateTime<Utc>) -> (order::Model, Vec<order_item:
 
 /// Takes an order's lines from `stock`, all or none. Returns each item as it was
 /// (quantity, threshold) and as the order leaves it, in SKU order; the first line that
-/// cannot be filled, in SKU order, is the order's error.
+/// cannot be filled, in SKU order, is the order's error, naming that line.
 fn reserve(
     stock: &mut BTreeMap<String, inventory_item::Model>,
     input: &NewOrder,
     at: DateTime<Utc>,
 ) -> Result<Vec<Reserved>, AppError> {
-    let mut lines: Vec<_> = input.items.iter().collect();
-    lines.sort_by(|a, b| a.sku.cmp(&b.sku));
+    let mut lines: Vec<_> = input.items.iter().enumerate().collect();
+    lines.sort_by(|(_, a), (_, b)| a.sku.cmp(&b.sku));
     let mut reserved = Vec::with_capacity(lines.len());
-    for line in lines {
-        let item = stock
-            .get(&line.sku)
-            .ok_or_else(|| inventory::unknown_sku(&line.sku))?;
-        let quantity = inventory::moved(item, -line.quantity)?;
+    for (index, line) in lines {
+        let item = stock.get(&line.sku).ok_or_else(|| {
+            inventory::unknown_sku(&line.sku)
+                .on_field(format!("items[{index}].sku"), "no item has this SKU")
+        })?;
+        // A line takes stock away, so the only way it fails is running out.
+        let quantity = inventory::moved(item, -line.quantity).map_err(|error| {
+            error.on_field(
+                format!("items[{index}].quantity"),
+                format!("only {} in stock", item.quantity),
+            )
+        })?;
         let before = (item.quantity, item.low_stock_threshold);
         reserved.push((
             before,

@@ -4,6 +4,7 @@ mod concurrency;
 mod connect;
 mod database;
 mod faults;
+mod field_errors;
 mod helpers;
 mod hostile;
 mod inventory;
