@@ -133,7 +133,7 @@ fn stand_in(value: &mut Value, pointer: &str, attempt: usize) -> bool {
 
 /// A parser's complaint as a sentence for a form; messages of pulso's own
 /// deserializers (money, ids) are already sentences and pass through.
-fn in_words(message: &str) -> String {
+pub fn in_words(message: &str) -> String {
     if missing_field(message).is_some() {
         return "is required".to_owned();
     }
@@ -143,6 +143,11 @@ fn in_words(message: &str) -> String {
         return format!("must be one of {choices}");
     }
     for (prefix, sentence) in [
+        // Query strings: numbers and booleans parsed from text.
+        ("invalid digit", "must be a whole number"),
+        ("cannot parse integer", "must be a whole number"),
+        ("number too", "is out of range"),
+        ("provided string was not", "must be true or false"),
         ("invalid length", "has the wrong number of items"),
         ("duplicate field", "is given twice"),
         ("unknown field", "is not a field of this command"),

@@ -18,7 +18,7 @@ use std::{marker::PhantomData, sync::Arc};
 use axum::{
     Router,
     body::Bytes,
-    extract::{FromRequest, FromRequestParts, Path, Query, Request},
+    extract::{FromRequest, FromRequestParts, Path, Request},
     http::request::Parts,
 };
 use serde::de::DeserializeOwned;
@@ -26,6 +26,7 @@ use serde_json::Value;
 
 use crate::{
     auth::{Action, Credentials, Identity, authorize},
+    domain,
     error::AppError,
     state::AppState,
 };
@@ -139,11 +140,15 @@ pub struct ApiQuery<T>(pub T);
 impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
-        Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|Query(value)| ApiQuery(value))
-            .map_err(|e| AppError::invalid(format!("invalid query: {}", e.body_text())))
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
+        let query = parts.uri.query().unwrap_or_default();
+        let pairs = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(pairs)
+            .map(ApiQuery)
+            .map_err(|error| {
+                let field = error.path().to_string();
+                AppError::invalid_field(&field, domain::in_words(&error.inner().to_string()))
+            })
     }
 }
 

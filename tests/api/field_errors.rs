@@ -120,3 +120,28 @@ async fn an_order_refused_for_one_line_names_the_line() {
     }
     app.stop().await;
 }
+
+/// A bad query parameter is named too, in words.
+#[tokio::test]
+async fn a_bad_query_parameter_is_named_in_words() {
+    let app = spawn_app().await;
+    for (path, field, problem) in [
+        ("/api/clients?limit=abc", "limit", "must be a whole number"),
+        ("/api/events?after=-", "after", "must be a whole number"),
+        (
+            "/api/notifications?unread=maybe",
+            "unread",
+            "must be true or false",
+        ),
+        (
+            "/api/orders?status=lost",
+            "status",
+            "must be one of pending, confirmed, shipped, delivered, cancelled",
+        ),
+    ] {
+        let (status, body) = app.api(Method::GET, path, None).await;
+        assert_eq!(status, 422, "{path}: {body}");
+        assert_eq!(body["error"]["fields"], json!({ field: problem }), "{path}");
+    }
+    app.stop().await;
+}

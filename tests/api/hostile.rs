@@ -176,7 +176,7 @@ fn valid(command: &str, seeded: Seeded) -> Value {
             "items": [{ "sku": "A-1", "quantity": 1, "unit_price": "9.99" }],
             "notes": "fuzz",
         }),
-        "order:update" => json!({ "id": seeded.order_id, "status": "processing", "notes": "fuzz" }),
+        "order:update" => json!({ "id": seeded.order_id, "status": "confirmed", "notes": "fuzz" }),
         "notification:send" => {
             json!({ "user_id": "fuzzer", "subject": "s", "message": "m", "severity": "warning" })
         }

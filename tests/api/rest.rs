@@ -212,7 +212,7 @@ async fn orders_routes() {
     assert_eq!(newest["items"][0]["id"], ids[2], "newest first");
     assert_eq!(newest["total"], 3);
     let (status, _) = app.api(Method::GET, "/api/orders?status=lost", None).await;
-    assert_eq!(status, 400);
+    assert_eq!(status, 422);
     let (status, _) = app.api(Method::GET, "/api/orders/999", None).await;
     assert_eq!(status, 404);
 
@@ -324,7 +324,7 @@ async fn errors_have_the_api_shape_and_status() {
     assert_eq!(status, 404);
     assert_eq!(body["error"]["code"], "not_found");
     let (status, body) = app.api(Method::GET, "/api/clients?limit=many", None).await;
-    assert_eq!(status, 400);
+    assert_eq!(status, 422);
     assert_eq!(body["error"]["code"], "invalid");
     let (_, page) = app.api(Method::GET, "/api/clients", None).await;
     assert_eq!(page["total"], 0, "nothing was written by the failures");
