@@ -63,31 +63,23 @@ fn read_all<T: DeserializeOwned>(
             Ok(input) => return Ok(input),
             Err(error) => error,
         };
-        let message = error.inner().to_string();
-        let (mut field, mut pointer) = (String::new(), String::new());
+        let (field, problem) = field_problem(&error);
+        let mut pointer = String::new();
         for segment in error.path().iter() {
-            let (name, key) = match segment {
-                Segment::Seq { index } => (format!("[{index}]"), index.to_string()),
-                Segment::Map { key } => (format!(".{key}"), key.clone()),
-                Segment::Enum { variant } => (format!(".{variant}"), variant.clone()),
-                Segment::Unknown => ("?".to_owned(), String::new()),
+            let key = match segment {
+                Segment::Seq { index } => index.to_string(),
+                Segment::Map { key } => key.replace('~', "~0").replace('/', "~1"),
+                Segment::Enum { variant } => variant.clone(),
+                Segment::Unknown => String::new(),
             };
-            field.push_str(&name);
-            pointer = format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"));
+            pointer = format!("{pointer}/{key}");
         }
-        // serde reports a missing field at its parent's path.
+        let message = error.inner().to_string();
         let missing = missing_field(&message);
         if let Some(name) = missing {
-            field = format!("{field}.{name}");
             pointer = format!("{pointer}/{name}");
         }
-        let field = field.trim_start_matches('.').to_owned();
-        let field = if field.is_empty() {
-            "body".to_owned()
-        } else {
-            field
-        };
-        problems.entry(field).or_insert_with(|| in_words(&message));
+        problems.entry(field).or_insert(problem);
         let attempt = tried
             .entry(pointer.clone())
             .or_insert(usize::from(missing.is_some()));
@@ -131,9 +123,26 @@ fn stand_in(value: &mut Value, pointer: &str, attempt: usize) -> bool {
     }
 }
 
+/// The field a parser's error is about, named as the client sent it (`items[0].sku`;
+/// serde reports a missing field at its parent), and the problem in words.
+pub fn field_problem<E: std::fmt::Display>(
+    error: &serde_path_to_error::Error<E>,
+) -> (String, String) {
+    let message = error.inner().to_string();
+    let parent = error.path().to_string();
+    let parent = parent.trim_start_matches('.');
+    let field = match (missing_field(&message), parent) {
+        (Some(name), "") => name.to_owned(),
+        (Some(name), parent) => format!("{parent}.{name}"),
+        (None, "") => "body".to_owned(),
+        (None, parent) => parent.to_owned(),
+    };
+    (field, in_words(&message))
+}
+
 /// A parser's complaint as a sentence for a form; messages of pulso's own
 /// deserializers (money, ids) are already sentences and pass through.
-pub fn in_words(message: &str) -> String {
+fn in_words(message: &str) -> String {
     if missing_field(message).is_some() {
         return "is required".to_owned();
     }
@@ -163,7 +172,6 @@ pub fn in_words(message: &str) -> String {
         return message.to_owned();
     };
     let expected = rest.split_once(", expected ").map_or("", |(_, e)| e);
-    let expected = expected.split(" at line ").next().unwrap_or(expected);
     match expected {
         e if e.contains("Decimal") => "must be a number with at most two decimals",
         e if ["i64", "i32", "u64", "u32", "i16", "u16", "u8", "i8"].contains(&e) => {

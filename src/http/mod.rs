@@ -146,8 +146,8 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiQuer
         serde_path_to_error::deserialize(pairs)
             .map(ApiQuery)
             .map_err(|error| {
-                let field = error.path().to_string();
-                AppError::invalid_field(&field, domain::in_words(&error.inner().to_string()))
+                let (field, problem) = domain::field_problem(&error);
+                AppError::invalid_field(&field, problem)
             })
     }
 }

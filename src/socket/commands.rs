@@ -111,10 +111,6 @@ impl Command {
     }
 }
 
-/// How deep a command's JSON may nest: serde_json's recursion limit (128) stops at
-/// the 128th level, so 127 are read.
-pub const MAX_NESTING: usize = 127;
-
 pub async fn dispatch<A: Adapter>(
     state: Arc<AppState>,
     bucket: Arc<Mutex<TokenBucket>>,

@@ -220,6 +220,10 @@ fn listen<A: Adapter>(state: Arc<AppState>, socket: &SocketRef<A>, identity: Ide
     });
 }
 
+/// How deep a command's JSON may nest: serde_json's recursion limit (128) stops at
+/// the 128th level, so 127 are read.
+const MAX_NESTING: usize = 127;
+
 /// A command's argument. A packet without one reads as an error (and means `null`), as
 /// does binary where JSON is expected (which the command then refuses); only JSON
 /// nested past the parser's limit is refused here, in words.
@@ -229,7 +233,7 @@ fn argument(data: Result<Value, ParserError>) -> Result<Value, AppError> {
         Err(error) if error.to_string().starts_with("recursion limit exceeded") => {
             Err(AppError::invalid(format!(
                 "unreadable payload: JSON may nest at most {} levels (the packet's own array included)",
-                commands::MAX_NESTING
+                MAX_NESTING
             )))
         }
         Err(_) => Ok(Value::Null),
