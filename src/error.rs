@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::telemetry;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     Invalid,
@@ -40,11 +40,14 @@ impl ErrorCode {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error, schemars::JsonSchema)]
+#[schemars(rename = "ApiError")]
 #[error("{message}")]
 pub struct AppError {
     pub code: ErrorCode,
     pub message: String,
+    /// Each bad field, named as the client sent it (`items[0].quantity`), and what is
+    /// wrong with it, in words a form can show.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<BTreeMap<String, String>>,
     /// With `rate_limited`: how long to wait before trying again.
@@ -149,8 +152,9 @@ impl From<DbErr> for AppError {
     }
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
+/// What a refused HTTP request answers.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct ErrorBody<'a> {
     error: &'a AppError,
 }
 

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod broker;
 pub mod channels;
 pub mod config;
+pub mod docs;
 pub mod domain;
 pub mod error;
 pub mod http;

@@ -37,7 +37,7 @@ use crate::{
         cluster::{ClusterAdapter, ManagedDriver},
     },
     config::{Config, ConfigError},
-    http,
+    docs, http,
     limits::Limits,
     services::{self, Services, operations, publish_order::PublishOrder},
     socket,
@@ -162,7 +162,7 @@ impl Application {
                 let publisher = Publisher::new(io.clone(), config.recovery, None, last_logged);
                 let state = state_with(publisher, None);
                 socket::register(&io, state.clone());
-                (state.clone(), http::router(state).layer(layer))
+                (state.clone(), routes(state).layer(layer))
             }
             Some(url) => {
                 let driver = ManagedDriver::connect(url, &config.redis_prefix, &node).await?;
@@ -185,7 +185,7 @@ impl Application {
                 socket::register(&io, state.clone())
                     .await
                     .map_err(|e| StartupError::Cluster(e.to_string()))?;
-                (state.clone(), http::router(state).layer(layer))
+                (state.clone(), routes(state).layer(layer))
             }
         };
 
@@ -370,6 +370,15 @@ async fn detach_socket_request(request: Request<Body>) -> Request<Body> {
 
 /// The span of one HTTP request: its request id (set by `SetRequestIdLayer`), method
 /// and path. Only the path: query strings may carry credentials.
+/// Every HTTP route: the API, and the documents describing it and the sockets.
+fn routes(state: Arc<AppState>) -> Router {
+    http::routes()
+        .merge(docs::routes())
+        .into_parts()
+        .0
+        .with_state(state)
+}
+
 fn request_span(request: &Request<Body>) -> Span {
     let request_id = request
         .headers()

@@ -5,14 +5,14 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { preview, type PreviewServer } from 'vite';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { freePort, startPulso, type PulsoServer } from '../tests/pulso-server';
+import { launchChromium } from './chromium';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const artifacts = path.join(root, 'test-artifacts');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const WAIT_MS = 10_000;
 /** socket.io-client's own back-off (up to 5 s, randomized) decides how soon it is back. */
 const RECONNECT_MS = 20_000;
@@ -45,18 +45,7 @@ beforeAll(async () => {
     preview: { host: '127.0.0.1', port: await freePort(), strictPort: true },
   });
 
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
   // One window each, so neither page is a background tab that Chromium throttles.
   const open = async () => {
     const context = await browser!.newContext({ viewport: { width: 1400, height: 1000 } });

@@ -73,15 +73,17 @@ impl Counters {
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "Metrics")]
 pub struct CounterSnapshot {
     pub total_messages_sent: u64,
     pub total_broadcasts: u64,
     pub total_send_errors: u64,
+    #[schemars(with = "Option<chrono::DateTime<chrono::Utc>>")]
     pub last_broadcast_at: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SocketStats {
     pub total_connections: usize,
     pub unique_users: usize,
@@ -117,7 +119,7 @@ impl SocketStats {
 }
 
 /// One node's stats, as the cluster shares them.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NodeStats {
     pub node_id: String,
     #[serde(flatten)]
@@ -127,7 +129,7 @@ pub struct NodeStats {
 }
 
 /// The stats of every node together, and each node's beside them.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ClusterStats {
     #[serde(flatten)]
     pub totals: SocketStats,

@@ -21,6 +21,22 @@ pub enum EventName {
 }
 
 impl EventName {
+    pub const ALL: [EventName; 13] = [
+        EventName::OrderCreated,
+        EventName::OrderUpdated,
+        EventName::OrderStatusChanged,
+        EventName::ClientCreated,
+        EventName::ClientUpdated,
+        EventName::InventoryUpdated,
+        EventName::StockLow,
+        EventName::Notification,
+        EventName::NotificationReadConfirmation,
+        EventName::ConnectionEstablished,
+        EventName::UnreadCount,
+        EventName::UserConnected,
+        EventName::UserDisconnected,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             EventName::OrderCreated => "order_created",
@@ -48,23 +64,7 @@ mod tests {
 
     #[test]
     fn names_are_distinct() {
-        use EventName::*;
-        let all = [
-            OrderCreated,
-            OrderUpdated,
-            OrderStatusChanged,
-            ClientCreated,
-            ClientUpdated,
-            InventoryUpdated,
-            StockLow,
-            Notification,
-            NotificationReadConfirmation,
-            ConnectionEstablished,
-            UnreadCount,
-            UserConnected,
-            UserDisconnected,
-        ];
-        let names: HashSet<&str> = all.iter().map(|e| e.as_str()).collect();
-        assert_eq!(names.len(), all.len());
+        let names: HashSet<&str> = EventName::ALL.iter().map(|e| e.as_str()).collect();
+        assert_eq!(names.len(), EventName::ALL.len());
     }
 }

@@ -11,13 +11,15 @@ use super::{
 };
 
 /// What every server→client domain event carries.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Envelope {
     pub id: i64,
     #[serde(rename = "type")]
     pub event_type: String,
+    #[schemars(with = "serde_json::Value")]
     pub data: Box<RawValue>,
     #[serde(serialize_with = "millis")]
+    #[schemars(with = "DateTime<Utc>")]
     pub timestamp: DateTime<Utc>,
     pub user_id: Option<String>,
     pub room: String,

@@ -1,29 +1,37 @@
 //! Clients: who orders.
 
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use validator::{Validate, ValidationError};
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, JsonSchema)]
 pub struct NewClient {
     #[validate(custom(function = "super::required_text"))]
+    #[schemars(length(min = 1, max = 200))]
     pub name: String,
     #[validate(custom(function = "valid_optional_email"))]
     pub email: Option<String>,
     #[validate(custom(function = "valid_phone"))]
+    #[schemars(pattern(PHONE_PATTERN))]
     pub phone: Option<String>,
 }
 
 /// A change to a client: absent fields stay as they are; an empty `email` or `phone` clears it.
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, JsonSchema)]
 pub struct ClientPatch {
     #[validate(custom(function = "super::required_text"))]
+    #[schemars(length(min = 1, max = 200))]
     pub name: Option<String>,
     #[validate(custom(function = "valid_optional_email"))]
     pub email: Option<String>,
     #[validate(custom(function = "valid_phone"))]
+    #[schemars(pattern(PHONE_PATTERN))]
     pub phone: Option<String>,
 }
+
+/// What `valid_phone` accepts, for the published schema (empty clears the phone).
+const PHONE_PATTERN: &str = r"^[0-9 +\-().]{0,32}$";
 
 fn valid_phone(phone: &str) -> Result<(), ValidationError> {
     let allowed = |c: char| c.is_ascii_digit() || " +-().".contains(c);
@@ -43,7 +51,8 @@ fn valid_optional_email(email: &str) -> Result<(), ValidationError> {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "Client")]
 pub struct ClientView {
     pub id: i64,
     pub name: String,

@@ -1,6 +1,7 @@
 //! Inventory items and the stock-low rule.
 
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use validator::{Validate, ValidationError};
 
@@ -8,6 +9,9 @@ use validator::{Validate, ValidationError};
 pub const MAX_QUANTITY: i64 = 1_000_000_000;
 
 /// SKUs are letters, digits, `-` and `_`, 1-64 characters (they also name `sku:` rooms).
+pub const SKU_PATTERN: &str = "^[A-Za-z0-9_-]{1,64}$";
+
+/// `SKU_PATTERN`, checked without a regex engine.
 pub fn valid_sku(sku: &str) -> bool {
     (1..=64).contains(&sku.len())
         && sku
@@ -23,35 +27,41 @@ pub(crate) fn sku_rule(sku: &str) -> Result<(), ValidationError> {
     }
 }
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, JsonSchema)]
 pub struct NewItem {
     #[validate(custom(function = "sku_rule"))]
+    #[schemars(pattern(SKU_PATTERN))]
     pub sku: String,
     #[validate(custom(function = "super::required_text"))]
+    #[schemars(length(min = 1, max = 200))]
     pub name: String,
     #[serde(default)]
-    #[validate(range(min = 0, max = MAX_QUANTITY, message = "must be 0-1000000000"))]
+    #[validate(range(min = 0, max = MAX_QUANTITY, message = "must be a whole number from 0 to 1000000000"))]
     pub quantity: i64,
+    /// Also accepted as `threshold`.
     #[serde(default, alias = "threshold")]
-    #[validate(range(min = 0, max = MAX_QUANTITY, message = "must be 0-1000000000"))]
+    #[validate(range(min = 0, max = MAX_QUANTITY, message = "must be a whole number from 0 to 1000000000"))]
     pub low_stock_threshold: i64,
 }
 
 /// `inventory:update`: set `quantity` or move it by `delta`, and optionally rename or
 /// change the threshold. An unknown SKU is created when a `name` is given.
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, JsonSchema)]
 #[validate(schema(function = "quantity_xor_delta"))]
 pub struct ItemUpdate {
     #[validate(custom(function = "sku_rule"))]
+    #[schemars(pattern(SKU_PATTERN))]
     pub sku: String,
     #[validate(custom(function = "super::required_text"))]
+    #[schemars(length(min = 1, max = 200))]
     pub name: Option<String>,
-    #[validate(range(min = 0, max = MAX_QUANTITY, message = "must be 0-1000000000"))]
+    #[validate(range(min = 0, max = MAX_QUANTITY, message = "must be a whole number from 0 to 1000000000"))]
     pub quantity: Option<i64>,
-    #[validate(range(min = -MAX_QUANTITY, max = MAX_QUANTITY, message = "must be between -1000000000 and 1000000000"))]
+    #[validate(range(min = -MAX_QUANTITY, max = MAX_QUANTITY, message = "must be a whole number from -1000000000 to 1000000000"))]
     pub delta: Option<i64>,
+    /// Also accepted as `threshold`.
     #[serde(alias = "threshold")]
-    #[validate(range(min = 0, max = MAX_QUANTITY, message = "must be 0-1000000000"))]
+    #[validate(range(min = 0, max = MAX_QUANTITY, message = "must be a whole number from 0 to 1000000000"))]
     pub low_stock_threshold: Option<i64>,
 }
 
@@ -65,11 +75,12 @@ fn quantity_xor_delta(update: &ItemUpdate) -> Result<(), ValidationError> {
 }
 
 /// `stock_low` reported by a client: the SKU, optionally the quantity seen and a note.
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, JsonSchema)]
 pub struct StockLowReport {
     #[validate(custom(function = "sku_rule"))]
+    #[schemars(pattern(SKU_PATTERN))]
     pub sku: String,
-    #[validate(range(min = 0, max = MAX_QUANTITY, message = "must be 0-1000000000"))]
+    #[validate(range(min = 0, max = MAX_QUANTITY, message = "must be a whole number from 0 to 1000000000"))]
     pub quantity: Option<i64>,
     #[validate(length(max = 1000, message = "must be at most 1000 characters"))]
     pub note: Option<String>,
@@ -86,7 +97,8 @@ pub fn crossed_low(before: (i64, i64), after: (i64, i64)) -> bool {
     !is_low(before.0, before.1) && is_low(after.0, after.1)
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "InventoryItem")]
 pub struct ItemView {
     pub id: i64,
     pub sku: String,
@@ -114,17 +126,24 @@ impl From<entity::inventory_item::Model> for ItemView {
 }
 
 /// The `stock_low` event's data.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct StockLow {
     pub sku: String,
     pub name: String,
     pub quantity: i64,
     pub threshold: i64,
     pub item_id: i64,
+    /// Only when the report had one.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
     pub note: Option<String>,
     /// `threshold` when the stock crossed it, `report` when a user reported it.
+    #[schemars(schema_with = "alert_source")]
     pub source: &'static str,
+}
+
+fn alert_source(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({ "type": "string", "enum": ["threshold", "report"] })
 }
 
 #[cfg(test)]

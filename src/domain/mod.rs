@@ -6,6 +6,7 @@ pub mod inventory;
 pub mod money;
 pub mod notifications;
 pub mod orders;
+pub mod schema;
 
 use std::collections::BTreeMap;
 
@@ -280,7 +281,7 @@ pub fn required_text(text: &str) -> Result<(), validator::ValidationError> {
 }
 
 /// The `id` that update commands carry beside their changes.
-#[derive(Debug, serde::Deserialize, Validate)]
+#[derive(Debug, serde::Deserialize, Validate, schemars::JsonSchema)]
 pub struct TargetId {
     pub id: i64,
 }

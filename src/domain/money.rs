@@ -67,6 +67,36 @@ impl Serialize for Money {
     }
 }
 
+/// Amounts go out as decimal strings and come in as strings or numbers.
+impl schemars::JsonSchema for Money {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Money".into()
+    }
+
+    // Inline: the schema differs between what is read and what is sent.
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let text = schemars::json_schema!({
+            "type": "string",
+            "pattern": "^[0-9]+\\.[0-9]{2}$",
+            "description": "An amount with two decimals, e.g. \"12.50\"",
+        });
+        if generator.contract().is_serialize() {
+            return text;
+        }
+        schemars::json_schema!({
+                "description": "A non-negative amount with at most two decimals, as a string (\"12.50\") or a number (12.5)",
+                "anyOf": [
+                    { "type": "string" },
+                    { "type": "number", "minimum": 0 },
+                ],
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for Money {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let amount = <Decimal as Deserialize>::deserialize(deserializer)?;

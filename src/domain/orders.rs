@@ -3,12 +3,16 @@
 use std::{collections::HashSet, fmt, str::FromStr};
 
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use validator::{Validate, ValidationError};
 
-use super::{inventory::MAX_QUANTITY, money::Money};
+use super::{
+    inventory::{MAX_QUANTITY, SKU_PATTERN},
+    money::Money,
+};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum OrderStatus {
     Pending,
@@ -67,16 +71,17 @@ impl FromStr for OrderStatus {
     }
 }
 
-#[derive(Debug, Serialize, Deserialize, Validate)]
+#[derive(Debug, Serialize, Deserialize, Validate, JsonSchema)]
 pub struct NewOrderLine {
     #[validate(custom(function = "super::inventory::sku_rule"))]
+    #[schemars(pattern(SKU_PATTERN))]
     pub sku: String,
-    #[validate(range(min = 1, max = MAX_QUANTITY, message = "must be 1-1000000000"))]
+    #[validate(range(min = 1, max = MAX_QUANTITY, message = "must be a whole number from 1 to 1000000000"))]
     pub quantity: i64,
     pub unit_price: Money,
 }
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, JsonSchema)]
 pub struct NewOrder {
     #[validate(range(min = 1, message = "must be a client id"))]
     pub client_id: i64,
@@ -101,7 +106,7 @@ fn distinct_skus(lines: &[NewOrderLine]) -> Result<(), ValidationError> {
 }
 
 /// A change to an order: a new status, new notes, or both. Empty notes clear them.
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, JsonSchema)]
 pub struct OrderPatch {
     pub status: Option<OrderStatus>,
     #[validate(length(max = 2000, message = "must be at most 2000 characters"))]
@@ -109,12 +114,14 @@ pub struct OrderPatch {
 }
 
 /// `POST /api/orders/{id}/status`.
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, JsonSchema)]
+#[schemars(rename = "NewStatus")]
 pub struct StatusChange {
     pub status: OrderStatus,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "OrderLine")]
 pub struct OrderLineView {
     pub sku: String,
     pub quantity: i64,
@@ -122,10 +129,12 @@ pub struct OrderLineView {
     pub line_total: Money,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "Order")]
 pub struct OrderView {
     pub id: i64,
     pub client_id: i64,
+    #[schemars(with = "OrderStatus")]
     pub status: String,
     pub total: Money,
     pub notes: Option<String>,
@@ -162,7 +171,8 @@ impl OrderView {
 }
 
 /// The `order_status_changed` event's data.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "StatusChange")]
 pub struct StatusChanged<'a> {
     pub order_id: i64,
     pub from: OrderStatus,

@@ -1,19 +1,54 @@
 use std::sync::Arc;
 
-use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
+use axum::{Json, extract::State, http::StatusCode};
 
-use super::{ApiPath, ApiQuery, Caller, JsonBody, can};
+use super::{
+    ApiPath, ApiQuery, Caller, JsonBody, can,
+    routes::{Routes, doc},
+};
 use crate::{
-    domain::{clients::ClientView, parse},
+    auth::Action,
+    domain::{
+        clients::{ClientPatch, ClientView, NewClient},
+        parse,
+    },
     error::AppError,
     services::{Page, PageRequest, clients},
     state::AppState,
 };
 
-pub fn router() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/clients", get(list).post(create))
-        .route("/clients/{id}", get(show).patch(update))
+pub fn routes() -> Routes {
+    let write = Action::WriteCatalog;
+    Routes::default()
+        .get(
+            "/clients",
+            list,
+            doc("List clients")
+                .query::<PageRequest>()
+                .returns::<Page<ClientView>>(),
+        )
+        .post(
+            "/clients",
+            create,
+            doc("Create a client")
+                .needs(write)
+                .body::<NewClient>()
+                .returns::<ClientView>()
+                .created(),
+        )
+        .get(
+            "/clients/{id}",
+            show,
+            doc("One client").returns::<ClientView>(),
+        )
+        .patch(
+            "/clients/{id}",
+            update,
+            doc("Change a client")
+                .needs(write)
+                .body::<ClientPatch>()
+                .returns::<ClientView>(),
+        )
 }
 
 async fn list(

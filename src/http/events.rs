@@ -1,20 +1,30 @@
 use std::sync::Arc;
 
-use axum::{Json, Router, extract::State, routing::get};
+use axum::{Json, extract::State};
 use serde::{Deserialize, Serialize};
 
-use super::{ApiQuery, Caller};
+use super::{
+    ApiQuery, Caller,
+    routes::{Routes, doc},
+};
 use crate::{channels::Envelope, error::AppError, services::events, state::AppState};
 
-pub fn router() -> Router<Arc<AppState>> {
-    Router::new().route("/events", get(list))
+pub fn routes() -> Routes {
+    Routes::default().get(
+        "/events",
+        list,
+        doc("The event log after a cursor, oldest first: what the caller may read")
+            .query::<After>()
+            .returns::<EventPage>(),
+    )
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct After {
     #[serde(default)]
     after: i64,
     #[serde(default = "default_limit")]
+    #[schemars(range(min = 1, max = events::MAX_PAGE))]
     limit: u64,
 }
 
@@ -22,7 +32,7 @@ fn default_limit() -> u64 {
     100
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct EventPage {
     events: Vec<Envelope>,
     /// The id to pass as `after` for the next page (the last id seen, or `after` itself).

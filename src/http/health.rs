@@ -3,15 +3,39 @@
 
 use std::{sync::Arc, time::Duration};
 
-use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
+use axum::{Json, extract::State, http::StatusCode};
 use serde_json::{Value, json};
 
+use super::routes::{Routes, doc};
 use crate::state::AppState;
 
-pub fn router() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/health", get(|| async { Json(json!({ "status": "ok" })) }))
-        .route("/ready", get(ready))
+pub fn routes() -> Routes {
+    Routes::default()
+        .get(
+            "/health",
+            || async { Json(json!({ "status": "ok" })) },
+            doc("The process answers").public().returns_with(|_| {
+                schemars::json_schema!({ "type": "object", "properties": { "status": { "const": "ok" } }, "required": ["status"] })
+            }),
+        )
+        .get(
+            "/ready",
+            ready,
+            doc("A database write commits, and with several nodes Redis answers")
+                .public()
+                .or(StatusCode::SERVICE_UNAVAILABLE, "A write does not commit, or Redis is lost")
+                .returns_with(|_| {
+                    schemars::json_schema!({
+                        "type": "object",
+                        "properties": {
+                            "status": { "enum": ["ready", "unavailable", "degraded"] },
+                            "database": { "enum": ["refusing writes", "not answering"] },
+                            "redis": { "const": "unreachable" },
+                        },
+                        "required": ["status"],
+                    })
+                }),
+        )
 }
 
 /// How long the write probe may take before the database counts as not answering.

@@ -1,14 +1,18 @@
 //! `GET /`: a small page for whoever opens the server in a browser after `cargo run`:
 //! what is running, where to look next, and how to connect.
 
-use std::sync::Arc;
+use axum::response::Html;
 
-use axum::{Router, response::Html, routing::get};
+use super::routes::{Routes, doc};
 
-use crate::state::AppState;
-
-pub fn router() -> Router<Arc<AppState>> {
-    Router::new().route("/", get(|| async { Html(page()) }))
+pub fn routes() -> Routes {
+    Routes::default().get(
+        "/",
+        || async { Html(page()) },
+        doc("What is running, and where to look next")
+            .public()
+            .text("text/html"),
+    )
 }
 
 fn page() -> String {
@@ -28,13 +32,15 @@ notifications, live. Socket.IO listens on <code>/socket.io/</code>, the REST API
 <li><a href="/health">/health</a>: the process answers</li>
 <li><a href="/ready">/ready</a>: a database write commits (503 when not)</li>
 <li><a href="/metrics">/metrics</a>: Prometheus metrics</li>
+<li><a href="/api/docs">/api/docs</a>: the Socket.IO contract and the REST API
+(<a href="/api/asyncapi.json">AsyncAPI</a>, <a href="/api/openapi.json">OpenAPI</a>)</li>
 </ul>
 <h2>Connect</h2>
 <pre>import {{ io }} from "socket.io-client";
 const socket = io(location.origin, {{ auth: {{ api_key: "dev", user_id: "u1" }} }});
 socket.on("order_created", (event) =&gt; console.log(event.data));</pre>
-<p>The key <code>dev</code> works in development only. The wire contract is in
-<code>docs/protocol.md</code>, operations in <code>docs/operations.md</code>, the
+<p>The key <code>dev</code> works in development only. The wire contract is also
+in <code>docs/protocol.md</code>, operations in <code>docs/operations.md</code>, the
 security model in <code>SECURITY.md</code> of the source tree.</p>
 </body>
 </html>

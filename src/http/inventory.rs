@@ -1,19 +1,20 @@
 use std::sync::Arc;
 
-use axum::{
-    Json, Router,
-    extract::State,
-    http::StatusCode,
-    routing::{get, post},
-};
+use axum::{Json, extract::State, http::StatusCode};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 use validator::Validate;
 
-use super::{ApiPath, ApiQuery, Caller, JsonBody, can, with_field};
+use super::{
+    ApiPath, ApiQuery, Caller, JsonBody, can,
+    routes::{Routes, doc, without_field},
+    with_field,
+};
 use crate::{
+    auth::Action,
     domain::{
-        inventory::{ItemUpdate, ItemView, MAX_QUANTITY, StockLow},
+        inventory::{ItemUpdate, ItemView, MAX_QUANTITY, NewItem, StockLow, StockLowReport},
         parse,
     },
     error::AppError,
@@ -21,12 +22,54 @@ use crate::{
     state::AppState,
 };
 
-pub fn router() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/inventory", get(list).post(create))
-        .route("/inventory/{sku}", get(show).patch(update))
-        .route("/inventory/{sku}/adjust", post(adjust))
-        .route("/inventory/{sku}/stock-low", post(report_low))
+pub fn routes() -> Routes {
+    let write = Action::WriteCatalog;
+    Routes::default()
+        .get(
+            "/inventory",
+            list,
+            doc("List inventory items")
+                .query::<PageRequest>()
+                .returns::<Page<ItemView>>(),
+        )
+        .post(
+            "/inventory",
+            create,
+            doc("Create an item")
+                .needs(write)
+                .body::<NewItem>()
+                .returns::<ItemView>()
+                .created(),
+        )
+        .get(
+            "/inventory/{sku}",
+            show,
+            doc("One item").returns::<ItemView>(),
+        )
+        .patch(
+            "/inventory/{sku}",
+            update,
+            doc("Change an item: set quantity or move it by delta, rename, set the threshold")
+                .needs(write)
+                .body_with(|g| without_field(ItemUpdate::json_schema(g), "sku"))
+                .returns::<ItemView>(),
+        )
+        .post(
+            "/inventory/{sku}/adjust",
+            adjust,
+            doc("Move an item's quantity by delta")
+                .needs(write)
+                .body::<Adjust>()
+                .returns::<ItemView>(),
+        )
+        .post(
+            "/inventory/{sku}/stock-low",
+            report_low,
+            doc("Report an item's stock as low")
+                .needs(write)
+                .body_with(|g| without_field(StockLowReport::json_schema(g), "sku"))
+                .returns::<StockLow>(),
+        )
 }
 
 async fn list(
@@ -67,9 +110,9 @@ async fn update(
         .map(Json)
 }
 
-#[derive(Deserialize, Validate)]
+#[derive(Deserialize, Validate, JsonSchema)]
 struct Adjust {
-    #[validate(range(min = -MAX_QUANTITY, max = MAX_QUANTITY, message = "must be between -1000000000 and 1000000000"))]
+    #[validate(range(min = -MAX_QUANTITY, max = MAX_QUANTITY, message = "must be a whole number from -1000000000 to 1000000000"))]
     delta: i64,
 }
 

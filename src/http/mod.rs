@@ -12,17 +12,19 @@ mod inventory;
 mod notifications;
 mod operations;
 mod orders;
+pub mod routes;
 
 use std::{marker::PhantomData, sync::Arc};
 
 use axum::{
-    Router,
     body::Bytes,
     extract::{FromRequest, FromRequestParts, Path, Request},
     http::request::Parts,
 };
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+
+use routes::Routes;
 
 use crate::{
     auth::{Action, Credentials, Identity, authorize},
@@ -31,20 +33,20 @@ use crate::{
     state::AppState,
 };
 
-pub fn router(state: Arc<AppState>) -> Router {
-    let api = Router::new()
-        .merge(clients::router())
-        .merge(inventory::router())
-        .merge(orders::router())
-        .merge(events::router())
-        .merge(notifications::router())
-        .fallback(|| async { AppError::not_found("no such endpoint") });
-    Router::new()
-        .nest("/api", api)
-        .merge(home::router())
-        .merge(health::router())
-        .merge(operations::router())
-        .with_state(state)
+/// Every route, with what it takes and answers (the OpenAPI document is built from it).
+pub fn routes() -> Routes {
+    let api = clients::routes()
+        .merge(inventory::routes())
+        .merge(orders::routes())
+        .merge(events::routes())
+        .merge(notifications::routes());
+    Routes::default()
+        .nest("/api", api, || async {
+            AppError::not_found("no such endpoint")
+        })
+        .merge(home::routes())
+        .merge(health::routes())
+        .merge(operations::routes())
 }
 
 /// The authenticated caller (`Authorization: Bearer <JWT>`, or `X-API-Key` plus

@@ -1,17 +1,16 @@
 use std::sync::Arc;
 
-use axum::{
-    Json, Router,
-    extract::State,
-    http::StatusCode,
-    routing::{get, post},
-};
+use axum::{Json, extract::State, http::StatusCode};
 use serde::Deserialize;
 
-use super::{ApiPath, ApiQuery, Caller, JsonBody, can};
+use super::{
+    ApiPath, ApiQuery, Caller, JsonBody, can,
+    routes::{Routes, doc},
+};
 use crate::{
+    auth::Action,
     domain::{
-        notifications::{NotificationView, ReadConfirmation, UnreadCount},
+        notifications::{NewNotification, NotificationView, ReadConfirmation, UnreadCount},
         parse,
     },
     error::AppError,
@@ -19,20 +18,48 @@ use crate::{
     state::AppState,
 };
 
-pub fn router() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/notifications", get(list).post(send))
-        .route("/notifications/unread-count", get(unread_count))
-        .route("/notifications/read-all", post(mark_all_read))
-        .route("/notifications/{id}/read", post(mark_read))
+pub fn routes() -> Routes {
+    Routes::default()
+        .get(
+            "/notifications",
+            list,
+            doc("The caller's notifications (its own and everyone's), newest first")
+                .query::<ListQuery>()
+                .returns::<Page<NotificationView>>(),
+        )
+        .post(
+            "/notifications",
+            send,
+            doc("Send a notification to one user, or to everyone with user_id null")
+                .needs(Action::SendNotification)
+                .body::<NewNotification>()
+                .returns::<NotificationView>()
+                .created(),
+        )
+        .get(
+            "/notifications/unread-count",
+            unread_count,
+            doc("How many of the caller's notifications are unread").returns::<UnreadCount>(),
+        )
+        .post(
+            "/notifications/read-all",
+            mark_all_read,
+            doc("Mark every notification of the caller read").returns::<ReadConfirmation>(),
+        )
+        .post(
+            "/notifications/{id}/read",
+            mark_read,
+            doc("Mark one notification read").returns::<ReadConfirmation>(),
+        )
 }
 
 /// `?unread=true&limit=&offset=` (kept flat: query strings carry no nesting).
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct ListQuery {
     #[serde(default)]
     unread: bool,
     #[serde(default = "default_limit")]
+    #[schemars(range(min = 1, max = PageRequest::MAX_LIMIT))]
     limit: u64,
     #[serde(default)]
     offset: u64,

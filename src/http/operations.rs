@@ -3,40 +3,77 @@
 use std::sync::Arc;
 
 use axum::{
-    Json, Router,
+    Json,
     extract::State,
     http::{StatusCode, header},
     response::{IntoResponse, Response},
-    routing::{get, post},
 };
-use chrono::{SecondsFormat, Utc};
-use serde_json::{Value, json};
+use chrono::{DateTime, SecondsFormat, Utc};
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::json;
 
-use super::{Caller, JsonBody, can};
+use super::{
+    Caller, JsonBody, can,
+    routes::{Routes, doc},
+};
 use crate::{
-    domain::parse,
+    auth::Action,
+    broker::stats::ClusterStats,
+    domain::{notifications::TestBroadcast, parse},
     error::{AppError, ErrorCode},
-    services::operations,
+    services::operations::{self, BroadcastReport},
     state::AppState,
     telemetry,
 };
 
-pub fn router() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/ws/stats", get(stats))
-        .route("/ws/_test/broadcast", post(test_broadcast))
-        .route("/metrics", get(metrics))
+pub fn routes() -> Routes {
+    Routes::default()
+        .get(
+            "/ws/stats",
+            stats,
+            doc("Sockets, users and rooms of every node")
+                .needs(Action::ReadStats)
+                .returns::<StatsReply>(),
+        )
+        .post(
+            "/ws/_test/broadcast",
+            test_broadcast,
+            doc("Send a test notification to everyone (refused in production)")
+                .needs(Action::TestBroadcast)
+                .body::<TestBroadcast>()
+                .returns::<BroadcastReport>(),
+        )
+        .get(
+            "/metrics",
+            metrics,
+            doc("Prometheus metrics (counts only, no user data)")
+                .public()
+                .text(PROMETHEUS_TEXT),
+        )
+}
+
+const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+#[derive(Serialize, JsonSchema)]
+struct StatsReply {
+    #[schemars(schema_with = "crate::domain::schema::ok_status")]
+    status: &'static str,
+    stats: ClusterStats,
+    #[schemars(with = "DateTime<Utc>")]
+    timestamp: String,
 }
 
 async fn stats(
     State(state): State<Arc<AppState>>,
     _: Caller<can::ReadStats>,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<StatsReply>, AppError> {
     let stats = operations::stats(&state.services, state.heartbeat, state.cluster.as_ref()).await;
-    let timestamp = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
-    Ok(Json(
-        json!({ "status": "ok", "stats": stats, "timestamp": timestamp }),
-    ))
+    Ok(Json(StatsReply {
+        status: "ok",
+        stats,
+        timestamp: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
+    }))
 }
 
 /// A refusal answers `{ "status": "forbidden" }` as the older clients expect, with the
@@ -67,10 +104,7 @@ async fn test_broadcast(
 /// never user data; keep it off the public network.
 async fn metrics() -> impl IntoResponse {
     (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
+        [(header::CONTENT_TYPE, PROMETHEUS_TEXT)],
         telemetry::prometheus().render(),
     )
 }

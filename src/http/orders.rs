@@ -1,17 +1,16 @@
 use std::sync::Arc;
 
-use axum::{
-    Json, Router,
-    extract::State,
-    http::StatusCode,
-    routing::{get, post},
-};
+use axum::{Json, extract::State, http::StatusCode};
 use serde::Deserialize;
 
-use super::{ApiPath, ApiQuery, Caller, JsonBody, can};
+use super::{
+    ApiPath, ApiQuery, Caller, JsonBody, can,
+    routes::{Routes, doc},
+};
 use crate::{
+    auth::Action,
     domain::{
-        orders::{OrderPatch, OrderStatus, OrderView, StatusChange},
+        orders::{NewOrder, OrderPatch, OrderStatus, OrderView, StatusChange},
         parse,
     },
     error::AppError,
@@ -19,15 +18,51 @@ use crate::{
     state::AppState,
 };
 
-pub fn router() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/orders", get(list).post(create))
-        .route("/orders/{id}", get(show).patch(update))
-        .route("/orders/{id}/status", post(change_status))
+pub fn routes() -> Routes {
+    let write = Action::WriteCatalog;
+    Routes::default()
+        .get(
+            "/orders",
+            list,
+            doc("List orders, newest first")
+                .query::<StatusFilter>()
+                .query::<PageRequest>()
+                .returns::<Page<OrderView>>(),
+        )
+        .post(
+            "/orders",
+            create,
+            doc("Create an order: stock is taken for every line, or for none")
+                .needs(write)
+                .body::<NewOrder>()
+                .returns::<OrderView>()
+                .created(),
+        )
+        .get(
+            "/orders/{id}",
+            show,
+            doc("One order").returns::<OrderView>(),
+        )
+        .patch(
+            "/orders/{id}",
+            update,
+            doc("Change an order's status or notes")
+                .needs(write)
+                .body::<OrderPatch>()
+                .returns::<OrderView>(),
+        )
+        .post(
+            "/orders/{id}/status",
+            change_status,
+            doc("Move an order to a new status")
+                .needs(write)
+                .body::<StatusChange>()
+                .returns::<OrderView>(),
+        )
 }
 
 /// `?status=` on the order list (read beside the page parameters).
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct StatusFilter {
     status: Option<OrderStatus>,
 }

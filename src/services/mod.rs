@@ -217,9 +217,10 @@ impl Committed {
 }
 
 /// `?limit=&offset=` on list endpoints.
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, schemars::JsonSchema)]
 #[serde(default)]
 pub struct PageRequest {
+    #[schemars(range(min = 1, max = Self::MAX_LIMIT))]
     pub limit: u64,
     pub offset: u64,
 }
@@ -245,7 +246,12 @@ impl PageRequest {
     fn offset(self) -> Result<u64, AppError> {
         i64::try_from(self.offset)
             .map(|_| self.offset)
-            .map_err(|_| AppError::invalid_field("offset", format!("must be 0-{}", i64::MAX)))
+            .map_err(|_| {
+                AppError::invalid_field(
+                    "offset",
+                    format!("must be a whole number from 0 to {}", i64::MAX),
+                )
+            })
     }
 }
 
@@ -254,11 +260,15 @@ pub fn checked_limit(limit: u64, max: u64) -> Result<u64, AppError> {
     if (1..=max).contains(&limit) {
         Ok(limit)
     } else {
-        Err(AppError::invalid_field("limit", format!("must be 1-{max}")))
+        Err(AppError::invalid_field(
+            "limit",
+            format!("must be a whole number from 1 to {max}"),
+        ))
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[schemars(rename = "PageOf{T}")]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub total: u64,

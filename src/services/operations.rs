@@ -89,8 +89,9 @@ pub async fn share_stats(
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct BroadcastReport {
+    #[schemars(schema_with = "crate::domain::schema::ok_status")]
     pub status: &'static str,
     /// Sockets on this node the notification reached.
     pub sent: usize,

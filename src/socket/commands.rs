@@ -34,7 +34,7 @@ use crate::{
 /// Every command a socket can send. Metrics label commands by these names only, so a
 /// client cannot create new label values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Command {
+pub(super) enum Command {
     JoinRoom,
     LeaveRoom,
     ClientCreate,
@@ -51,7 +51,7 @@ enum Command {
 }
 
 impl Command {
-    const ALL: [Command; 13] = [
+    pub(super) const ALL: [Command; 13] = [
         Command::JoinRoom,
         Command::LeaveRoom,
         Command::ClientCreate,
@@ -67,7 +67,7 @@ impl Command {
         Command::TestBroadcast,
     ];
 
-    fn name(self) -> &'static str {
+    pub(super) fn name(self) -> &'static str {
         match self {
             Command::JoinRoom => "join_room",
             Command::LeaveRoom => "leave_room",
@@ -86,7 +86,7 @@ impl Command {
     }
 
     /// What the command needs its caller's role to allow (rooms are checked apart).
-    fn action(self) -> Action {
+    pub(super) fn action(self) -> Action {
         match self {
             Command::JoinRoom
             | Command::LeaveRoom
@@ -104,7 +104,7 @@ impl Command {
         }
     }
 
-    fn parse(name: &str) -> Option<Command> {
+    pub(super) fn parse(name: &str) -> Option<Command> {
         Command::ALL
             .into_iter()
             .find(|command| command.name() == name)
@@ -266,8 +266,9 @@ fn room_arg(payload: Value) -> Result<Room, AppError> {
 
 /// What `join_room` and `leave_room` answer: the room and how many the socket is in now
 /// (not their names, so an ack stays small however many rooms a socket holds).
-#[derive(Serialize)]
-struct RoomChange {
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(rename = "RoomMembership")]
+pub(super) struct RoomChange {
     room: String,
     room_count: usize,
 }

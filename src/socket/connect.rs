@@ -118,12 +118,15 @@ fn initial_rooms(identity: &Identity, wanted: Option<Vec<String>>) -> Result<Vec
         .collect()
 }
 
-#[derive(Serialize)]
-struct Established<'a> {
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(rename = "ConnectionEstablished")]
+pub(super) struct Established<'a> {
     user_id: &'a str,
     socket_id: String,
+    #[schemars(with = "crate::auth::Role")]
     role: &'a str,
     rooms: Vec<String>,
+    #[schemars(with = "DateTime<Utc>")]
     server_time: String,
 }
 

@@ -4,6 +4,7 @@
 
 mod commands;
 mod connect;
+pub mod contract;
 mod presence;
 mod recovery;
 

@@ -11,9 +11,10 @@ use crate::{
     state::AppState,
 };
 
-#[derive(Serialize)]
-struct Presence<'a> {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(super) struct Presence<'a> {
     user_id: &'a str,
+    #[schemars(with = "crate::auth::Role")]
     role: &'a str,
 }
 

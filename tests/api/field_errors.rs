@@ -42,7 +42,7 @@ async fn an_order_form_with_four_mistakes_gets_four_sentences() {
         json!({
             "client_id": "is required",
             "items[0].sku": "must be 1-64 letters, digits, - or _",
-            "items[0].quantity": "must be 1-1000000000",
+            "items[0].quantity": "must be a whole number from 1 to 1000000000",
             "items[0].unit_price": "must be a number with at most two decimals",
         })
     );
@@ -76,7 +76,7 @@ async fn a_field_keeps_the_name_the_client_sent() {
     let patch = (Method::PATCH, "/api/inventory/TH-1");
     for (threshold, problem) in [
         (json!("x"), "must be a whole number"),
-        (json!(-1), "must be 0-1000000000"),
+        (json!(-1), "must be a whole number from 0 to 1000000000"),
     ] {
         let fields = fields_of(
             &app,

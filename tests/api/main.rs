@@ -2,6 +2,7 @@
 
 mod concurrency;
 mod connect;
+mod contract;
 mod database;
 mod faults;
 mod field_errors;

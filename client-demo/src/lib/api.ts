@@ -1,26 +1,12 @@
 // pulso's REST API, for the lists a dashboard loads before live events take over.
 import type { AuthPayload } from './websocket/client';
-import type { Metrics } from './websocket/types';
+import type { PageOfOrder, StatsReply } from './websocket/types';
 
-export interface Page<T> {
-  items: T[];
-  total: number;
-  limit: number;
-  offset: number;
-}
+/** A page of any REST list (`GET /api/orders`, …): every list pages alike. */
+export type Page<T> = Omit<PageOfOrder, 'items'> & { items: T[] };
 
-export interface StatsResponse {
-  status: string;
-  stats: {
-    total_connections: number;
-    unique_users: number;
-    connections_by_role: Record<string, number>;
-    rooms: Record<string, number>;
-    heartbeat_interval: number;
-    metrics: Metrics;
-  };
-  timestamp: string;
-}
+/** `GET /ws/stats`. */
+export type StatsResponse = StatsReply;
 
 /** The same credentials as the socket, in the headers REST reads. */
 function authHeaders(auth: AuthPayload): Record<string, string> {

@@ -2,7 +2,7 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { useWebSocketContext } from '../../contexts/WebSocketContext';
 import { useCommand } from '../../hooks/use-command';
 import { getJson, type StatsResponse } from '../../lib/api';
-import type { Severity } from '../../lib/websocket/types';
+import { SEVERITIES, type Severity } from '../../lib/websocket/types';
 import { Field, Outcome, useFields } from '../Forms/Field';
 
 const STATS_EVERY_MS = 2000;
@@ -39,7 +39,7 @@ function TestBroadcastForm() {
       </Field>
       <Field label="Level" error={errors.level}>
         <select {...bind('level')}>
-          {['info', 'warning', 'error', 'critical'].map((level) => (
+          {SEVERITIES.map((level) => (
             <option key={level}>{level}</option>
           ))}
         </select>
