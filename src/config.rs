@@ -146,6 +146,17 @@ pub struct Config {
     #[arg(long, env = "PULSO_RECOVERY", value_name = "PULSO_RECOVERY", default_value_t = true, action = clap::ArgAction::Set)]
     pub recovery: bool,
 
+    /// Relay mode: another backend owns orders, clients and inventory and publishes
+    /// their events (`POST /api/publish`); pulso's own writes of them are refused, so
+    /// an entity never has two owners.
+    #[arg(long, env = "PULSO_RELAY", value_name = "PULSO_RELAY", default_value_t = false, action = clap::ArgAction::Set)]
+    pub relay: bool,
+
+    /// Publish requests (`POST /api/publish`, `publish`) one producer credential may
+    /// make per second, on each node.
+    #[arg(long, env = "PULSO_PUBLISH_RATE_LIMIT", value_name = "PULSO_PUBLISH_RATE_LIMIT", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    pub publish_rate_limit: u32,
+
     /// Seconds a session stays recoverable after its socket went away.
     #[arg(long, env = "PULSO_RECOVERY_WINDOW_SECS", value_name = "PULSO_RECOVERY_WINDOW_SECS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub recovery_window_secs: u64,
@@ -375,7 +386,10 @@ impl Config {
         }
         for key in keys.grants() {
             let role = key.role;
-            if key.delegates() && role != Role::Admin && !self.allow_delegating_keys.contains(&role)
+            // Admin and service keys are held by backends, which name the user they act for.
+            if key.delegates()
+                && !matches!(role, Role::Admin | Role::Service)
+                && !self.allow_delegating_keys.contains(&role)
             {
                 return Err(ConfigError(format!(
                     "PULSO_API_KEYS: a {role} key that speaks for any user is refused in production \

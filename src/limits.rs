@@ -1,9 +1,11 @@
 //! Limits that keep one client from taking the node down: a command rate per socket
-//! (token bucket), and caps on sockets per node and per user.
+//! and a publish rate per producer (token buckets), and caps on sockets per node and
+//! per user.
 
 use std::{
+    collections::HashMap,
     sync::{
-        Arc,
+        Arc, Mutex,
         atomic::{AtomicUsize, Ordering},
     },
     time::{Duration, Instant},
@@ -68,11 +70,15 @@ pub enum Verdict {
 
 impl TokenBucket {
     pub fn new(limits: &Limits, now: Instant) -> Self {
+        Self::with_rate(limits.rate_per_second, limits.burst, now)
+    }
+
+    fn with_rate(rate_per_second: u32, burst: u32, now: Instant) -> Self {
         Self {
-            tokens: f64::from(limits.burst),
+            tokens: f64::from(burst),
             refilled_at: now,
-            rate_per_second: f64::from(limits.rate_per_second),
-            burst: f64::from(limits.burst),
+            rate_per_second: f64::from(rate_per_second),
+            burst: f64::from(burst),
             refused_in_a_row: 0,
         }
     }
@@ -95,6 +101,53 @@ impl TokenBucket {
         Verdict::Refuse(Duration::from_secs_f64(
             (1.0 - self.tokens) / self.rate_per_second,
         ))
+    }
+}
+
+/// A request rate per caller (a producer's credential), over one second's burst.
+#[derive(Debug)]
+pub struct RateByCaller {
+    per_second: u32,
+    buckets: Mutex<HashMap<String, TokenBucket>>,
+}
+
+impl RateByCaller {
+    pub fn new(per_second: u32) -> Self {
+        Self {
+            per_second,
+            buckets: Mutex::default(),
+        }
+    }
+
+    /// Takes one request from `caller`'s allowance, or refuses with when to retry.
+    pub fn take(&self, caller: &str, setting: &str) -> Result<(), AppError> {
+        let now = Instant::now();
+        let verdict = match self.buckets.lock() {
+            Ok(mut buckets) => buckets
+                .entry(caller.to_owned())
+                .or_insert_with(|| TokenBucket::with_rate(self.per_second, self.per_second, now))
+                .take(now),
+            Err(_) => Verdict::Run,
+        };
+        match verdict {
+            Verdict::Run => Ok(()),
+            Verdict::Refuse(wait) => Err(AppError::rate_limited(
+                format!(
+                    "rate limited: more than {} requests per second ({setting}); retry in {} ms",
+                    self.per_second,
+                    wait.as_millis()
+                ),
+                Some(wait),
+            )),
+            // A producer is not disconnected: it waits a whole second's refill.
+            Verdict::Flooding => Err(AppError::rate_limited(
+                format!(
+                    "rate limited: more than {} requests per second ({setting}); retry in 1000 ms",
+                    self.per_second
+                ),
+                Some(Duration::from_secs(1)),
+            )),
+        }
     }
 }
 

@@ -6,9 +6,10 @@ use tokio::sync::Mutex;
 use tokio_util::task::TaskTracker;
 
 use crate::{
-    auth::Authenticator,
+    auth::{Action, Authenticator, Identity, authorize},
     broker::cluster::ManagedDriver,
     config::Recovery,
+    error::AppError,
     limits::{ConnectionSlots, Limits},
     services::Services,
 };
@@ -20,6 +21,8 @@ pub struct AppState {
     pub writes: TaskTracker,
     /// Production refuses test broadcasts.
     pub production: bool,
+    /// Relay mode: a producer owns the catalogue (`Config::relay`).
+    pub relay: bool,
     /// The Socket.IO ping interval, reported by the stats.
     pub heartbeat: Duration,
     /// Connection state recovery settings.
@@ -32,4 +35,18 @@ pub struct AppState {
     pub slots: ConnectionSlots,
     /// The Redis link when several nodes share rooms; `None` on a single node.
     pub cluster: Option<ManagedDriver>,
+}
+
+impl AppState {
+    /// Whether `identity` may do `action` here: the permission table, and in relay mode
+    /// no catalogue write of pulso's own (the producer owns the catalogue).
+    pub fn permit(&self, identity: &Identity, action: Action) -> Result<(), AppError> {
+        authorize(identity, action)?;
+        if self.relay && action == Action::WriteCatalog {
+            return Err(AppError::conflict(
+                "pulso runs as a relay (PULSO_RELAY): the producer owns orders, clients and inventory, and publishes their changes",
+            ));
+        }
+        Ok(())
+    }
 }

@@ -108,6 +108,10 @@ fn describe() {
         "Missed events sent to recovered sockets"
     );
     describe_counter!(
+        "pulso_published_events_total",
+        "Events producers published, by type and outcome"
+    );
+    describe_counter!(
         "pulso_db_errors_total",
         "Database errors that failed a request"
     );
@@ -171,4 +175,9 @@ pub fn record_recovery(outcome: &'static str) {
 
 pub fn record_events_replayed(count: usize) {
     counter!("pulso_recovery_events_replayed_total").increment(count as u64);
+}
+
+/// `outcome`: `published`, `replayed`, or the error code that refused it.
+pub fn record_published(event: &'static str, outcome: &'static str) {
+    counter!("pulso_published_events_total", "type" => event, "outcome" => outcome).increment(1);
 }

@@ -7,5 +7,6 @@ pub mod notification;
 pub mod notification_read;
 pub mod order;
 pub mod order_item;
+pub mod publication;
 pub mod pulso_node;
 pub mod socket_session;

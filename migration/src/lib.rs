@@ -6,6 +6,7 @@ mod m20261123_000001_create_tables;
 mod m20261123_000002_notification_reads;
 mod m20261203_000003_write_probe;
 mod m20261203_000004_connection_recovery;
+mod m20261203_000005_publications;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_notification_reads::Migration),
             Box::new(m20261203_000003_write_probe::Migration),
             Box::new(m20261203_000004_connection_recovery::Migration),
+            Box::new(m20261203_000005_publications::Migration),
         ]
     }
 }

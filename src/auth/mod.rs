@@ -23,16 +23,19 @@ pub enum Role {
     Admin,
     Staff,
     Viewer,
+    /// A producer's backend: publishes events about data it owns (`POST /api/publish`).
+    Service,
 }
 
 impl Role {
-    pub const ALL: [Role; 3] = [Role::Admin, Role::Staff, Role::Viewer];
+    pub const ALL: [Role; 4] = [Role::Admin, Role::Staff, Role::Viewer, Role::Service];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Admin => "admin",
             Role::Staff => "staff",
             Role::Viewer => "viewer",
+            Role::Service => "service",
         }
     }
 }
@@ -49,7 +52,7 @@ impl FromStr for Role {
         Role::ALL
             .into_iter()
             .find(|r| r.as_str() == s)
-            .ok_or_else(|| format!("unknown role `{s}` (expected admin, staff or viewer)"))
+            .ok_or_else(|| format!("unknown role `{s}` (expected admin, staff, viewer or service)"))
     }
 }
 

@@ -18,6 +18,8 @@ pub enum Action {
     ReadStats,
     /// Fire a test broadcast (never in production).
     TestBroadcast,
+    /// Publish events about data a producer owns.
+    Publish,
 }
 
 impl Action {
@@ -27,6 +29,7 @@ impl Action {
             Action::Read => &Role::ALL,
             Action::WriteCatalog => &[Role::Admin, Role::Staff],
             Action::SendNotification | Action::ReadStats | Action::TestBroadcast => &[Role::Admin],
+            Action::Publish => &[Role::Service],
         }
     }
 }
@@ -49,19 +52,21 @@ mod tests {
     #[test]
     fn every_role_and_action() {
         use Action::*;
-        // (action, admin, staff, viewer)
+        // (action, admin, staff, viewer, service)
         let table = [
-            (Read, true, true, true),
-            (WriteCatalog, true, true, false),
-            (SendNotification, true, false, false),
-            (ReadStats, true, false, false),
-            (TestBroadcast, true, false, false),
+            (Read, true, true, true, true),
+            (WriteCatalog, true, true, false, false),
+            (SendNotification, true, false, false, false),
+            (ReadStats, true, false, false, false),
+            (TestBroadcast, true, false, false, false),
+            (Publish, false, false, false, true),
         ];
-        for (action, admin, staff, viewer) in table {
+        for (action, admin, staff, viewer, service) in table {
             for (role, expected) in [
                 (Role::Admin, admin),
                 (Role::Staff, staff),
                 (Role::Viewer, viewer),
+                (Role::Service, service),
             ] {
                 let result = authorize(&Identity::with_role(role), action);
                 assert_eq!(result.is_ok(), expected, "{role} × {action:?}");

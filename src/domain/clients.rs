@@ -51,12 +51,19 @@ fn valid_optional_email(email: &str) -> Result<(), ValidationError> {
     }
 }
 
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+// Also read: a producer publishes it (`domain::published`).
+#[derive(Debug, Clone, Serialize, Deserialize, Validate, JsonSchema)]
 #[schemars(rename = "Client")]
 pub struct ClientView {
+    #[validate(range(min = 1, message = "must be a client id"))]
     pub id: i64,
+    #[validate(custom(function = "super::required_text"))]
+    #[schemars(length(min = 1, max = 200))]
     pub name: String,
+    #[validate(custom(function = "valid_optional_email"))]
     pub email: Option<String>,
+    #[validate(custom(function = "valid_phone"))]
+    #[schemars(pattern(PHONE_PATTERN))]
     pub phone: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

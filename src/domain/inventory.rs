@@ -97,14 +97,24 @@ pub fn crossed_low(before: (i64, i64), after: (i64, i64)) -> bool {
     !is_low(before.0, before.1) && is_low(after.0, after.1)
 }
 
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+// Also read: a producer publishes it (`domain::published`).
+#[derive(Debug, Clone, Serialize, Deserialize, Validate, JsonSchema)]
 #[schemars(rename = "InventoryItem")]
+#[validate(schema(function = "low_stock_follows_the_rule"))]
 pub struct ItemView {
+    #[validate(range(min = 1, message = "must be an item id"))]
     pub id: i64,
+    #[validate(custom(function = "sku_rule"))]
+    #[schemars(pattern(SKU_PATTERN))]
     pub sku: String,
+    #[validate(custom(function = "super::required_text"))]
+    #[schemars(length(min = 1, max = 200))]
     pub name: String,
+    #[validate(range(min = 0, max = MAX_QUANTITY, message = "must be a whole number from 0 to 1000000000"))]
     pub quantity: i64,
+    #[validate(range(min = 0, max = MAX_QUANTITY, message = "must be a whole number from 0 to 1000000000"))]
     pub low_stock_threshold: i64,
+    /// True when `quantity` is at or below `low_stock_threshold`.
     pub low_stock: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -125,25 +135,47 @@ impl From<entity::inventory_item::Model> for ItemView {
     }
 }
 
+fn low_stock_follows_the_rule(item: &ItemView) -> Result<(), ValidationError> {
+    if item.low_stock == is_low(item.quantity, item.low_stock_threshold) {
+        Ok(())
+    } else {
+        Err(ValidationError::new("low_stock").with_message(
+            "must be true exactly when quantity is at or below low_stock_threshold".into(),
+        ))
+    }
+}
+
+/// Why a `stock_low` alert went out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertSource {
+    /// The stock crossed the item's threshold.
+    Threshold,
+    /// A user reported it.
+    Report,
+}
+
 /// The `stock_low` event's data.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, Validate, JsonSchema)]
 pub struct StockLow {
+    #[validate(custom(function = "sku_rule"))]
+    #[schemars(pattern(SKU_PATTERN))]
     pub sku: String,
+    #[validate(custom(function = "super::required_text"))]
+    #[schemars(length(min = 1, max = 200))]
     pub name: String,
+    #[validate(range(min = 0, max = MAX_QUANTITY, message = "must be a whole number from 0 to 1000000000"))]
     pub quantity: i64,
+    #[validate(range(min = 0, max = MAX_QUANTITY, message = "must be a whole number from 0 to 1000000000"))]
     pub threshold: i64,
+    #[validate(range(min = 1, message = "must be an item id"))]
     pub item_id: i64,
     /// Only when the report had one.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(with = "String")]
+    #[validate(length(max = 1000, message = "must be at most 1000 characters"))]
     pub note: Option<String>,
-    /// `threshold` when the stock crossed it, `report` when a user reported it.
-    #[schemars(schema_with = "alert_source")]
-    pub source: &'static str,
-}
-
-fn alert_source(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    schemars::json_schema!({ "type": "string", "enum": ["threshold", "report"] })
+    pub source: AlertSource,
 }
 
 #[cfg(test)]

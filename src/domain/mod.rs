@@ -6,6 +6,7 @@ pub mod inventory;
 pub mod money;
 pub mod notifications;
 pub mod orders;
+pub mod published;
 pub mod schema;
 
 use std::collections::BTreeMap;
@@ -47,14 +48,14 @@ pub fn parse<T: DeserializeOwned + Validate>(value: Value) -> Result<T, AppError
 }
 
 /// serde stops at the first wrong field. To find them all, each one found is noted and
-/// replaced by a stand-in (first nothing, then an empty value of each JSON type, until
-/// one lets parsing go past it), and parsing starts again. Gives up, with what it
-/// has, when no stand-in fits.
+/// replaced by a stand-in (first nothing, then an empty value of each JSON type, then a
+/// timestamp, until one lets parsing go past it), and parsing starts again. Gives up,
+/// with what it has, when no stand-in fits (an enum's, say).
 fn read_all<T: DeserializeOwned>(
     value: &Value,
     problems: &mut BTreeMap<String, String>,
 ) -> Result<T, AppError> {
-    const STAND_INS: usize = 6;
+    const STAND_INS: usize = 7;
     let mut tried: BTreeMap<String, usize> = BTreeMap::new();
     // A copy only once something is wrong.
     let mut patched: Option<Value> = None;
@@ -105,7 +106,9 @@ fn stand_in(value: &mut Value, pointer: &str, attempt: usize) -> bool {
         2 => Some(Value::from(0)),
         3 => Some(Value::from(false)),
         4 => Some(Value::Array(Vec::new())),
-        _ => Some(Value::Object(serde_json::Map::new())),
+        5 => Some(Value::Object(serde_json::Map::new())),
+        // Timestamps (published views carry them).
+        _ => Some(Value::from("1970-01-01T00:00:00Z")),
     };
     match (value.pointer_mut(parent), stand_in) {
         (Some(Value::Object(fields)), None) => fields.remove(&name).is_some(),

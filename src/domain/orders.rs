@@ -120,27 +120,43 @@ pub struct StatusChange {
     pub status: OrderStatus,
 }
 
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+// Views are also read: a producer publishes them (`domain::published`).
+#[derive(Debug, Clone, Serialize, Deserialize, Validate, JsonSchema)]
 #[schemars(rename = "OrderLine")]
 pub struct OrderLineView {
+    #[validate(custom(function = "super::inventory::sku_rule"))]
+    #[schemars(pattern(SKU_PATTERN))]
     pub sku: String,
+    #[validate(range(min = 1, max = MAX_QUANTITY, message = "must be a whole number from 1 to 1000000000"))]
     pub quantity: i64,
     pub unit_price: Money,
     pub line_total: Money,
 }
 
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, Validate, JsonSchema)]
 #[schemars(rename = "Order")]
 pub struct OrderView {
+    #[validate(range(min = 1, message = "must be an order id"))]
     pub id: i64,
+    #[validate(range(min = 1, message = "must be a client id"))]
     pub client_id: i64,
+    #[validate(custom(function = "known_status"))]
     #[schemars(with = "OrderStatus")]
     pub status: String,
     pub total: Money,
+    #[validate(length(max = 2000, message = "must be at most 2000 characters"))]
     pub notes: Option<String>,
+    #[validate(length(min = 1, max = 100, message = "must have 1-100 lines"), nested)]
     pub items: Vec<OrderLineView>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+fn known_status(status: &str) -> Result<(), ValidationError> {
+    status.parse::<OrderStatus>().map(|_| ()).map_err(|_| {
+        ValidationError::new("status")
+            .with_message("must be one of pending, confirmed, shipped, delivered, cancelled".into())
+    })
 }
 
 impl OrderView {
@@ -171,13 +187,15 @@ impl OrderView {
 }
 
 /// The `order_status_changed` event's data.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, Validate, JsonSchema)]
 #[schemars(rename = "StatusChange")]
-pub struct StatusChanged<'a> {
+pub struct StatusChanged {
+    #[validate(range(min = 1, message = "must be an order id"))]
     pub order_id: i64,
     pub from: OrderStatus,
     pub to: OrderStatus,
-    pub order: &'a OrderView,
+    #[validate(nested)]
+    pub order: OrderView,
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ mod inventory;
 mod notifications;
 mod operations;
 mod orders;
+mod publish;
 pub mod routes;
 
 use std::{marker::PhantomData, sync::Arc};
@@ -27,7 +28,7 @@ use serde_json::Value;
 use routes::Routes;
 
 use crate::{
-    auth::{Action, Credentials, Identity, authorize},
+    auth::{Action, Credentials, Identity},
     domain,
     error::AppError,
     state::AppState,
@@ -39,6 +40,7 @@ pub fn routes() -> Routes {
         .merge(inventory::routes())
         .merge(orders::routes())
         .merge(events::routes())
+        .merge(publish::routes())
         .merge(notifications::routes());
     Routes::default()
         .nest("/api", api, || async {
@@ -77,7 +79,8 @@ pub mod can {
         WriteCatalog,
         SendNotification,
         ReadStats,
-        TestBroadcast
+        TestBroadcast,
+        Publish
     );
 }
 
@@ -93,7 +96,7 @@ impl<A: Permission> FromRequestParts<Arc<AppState>> for Caller<A> {
         let caller = state.auth.authenticate(&credentials).inspect_err(|error| {
             tracing::info!(reason = "unauthorized", error = %error.message, "request refused");
         })?;
-        authorize(&caller, A::ACTION)?;
+        state.permit(&caller, A::ACTION)?;
         Ok(Caller(caller, PhantomData))
     }
 }

@@ -16,7 +16,8 @@ use crate::{
         rooms::{Room, Topic},
     },
     domain::inventory::{
-        ItemUpdate, ItemView, MAX_QUANTITY, NewItem, StockLow, StockLowReport, crossed_low,
+        AlertSource, ItemUpdate, ItemView, MAX_QUANTITY, NewItem, StockLow, StockLowReport,
+        crossed_low,
     },
     error::AppError,
 };
@@ -100,7 +101,7 @@ pub async fn report_low(
     let alert = StockLow {
         quantity: report.quantity.unwrap_or(item.quantity),
         note: report.note.filter(|n| !n.trim().is_empty()),
-        ..stock_low(&item, "report")
+        ..stock_low(&item, AlertSource::Report)
     };
     write.emit(stock_low_event(&alert));
     write.commit().await?;
@@ -188,7 +189,7 @@ pub(super) fn change_events(
     item: inventory_item::Model,
 ) -> (ItemView, Vec<NewEvent>) {
     let alert = crossed_low(before, (item.quantity, item.low_stock_threshold))
-        .then(|| stock_low(&item, "threshold"));
+        .then(|| stock_low(&item, AlertSource::Threshold));
     let view = ItemView::from(item);
     let mut events = vec![updated_event(&view)];
     events.extend(alert.as_ref().map(stock_low_event));
@@ -252,7 +253,7 @@ pub(super) fn moved(item: &inventory_item::Model, delta: i64) -> Result<i64, App
     }
 }
 
-fn stock_low(item: &inventory_item::Model, source: &'static str) -> StockLow {
+fn stock_low(item: &inventory_item::Model, source: AlertSource) -> StockLow {
     StockLow {
         sku: item.sku.clone(),
         name: item.name.clone(),

@@ -11,6 +11,7 @@ pub mod notifications;
 pub mod operations;
 mod order_batch;
 pub mod orders;
+pub mod publish;
 pub mod publish_order;
 pub mod replays;
 pub mod sessions;
@@ -34,6 +35,7 @@ use crate::{
     broker::Publisher,
     channels::{self, Delivery, NewEvent},
     error::AppError,
+    limits::RateByCaller,
 };
 
 /// What every service needs: the database and the way out to sockets.
@@ -55,6 +57,8 @@ pub struct Services {
     pub replays: Arc<replays::Replays>,
     /// This server process, as the sessions and heartbeats name it (see `sessions`).
     pub node: Arc<str>,
+    /// Each producer credential's publish rate (see `publish`).
+    pub publish_rate: Arc<RateByCaller>,
 }
 
 impl Services {
@@ -131,6 +135,8 @@ pub struct Write<'a> {
     /// Turns to write held until the commit: this process's on SQLite, and any other a
     /// caller hands over (`hold_until_commit`).
     turns: Vec<OwnedMutexGuard<()>>,
+    /// Where to remember the logged events' ids (`publish`'s idempotency key).
+    remember: Option<publish::Remember>,
 }
 
 impl<'a> Write<'a> {
@@ -142,6 +148,7 @@ impl<'a> Write<'a> {
             txn,
             events: Vec::new(),
             turns,
+            remember: None,
         })
     }
 
@@ -157,6 +164,11 @@ impl<'a> Write<'a> {
     /// may start while this write's events go out.
     pub fn hold_until_commit(&mut self, turn: OwnedMutexGuard<()>) {
         self.turns.push(turn);
+    }
+
+    /// Records the ids of this write's events under `remember`, in its transaction.
+    pub(crate) fn remember_as(&mut self, remember: publish::Remember) {
+        self.remember = Some(remember);
     }
 
     /// An event caused by another request than the one that began the write (a batch).
@@ -178,6 +190,10 @@ impl<'a> Write<'a> {
         } else {
             let cluster = order.before_logging().await?;
             let deliveries = events::record(&self.txn, self.events).await?;
+            if let Some(remember) = self.remember {
+                let ids = deliveries.iter().map(|d| d.envelope.id);
+                remember.record(&self.txn, ids.collect()).await?;
+            }
             // Taken while this write still holds its turn to write: tickets follow the log.
             (deliveries, Some(order.ticket(cluster)))
         };
@@ -202,6 +218,11 @@ pub struct Committed {
 }
 
 impl Committed {
+    /// The envelopes of the committed events, in the order they were logged.
+    pub fn envelopes(&self) -> Vec<channels::Envelope> {
+        self.deliveries.iter().map(|d| d.envelope.clone()).collect()
+    }
+
     /// Publishes the events, after those logged before them; returns how many local
     /// sockets they reached.
     pub async fn publish(mut self) -> usize {

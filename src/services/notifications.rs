@@ -44,6 +44,20 @@ pub(crate) async fn deliver(
     input: NewNotification,
 ) -> Result<Sent, AppError> {
     let mut write = Write::begin(services, actor).await?;
+    let notification = record(&mut write, input).await?;
+    let sockets = write.commit().await?;
+    push_unread_counts(services, &notification).await;
+    Ok(Sent {
+        notification,
+        sockets,
+    })
+}
+
+/// Stores a notification in the inbox and emits it with `write`.
+pub(super) async fn record(
+    write: &mut Write<'_>,
+    input: NewNotification,
+) -> Result<NotificationView, AppError> {
     let row = notification::ActiveModel {
         user_id: Set(input.user_id.clone()),
         kind: Set(input.kind),
@@ -61,7 +75,11 @@ pub(crate) async fn deliver(
         None => Room::Everyone,
     };
     write.emit(NewEvent::to(EventName::Notification, room, &notification));
-    let sockets = write.commit().await?;
+    Ok(notification)
+}
+
+/// After a notification committed: its recipient's new unread count, or everyone's.
+pub(super) async fn push_unread_counts(services: &Services, notification: &NotificationView) {
     match &notification.user_id {
         Some(user_id) => push_unread_count(services, user_id).await,
         None => {
@@ -71,10 +89,6 @@ pub(crate) async fn deliver(
             }
         }
     }
-    Ok(Sent {
-        notification,
-        sockets,
-    })
 }
 
 /// Marks one notification read for the caller. Someone else's notification is

@@ -90,7 +90,7 @@ pub async fn update(
             order_id: id,
             from,
             to,
-            order: &view,
+            order: view.clone(),
         };
         write.emit(NewEvent::new(
             EventName::OrderStatusChanged,

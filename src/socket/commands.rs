@@ -21,12 +21,12 @@ use tracing::Instrument;
 use super::recovery;
 
 use crate::{
-    auth::{Action, Identity, authorize},
+    auth::{Action, Identity},
     channels::{EventName, policy, rooms::Room},
-    domain::{TargetId, notifications::MarkRead, parse},
+    domain::{TargetId, notifications::MarkRead, parse, published},
     error::{Ack, AppError},
     limits::{TokenBucket, Verdict},
-    services::{clients, inventory, notifications, operations, orders},
+    services::{clients, inventory, notifications, operations, orders, publish},
     state::AppState,
     telemetry,
 };
@@ -48,10 +48,11 @@ pub(super) enum Command {
     MarkAllRead,
     GetUnreadCount,
     TestBroadcast,
+    Publish,
 }
 
 impl Command {
-    pub(super) const ALL: [Command; 13] = [
+    pub(super) const ALL: [Command; 14] = [
         Command::JoinRoom,
         Command::LeaveRoom,
         Command::ClientCreate,
@@ -65,6 +66,7 @@ impl Command {
         Command::MarkAllRead,
         Command::GetUnreadCount,
         Command::TestBroadcast,
+        Command::Publish,
     ];
 
     pub(super) fn name(self) -> &'static str {
@@ -82,6 +84,7 @@ impl Command {
             Command::MarkAllRead => "mark_all_read",
             Command::GetUnreadCount => "get_unread_count",
             Command::TestBroadcast => "admin:test_broadcast",
+            Command::Publish => "publish",
         }
     }
 
@@ -101,6 +104,7 @@ impl Command {
             | Command::OrderUpdate => Action::WriteCatalog,
             Command::NotificationSend => Action::SendNotification,
             Command::TestBroadcast => Action::TestBroadcast,
+            Command::Publish => Action::Publish,
         }
     }
 
@@ -130,7 +134,7 @@ pub async fn dispatch<A: Adapter>(
     };
     let result = match command {
         _ if verdict != Verdict::Run => Err(rate_limited(&state, &verdict)),
-        Some(command) if let Err(denied) = authorize(&identity, command.action()) => Err(denied),
+        Some(command) if let Err(denied) = state.permit(&identity, command.action()) => Err(denied),
         Some(command) => match payload {
             Err(unreadable) => Err(unreadable),
             Ok(payload) => {
@@ -244,6 +248,9 @@ async fn run<A: Adapter>(
         }
         Command::TestBroadcast => json_of(
             operations::test_broadcast(services, identity, state.production, parse(payload)?).await,
+        ),
+        Command::Publish => json_of(
+            publish::publish(services, identity, state.relay, published::read(payload)?).await,
         ),
     }
 }

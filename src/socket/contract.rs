@@ -16,9 +16,10 @@ use crate::{
             UnreadCount,
         },
         orders::{NewOrder, OrderPatch, OrderView, StatusChanged},
+        published,
         schema::{SchemaFn, reference},
     },
-    services::operations::BroadcastReport,
+    services::{operations::BroadcastReport, publish::Published},
 };
 
 /// A client → server command.
@@ -157,6 +158,11 @@ fn describe_command(command: Command) -> CommandDoc {
             Some(reference::<TestBroadcast>),
             reference::<BroadcastReport>,
         ),
+        Command::Publish => (
+            "Publish events about data the producer owns (service role; catalogue events in relay mode only)",
+            Some(published::schema),
+            reference::<Published>,
+        ),
     };
     CommandDoc {
         name: command.name(),
@@ -185,7 +191,7 @@ fn describe_event(event: EventName) -> EventDoc {
         ),
         EventName::OrderStatusChanged => logged(
             "An order moved to a new status",
-            reference::<StatusChanged<'static>>,
+            reference::<StatusChanged>,
             &["orders", "order:{id}"],
         ),
         EventName::ClientCreated => logged(

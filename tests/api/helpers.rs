@@ -45,6 +45,8 @@ pub const WAIT: Duration = Duration::from_secs(5);
 pub const ADMIN_KEY: &str = "dev";
 pub const STAFF_KEY: &str = "staff-key";
 pub const VIEWER_KEY: &str = "viewer-key";
+/// A producer's backend (`service` role), speaking for the user it names.
+pub const SERVICE_KEY: &str = "service-key";
 pub const PRODUCTION_ADMIN_KEY: &str = "production-admin-key";
 
 pub struct TestApp {
@@ -101,7 +103,7 @@ pub async fn spawn_binary_app(env: &[(&str, &str)]) -> TestApp {
         .env("PULSO_LOG_FORMAT", "json")
         .env(
             "PULSO_API_KEYS",
-            format!("{ADMIN_KEY}:admin:*,{STAFF_KEY}:staff:*,{VIEWER_KEY}:viewer:*"),
+            format!("{ADMIN_KEY}:admin:*,{STAFF_KEY}:staff:*,{VIEWER_KEY}:viewer:*,{SERVICE_KEY}:service:*"),
         )
         .envs(env.iter().copied())
         .stdout(Stdio::piped())
@@ -151,7 +153,7 @@ async fn start(database: TestDatabase, adjust: impl FnOnce(&mut Config)) -> Test
     // the `user_id` a test names); keys bound to one user are tested in `isolation`.
     config.set_api_keys(
         ApiKeys::parse(&format!(
-            "{ADMIN_KEY}:admin:*,{STAFF_KEY}:staff:*,{VIEWER_KEY}:viewer:*"
+            "{ADMIN_KEY}:admin:*,{STAFF_KEY}:staff:*,{VIEWER_KEY}:viewer:*,{SERVICE_KEY}:service:*"
         ))
         .expect("keys parse"),
     );
@@ -728,4 +730,20 @@ impl RawSocket {
         }
         None
     }
+}
+
+/// A viewer `user` whose only rooms (besides its own user and role rooms) are `rooms`.
+pub async fn only_in(app: &TestApp, user: &str, rooms: &[String]) -> TestSocket {
+    let auth = json!({ "api_key": VIEWER_KEY, "user_id": user, "rooms": rooms });
+    let socket = app
+        .socket_with(auth, rust_socketio::TransportType::Any)
+        .await;
+    let greeting = socket.event("connection_established").await;
+    let mut expected = rooms.to_vec();
+    expected.extend([format!("user:{user}"), "role:viewer".to_owned()]);
+    let mut joined: Vec<String> = serde_json::from_value(greeting["rooms"].clone()).unwrap();
+    joined.sort();
+    expected.sort();
+    assert_eq!(joined, expected);
+    socket
 }

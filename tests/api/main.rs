@@ -19,6 +19,7 @@ mod operations;
 mod orders;
 mod permissions;
 mod persistence;
+mod publish;
 mod raw_protocol;
 mod recovery;
 mod rest;

@@ -164,22 +164,6 @@ async fn an_event_reaches_a_socket_once_even_through_two_rooms() {
     app.stop().await;
 }
 
-/// A viewer `user` whose only rooms (besides its own user and role rooms) are `rooms`.
-async fn only_in(app: &TestApp, user: &str, rooms: &[String]) -> TestSocket {
-    let auth = json!({ "api_key": VIEWER_KEY, "user_id": user, "rooms": rooms });
-    let socket = app
-        .socket_with(auth, rust_socketio::TransportType::Any)
-        .await;
-    let greeting = socket.event("connection_established").await;
-    let mut expected = rooms.to_vec();
-    expected.extend([format!("user:{user}"), "role:viewer".to_owned()]);
-    let mut joined: Vec<String> = serde_json::from_value(greeting["rooms"].clone()).unwrap();
-    joined.sort();
-    expected.sort();
-    assert_eq!(joined, expected);
-    socket
-}
-
 /// Waits until everything sent to `socket` (of `user`) so far has arrived: a
 /// notification to its user, sent now, arrives after all of it.
 async fn all_arrived(app: &TestApp, socket: &TestSocket, user: &str) {

@@ -5,100 +5,19 @@ Run from the repository root after `cargo build --bin pulso`:
     python -m unittest discover -s tests/python -v
 """
 
-import asyncio
-import json
-import os
-import pathlib
-import tempfile
-import unittest
-
-import aiohttp
 import socketio
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-BIN = os.environ.get("PULSO_BIN", str(ROOT / "target" / "debug" / "pulso"))
-TIMEOUT = 5.0
+from helpers import TIMEOUT, ServerTestCase
+
 ADMIN_KEY = "python-admin-key"
 STAFF_KEY = "python-staff-key"
 
 
-class Inbox:
-    """Every event a client received, in order, taken one at a time with a timeout."""
-
-    def __init__(self, client: socketio.AsyncClient):
-        self.events: list[tuple[str, object]] = []
-        self.arrived = asyncio.Condition()
-
-        async def record(event, data=None):
-            async with self.arrived:
-                self.events.append((event, data))
-                self.arrived.notify_all()
-
-        client.on("*", record)
-
-    async def next(self, event: str):
-        async def take():
-            async with self.arrived:
-                while True:
-                    for index, (name, data) in enumerate(self.events):
-                        if name == event:
-                            del self.events[index]
-                            return data
-                    await self.arrived.wait()
-
-        return await asyncio.wait_for(take(), TIMEOUT)
-
-
-class NotificationsFromPython(unittest.IsolatedAsyncioTestCase):
-    async def asyncSetUp(self):
-        self.tmp = tempfile.TemporaryDirectory()
-        database = pathlib.Path(self.tmp.name) / "python.db"
-        self.server = await asyncio.create_subprocess_exec(
-            BIN,
-            env={
-                "PULSO_ADDR": "127.0.0.1:0",
-                "DATABASE_URL": f"sqlite://{database}?mode=rwc",
-                "PULSO_LOG_FORMAT": "json",
-                "PULSO_API_KEYS": f"{ADMIN_KEY}:admin,{STAFF_KEY}:staff",
-            },
-            stdout=asyncio.subprocess.PIPE,
-        )
-        self.url = await asyncio.wait_for(self.listening_url(), 15)
-        self.http = aiohttp.ClientSession()
-
-    async def listening_url(self) -> str:
-        while line := await self.server.stdout.readline():
-            entry = json.loads(line)
-            if entry.get("message", "").startswith("pulso listening"):
-                # Keep draining the log so the server never blocks on a full pipe.
-                asyncio.get_running_loop().create_task(self.drain())
-                return f"http://{entry['addr']}"
-        raise RuntimeError("pulso exited before listening")
-
-    async def drain(self):
-        while await self.server.stdout.readline():
-            pass
-
-    async def asyncTearDown(self):
-        await self.http.close()
-        self.server.terminate()
-        await asyncio.wait_for(self.server.wait(), 15)
-        self.tmp.cleanup()
-
-    async def connect(self, user_id: str) -> tuple[socketio.AsyncClient, Inbox]:
-        client = socketio.AsyncClient(reconnection=False)
-        inbox = Inbox(client)
-        await client.connect(
-            self.url,
-            # python-socketio passes every argument to the handler and cannot recover a
-            # session: without offsets each event has exactly one argument.
-            auth={"api_key": STAFF_KEY, "user_id": user_id, "recovery": False},
-            wait_timeout=TIMEOUT,
-        )
-        return client, inbox
+class NotificationsFromPython(ServerTestCase):
+    server_env = {"PULSO_API_KEYS": f"{ADMIN_KEY}:admin,{STAFF_KEY}:staff"}
 
     async def test_inbox_round_trip(self):
-        client, inbox = await self.connect("py-user")
+        client, inbox = await self.connect({"api_key": STAFF_KEY, "user_id": "py-user"})
         hello = await inbox.next("connection_established")
         self.assertEqual(hello["user_id"], "py-user")
         self.assertEqual(hello["role"], "staff")

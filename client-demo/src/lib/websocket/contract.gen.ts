@@ -15,10 +15,34 @@ export type Severity = 'info' | 'warning' | 'error' | 'critical';
  */
 export type OrderStatus = 'pending' | 'confirmed' | 'shipped' | 'delivered' | 'cancelled';
 /**
+ * The events a producer may publish.
+ *
+ * This interface was referenced by `PulsoContract`'s JSON-Schema
+ * via the `definition` "PublishedType".
+ */
+export type PublishedType =
+  | (
+      | 'order_created'
+      | 'order_updated'
+      | 'order_status_changed'
+      | 'client_created'
+      | 'client_updated'
+      | 'inventory_updated'
+      | 'stock_low'
+    )
+  | 'notification';
+/**
+ * Why a `stock_low` alert went out.
+ *
+ * This interface was referenced by `PulsoContract`'s JSON-Schema
+ * via the `definition` "AlertSource".
+ */
+export type AlertSource = 'threshold' | 'report';
+/**
  * This interface was referenced by `PulsoContract`'s JSON-Schema
  * via the `definition` "Role".
  */
-export type Role = 'admin' | 'staff' | 'viewer';
+export type Role = ('admin' | 'staff' | 'viewer') | 'service';
 /**
  * This interface was referenced by `PulsoContract`'s JSON-Schema
  * via the `definition` "ErrorCode".
@@ -130,6 +154,10 @@ export interface Commands {
     };
     result: Order;
   };
+  publish: {
+    payload: PublishEvent | PublishBatch;
+    result: Published;
+  };
   stock_low: {
     payload: StockLowReport;
     result: StockLow;
@@ -223,6 +251,9 @@ export interface ItemUpdate {
 export interface InventoryItem {
   created_at: string;
   id: number;
+  /**
+   * True when `quantity` is at or below `low_stock_threshold`.
+   */
   low_stock: boolean;
   low_stock_threshold: number;
   name: string;
@@ -331,6 +362,10 @@ export interface Order {
   client_id: number;
   created_at: string;
   id: number;
+  /**
+   * @minItems 1
+   * @maxItems 100
+   */
   items: OrderLine[];
   notes: string | null;
   status: OrderStatus;
@@ -355,6 +390,82 @@ export interface OrderLine {
    * An amount with two decimals, e.g. "12.50"
    */
   unit_price: string;
+}
+/**
+ * One event: `{ type, data, idempotency_key? }`.
+ *
+ * This interface was referenced by `PulsoContract`'s JSON-Schema
+ * via the `definition` "PublishEvent".
+ */
+export interface PublishEvent {
+  /**
+   * As in `PublishedEvent`.
+   */
+  data: {
+    [k: string]: unknown;
+  };
+  /**
+   * As in `PublishBatch`.
+   */
+  idempotency_key?: string | null;
+  type: PublishedType;
+}
+/**
+ * Several events in one request, published together or not at all.
+ *
+ * This interface was referenced by `PulsoContract`'s JSON-Schema
+ * via the `definition` "PublishBatch".
+ */
+export interface PublishBatch {
+  /**
+   * @minItems 1
+   * @maxItems 100
+   */
+  events: PublishedEvent[];
+  /**
+   * A retry with the same key (same credential, within a day) answers the first
+   * result and publishes nothing new.
+   */
+  idempotency_key?: string | null;
+}
+/**
+ * This interface was referenced by `PulsoContract`'s JSON-Schema
+ * via the `definition` "PublishedEvent".
+ */
+export interface PublishedEvent {
+  /**
+   * The event's data, as pulso sends it in the envelope (`Order`, `Client`, …); for
+   * `notification`, a `NewNotification`.
+   */
+  data: {
+    [k: string]: unknown;
+  };
+  type: PublishedType;
+}
+/**
+ * What a publish answers: the events as logged (and sent), and whether they were
+ * logged by an earlier request with the same idempotency key.
+ *
+ * This interface was referenced by `PulsoContract`'s JSON-Schema
+ * via the `definition` "Published".
+ */
+export interface Published {
+  events: Envelope[];
+  replayed: boolean;
+}
+/**
+ * What every server→client domain event carries.
+ *
+ * This interface was referenced by `PulsoContract`'s JSON-Schema
+ * via the `definition` "Envelope".
+ */
+export interface Envelope {
+  data: unknown;
+  id: number;
+  room: string;
+  timestamp: string;
+  type: string;
+  user_id: string | null;
 }
 /**
  * `stock_low` reported by a client: the SKU, optionally the quantity seen and a note.
@@ -382,10 +493,7 @@ export interface StockLow {
   note?: string;
   quantity: number;
   sku: string;
-  /**
-   * `threshold` when the stock crossed it, `report` when a user reported it.
-   */
-  source: 'threshold' | 'report';
+  source: AlertSource;
   threshold: number;
 }
 /**
@@ -617,20 +725,6 @@ export interface NodeStats {
   };
   total_connections: number;
   unique_users: number;
-}
-/**
- * What every server→client domain event carries.
- *
- * This interface was referenced by `PulsoContract`'s JSON-Schema
- * via the `definition` "Envelope".
- */
-export interface Envelope {
-  data: unknown;
-  id: number;
-  room: string;
-  timestamp: string;
-  type: string;
-  user_id: string | null;
 }
 /**
  * What a refused HTTP request answers.
