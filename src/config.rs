@@ -166,6 +166,15 @@ pub struct Config {
     #[arg(long, env = "PULSO_RECOVERY_MAX_EVENTS", value_name = "PULSO_RECOVERY_MAX_EVENTS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub recovery_max_events: u64,
 
+    /// Hours the event log keeps an event. At least a day: longer than any recovery
+    /// window and than a producer's idempotency keys, so neither loses what it needs.
+    #[arg(long, env = "PULSO_EVENT_RETENTION_HOURS", value_name = "PULSO_EVENT_RETENTION_HOURS", default_value_t = 720, value_parser = clap::value_parser!(u64).range(24..=876_000))]
+    pub event_retention_hours: u64,
+
+    /// Seconds between two prunings of the event log.
+    #[arg(long, env = "PULSO_PRUNE_INTERVAL_SECS", value_name = "PULSO_PRUNE_INTERVAL_SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub prune_interval_secs: u64,
+
     /// Redis (7 or newer) shared by several pulso nodes, e.g. `redis://127.0.0.1:6379`.
     /// Unset: one node, rooms in memory.
     #[arg(
@@ -219,6 +228,13 @@ pub enum MigrateAction {
     Status,
 }
 
+/// How long the event log keeps events, and how often it is pruned.
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    pub events: Duration,
+    pub every: Duration,
+}
+
 /// Connection state recovery settings (`PULSO_RECOVERY*`).
 #[derive(Debug, Clone, Copy)]
 pub struct Recovery {
@@ -270,6 +286,13 @@ impl Config {
         config.api_keys = None;
         config.jwt_secret = None;
         config
+    }
+
+    pub fn retention(&self) -> Retention {
+        Retention {
+            events: Duration::from_secs(self.event_retention_hours * 3600),
+            every: Duration::from_secs(self.prune_interval_secs),
+        }
     }
 
     pub fn recovery(&self) -> Recovery {

@@ -23,6 +23,8 @@ pub enum ErrorCode {
     NotFound,
     Conflict,
     RateLimited,
+    /// A cursor older than what the event log still keeps (REST only).
+    CursorExpired,
     Internal,
 }
 
@@ -35,6 +37,7 @@ impl ErrorCode {
             ErrorCode::NotFound => "not_found",
             ErrorCode::Conflict => "conflict",
             ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::CursorExpired => "cursor_expired",
             ErrorCode::Internal => "internal",
         }
     }
@@ -130,6 +133,7 @@ impl AppError {
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::Conflict => StatusCode::CONFLICT,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::CursorExpired => StatusCode::GONE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -149,6 +149,7 @@ impl Application {
                 writes: TaskTracker::new(),
                 production: config.is_production(),
                 relay: config.relay,
+                retention: config.retention(),
                 heartbeat: config.ping_interval(),
                 recovery: config.recovery(),
                 presence: Default::default(),
@@ -247,6 +248,7 @@ impl Application {
             }
         });
         tokio::spawn(metrics_upkeep(stopping.clone()));
+        tokio::spawn(prune_event_log(self.state.clone(), stopping.clone()));
         if self.state.recovery.enabled {
             tokio::spawn(heartbeats(self.state.clone(), stopping.clone()));
         }
@@ -528,6 +530,20 @@ fn cors(config: &Config) -> CorsLayer {
         .allow_origin(origins)
         .allow_methods(Any)
         .allow_headers(Any)
+}
+
+/// Keeps the event log within its retention. Every node prunes: the batches are small
+/// and a second node's pass finds what the first removed already gone.
+async fn prune_event_log(state: Arc<AppState>, stopping: CancellationToken) {
+    let mut ticks = tokio::time::interval(state.retention.every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    while stopping.run_until_cancelled(ticks.tick()).await.is_some() {
+        match state.services.prune_events(state.retention.events).await {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(removed, "event log pruned"),
+            Err(error) => tracing::warn!(%error, "event log not pruned: trying again later"),
+        }
+    }
 }
 
 /// Says every few seconds that this node is alive (a session on a node that stopped

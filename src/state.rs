@@ -8,7 +8,7 @@ use tokio_util::task::TaskTracker;
 use crate::{
     auth::{Action, Authenticator, Identity, authorize},
     broker::cluster::ManagedDriver,
-    config::Recovery,
+    config::{Recovery, Retention},
     error::AppError,
     limits::{ConnectionSlots, Limits},
     services::Services,
@@ -27,6 +27,8 @@ pub struct AppState {
     pub heartbeat: Duration,
     /// Connection state recovery settings.
     pub recovery: Recovery,
+    /// How long the event log keeps events.
+    pub retention: Retention,
     /// Serializes presence decisions on this node, so two tabs of one user opening or
     /// closing at once announce the user exactly once.
     pub presence: Mutex<()>,

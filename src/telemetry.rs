@@ -112,6 +112,18 @@ fn describe() {
         "Events producers published, by type and outcome"
     );
     describe_counter!(
+        "pulso_events_pruned_total",
+        "Events retention removed from the log"
+    );
+    describe_gauge!(
+        "pulso_event_log_events",
+        "Events the log holds (after the last pruning)"
+    );
+    describe_gauge!(
+        "pulso_event_log_oldest_id",
+        "The oldest kept event's id (after the last pruning)"
+    );
+    describe_counter!(
         "pulso_db_errors_total",
         "Database errors that failed a request"
     );
@@ -180,4 +192,13 @@ pub fn record_events_replayed(count: usize) {
 /// `outcome`: `published`, `replayed`, or the error code that refused it.
 pub fn record_published(event: &'static str, outcome: &'static str) {
     counter!("pulso_published_events_total", "type" => event, "outcome" => outcome).increment(1);
+}
+
+pub fn record_events_pruned(count: u64) {
+    counter!("pulso_events_pruned_total").increment(count);
+}
+
+pub fn record_event_log(events: u64, oldest_id: i64) {
+    gauge!("pulso_event_log_events").set(events as f64);
+    gauge!("pulso_event_log_oldest_id").set(oldest_id as f64);
 }

@@ -2,6 +2,7 @@
 
 pub mod client;
 pub mod event;
+pub mod event_log_pruning;
 pub mod inventory_item;
 pub mod notification;
 pub mod notification_read;

@@ -7,6 +7,7 @@ mod m20261123_000002_notification_reads;
 mod m20261203_000003_write_probe;
 mod m20261203_000004_connection_recovery;
 mod m20261203_000005_publications;
+mod m20261203_000006_event_log_pruning;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000003_write_probe::Migration),
             Box::new(m20261203_000004_connection_recovery::Migration),
             Box::new(m20261203_000005_publications::Migration),
+            Box::new(m20261203_000006_event_log_pruning::Migration),
         ]
     }
 }

@@ -12,7 +12,7 @@ use entity::event;
 use crate::{
     auth::Identity,
     channels::{Delivery, Envelope, NewEvent, policy::own_private_rooms, rooms::Room},
-    error::AppError,
+    error::{AppError, ErrorCode},
 };
 
 /// Held from the first event-log insert until commit on PostgreSQL (see `record`).
@@ -97,6 +97,17 @@ pub async fn list_after(
     limit: u64,
 ) -> Result<Vec<Envelope>, AppError> {
     let limit = super::checked_limit(limit, MAX_PAGE)?;
+    // `after=0` reads from the oldest kept event; a later cursor must not skip silently.
+    let pruned_through = super::retention::pruned_through(db).await?;
+    if after > 0 && after < pruned_through {
+        return Err(AppError::new(
+            ErrorCode::CursorExpired,
+            format!(
+                "cursor expired: the events after {after} up to {pruned_through} are past retention \
+                 (PULSO_EVENT_RETENTION_HOURS); reload, then read on from after={pruned_through}"
+            ),
+        ));
+    }
     let public = Room::PRIVATE_PREFIXES
         .iter()
         .fold(Condition::all(), |all, prefix| {

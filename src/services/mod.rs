@@ -14,6 +14,7 @@ pub mod orders;
 pub mod publish;
 pub mod publish_order;
 pub mod replays;
+pub mod retention;
 pub mod sessions;
 mod unread_counts;
 

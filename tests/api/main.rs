@@ -23,5 +23,6 @@ mod publish;
 mod raw_protocol;
 mod recovery;
 mod rest;
+mod retention;
 mod rooms;
 mod tokens;

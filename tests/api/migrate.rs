@@ -35,21 +35,23 @@ fn statuses(report: &str) -> Vec<&str> {
 async fn migrations_run_roll_back_and_report_without_a_server() {
     let database = TestDatabase::create(true).await;
     let url = database.url.clone();
-    assert_eq!(statuses(&migrate(&url, &["status"]).await), ["Pending"; 5]);
+    assert_eq!(statuses(&migrate(&url, &["status"]).await), ["Pending"; 6]);
     let up = migrate(&url, &["up"]).await;
-    assert!(up.starts_with("applied 5 migration(s)"), "{up}");
-    assert_eq!(statuses(&up), ["Applied"; 5]);
+    assert!(up.starts_with("applied 6 migration(s)"), "{up}");
+    assert_eq!(statuses(&up), ["Applied"; 6]);
     let down = migrate(&url, &["down"]).await;
     assert!(down.starts_with("rolled back 1 migration(s)"), "{down}");
     assert_eq!(
         statuses(&down),
-        ["Applied", "Applied", "Applied", "Applied", "Pending"]
+        [
+            "Applied", "Applied", "Applied", "Applied", "Applied", "Pending"
+        ]
     );
     assert!(
-        migrate(&url, &["down", "6"])
+        migrate(&url, &["down", "7"])
             .await
-            .starts_with("rolled back 4")
+            .starts_with("rolled back 5")
     );
-    assert!(migrate(&url, &["up"]).await.starts_with("applied 5"));
+    assert!(migrate(&url, &["up"]).await.starts_with("applied 6"));
     database.remove().await;
 }

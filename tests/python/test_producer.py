@@ -91,7 +91,7 @@ class ProducerToDashboard(ServerTestCase):
         environment = {"PULSO_URL": self.url, "PULSO_SERVICE_KEY": SERVICE_KEY, "PULSO_SERVICE_USER": "backend"}
         self.enterContext(mock.patch.dict(os.environ, environment))
         _, self.inbox = await self.connect(
-            {"api_key": STAFF_KEY, "user_id": "py-dashboard", "rooms": ["orders", "alerts"]}
+            {"api_key": STAFF_KEY, "user_id": "py-dashboard", "rooms": ["orders", "alerts", "clients", "inventory"]}
         )
         hello = await self.inbox.next("connection_established")
         self.assertIn("alerts", hello["rooms"])
@@ -135,6 +135,24 @@ class ProducerToDashboard(ServerTestCase):
         self.assertEqual({field: data[field] for field in sent}, sent)
         self.assertFalse(data["read"])
         self.assertEqual(await self.inbox.next("unread_count"), {"unread_count": 1}, "kept in the inbox")
+
+    async def test_every_other_type_goes_out_through_emit(self):
+        producer = Producer.from_env()
+        stamp = "2026-11-22T10:00:00.123Z"
+        client = {"id": 31, "name": "Ana", "email": None, "phone": None, "created_at": stamp, "updated_at": stamp}
+        item = {
+            "id": 11, "sku": "A-1", "name": "Widget", "quantity": 9, "low_stock_threshold": 5,
+            "low_stock": False, "created_at": stamp, "updated_at": stamp,
+        }
+        change = {"order_id": 501, "from": "pending", "to": "confirmed", "order": order(501, "confirmed")}
+        for event, data, room in [
+            ("client_created", client, "clients"),
+            ("client_updated", {**client, "name": "Ana B."}, "clients"),
+            ("inventory_updated", item, "inventory"),
+            ("order_status_changed", change, "orders"),
+        ]:
+            envelope = await asyncio.to_thread(producer.emit, event, data)
+            self.assertEqual((await self.assert_received(event, envelope, room))["data"], data)
 
     async def test_the_same_key_twice_publishes_once(self):
         producer = Producer(self.url, SERVICE_KEY, "backend")

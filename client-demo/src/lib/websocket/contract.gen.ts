@@ -48,7 +48,8 @@ export type Role = ('admin' | 'staff' | 'viewer') | 'service';
  * via the `definition` "ErrorCode".
  */
 export type ErrorCode =
-  'invalid' | 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'rate_limited' | 'internal';
+  | ('invalid' | 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'rate_limited' | 'internal')
+  | 'cursor_expired';
 /**
  * A room with a fixed name, joined with `join_room`.
  *
