@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { preview, type PreviewServer } from 'vite';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { freePort, startPulso, type PulsoServer } from '../tests/pulso-server';
+import { API_KEYS, freePort, startPulso, type PulsoServer } from '../tests/pulso-server';
 import { launchChromium } from './chromium';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -46,14 +46,15 @@ beforeAll(async () => {
   });
 
   browser = await launchChromium();
-  // One window each, so neither page is a background tab that Chromium throttles.
-  const open = async () => {
-    const context = await browser!.newContext({ viewport: { width: 1400, height: 1000 } });
-    context.setDefaultTimeout(WAIT_MS);
-    return context.newPage();
-  };
   [pageA, pageB] = [await open(), await open()];
 });
+
+/** One window each, so no page is a background tab that Chromium throttles. */
+async function open(): Promise<Page> {
+  const context = await browser!.newContext({ viewport: { width: 1400, height: 1000 } });
+  context.setDefaultTimeout(WAIT_MS);
+  return context.newPage();
+}
 
 afterAll(async () => {
   await browser?.close();
@@ -244,5 +245,45 @@ describe.sequential('the dashboard in a real browser', () => {
     const orderId = await createOrder(pageA, 'Acme', 'E2E-1', 1, '2.50');
     await pageB.locator(`tr[data-order-id="${orderId}"]`).filter({ hasText: 'pending' }).waitFor();
     await pageB.locator(`tr[data-order-id="${firstOrder}"]`).filter({ hasText: 'confirmed' }).waitFor();
+  });
+
+  it('lists the items low on stock from before it opened, and keeps them and the figures live', async () => {
+    // Made low while no page of this user is open: only the server can tell the new page.
+    const created = await fetch(`${server!.url}/api/inventory`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-API-Key': API_KEYS.admin, 'X-User-Id': 'seeder' },
+      body: JSON.stringify({ sku: 'E2E-LOW', name: 'Bolt', quantity: 1, low_stock_threshold: 4 }),
+    });
+    expect(created.status).toBe(201);
+    const page = await open();
+    try {
+      await page.goto(site!.resolvedUrls!.local[0]);
+      await signIn(page, 'carol');
+      const alerts = page.getByTestId('alerts').locator('li');
+      await alerts.filter({ hasText: /^E2E-LOW Bolt: 1 left \(threshold 4\)\d/ }).waitFor();
+      expect(await alerts.count()).toBe(1);
+      const figure = (name: string) => page.getByTestId(name);
+      await figure('low-stock-items').filter({ hasText: /^1$/ }).waitFor();
+
+      const before = {
+        today: Number(await figure('orders-today').textContent()),
+        pending: Number(await figure('orders-pending').textContent()),
+        cents: Math.round(Number(await figure('revenue-today').textContent()) * 100),
+      };
+      expect(before.today).toBeGreaterThan(0);
+      await createOrder(page, 'Acme', 'E2E-1', 2, '1.25');
+      await figure('orders-today').filter({ hasText: new RegExp(`^${before.today + 1}$`) }).waitFor();
+      await figure('orders-pending').filter({ hasText: new RegExp(`^${before.pending + 1}$`) }).waitFor();
+      const revenue = ((before.cents + 250) / 100).toFixed(2);
+      await figure('revenue-today').filter({ hasText: new RegExp(`^${revenue.replace('.', '\\.')}$`) }).waitFor();
+
+      // Restocked above its threshold, the item leaves the panel.
+      await saveItem(page, { sku: 'E2E-LOW', quantity: '10' });
+      await alerts.filter({ hasText: 'E2E-LOW' }).waitFor({ state: 'detached' });
+      await page.getByText('No item is low on stock.').waitFor();
+      await figure('low-stock-items').filter({ hasText: /^0$/ }).waitFor();
+    } finally {
+      await page.context().close();
+    }
   });
 });

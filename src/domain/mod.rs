@@ -8,6 +8,7 @@ pub mod notifications;
 pub mod orders;
 pub mod published;
 pub mod schema;
+pub mod summary;
 
 use std::collections::BTreeMap;
 

@@ -28,7 +28,8 @@ pub fn routes() -> Routes {
         .get(
             "/inventory",
             list,
-            doc("List inventory items")
+            doc("List inventory items, by SKU")
+                .query::<LowStockFilter>()
                 .query::<PageRequest>()
                 .returns::<Page<ItemView>>(),
         )
@@ -72,12 +73,22 @@ pub fn routes() -> Routes {
         )
 }
 
+/// `?low_stock=` on the item list (read beside the page parameters).
+#[derive(Deserialize, JsonSchema)]
+struct LowStockFilter {
+    /// `true`: only items at or below their threshold; `false`: only those above it.
+    low_stock: Option<bool>,
+}
+
 async fn list(
     State(state): State<Arc<AppState>>,
     _: Caller,
+    ApiQuery(filter): ApiQuery<LowStockFilter>,
     ApiQuery(page): ApiQuery<PageRequest>,
 ) -> Result<Json<Page<ItemView>>, AppError> {
-    inventory::list(&state.services, page).await.map(Json)
+    inventory::list(&state.services, filter.low_stock, page)
+        .await
+        .map(Json)
 }
 
 async fn show(

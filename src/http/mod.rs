@@ -14,6 +14,7 @@ mod operations;
 mod orders;
 mod publish;
 pub mod routes;
+mod summary;
 
 use std::{marker::PhantomData, sync::Arc};
 
@@ -41,7 +42,8 @@ pub fn routes() -> Routes {
         .merge(orders::routes())
         .merge(events::routes())
         .merge(publish::routes())
-        .merge(notifications::routes());
+        .merge(notifications::routes())
+        .merge(summary::routes());
     Routes::default()
         .nest("/api", api, || async {
             AppError::not_found("no such endpoint")

@@ -2,8 +2,8 @@
 //! stock-low alerts.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, sea_query::Expr,
 };
 
 use entity::inventory_item;
@@ -117,11 +117,28 @@ pub async fn get(services: &Services, sku: &str) -> Result<ItemView, AppError> {
         .ok_or_else(|| unknown_sku(sku))
 }
 
-pub async fn list(services: &Services, page: PageRequest) -> Result<Page<ItemView>, AppError> {
-    let query = inventory_item::Entity::find().order_by_asc(inventory_item::Column::Sku);
+/// Items by SKU; with `low`, only those that are (or are not) low on stock.
+pub async fn list(
+    services: &Services,
+    low: Option<bool>,
+    page: PageRequest,
+) -> Result<Page<ItemView>, AppError> {
+    let mut query = inventory_item::Entity::find().order_by_asc(inventory_item::Column::Sku);
+    if let Some(low) = low {
+        let rule = Condition::all().add(low_stock());
+        query = query.filter(if low { rule } else { rule.not() });
+    }
     Ok(paginate(&services.db, query, page)
         .await?
         .map(ItemView::from))
+}
+
+/// `domain::inventory::is_low`, in SQL: the quantity is at or below the threshold.
+pub(super) fn low_stock() -> Expr {
+    // Here only: in scope elsewhere, its `min`/`max` would shadow the integers' own.
+    use sea_orm::sea_query::ExprTrait;
+    Expr::col(inventory_item::Column::Quantity)
+        .lte(Expr::col(inventory_item::Column::LowStockThreshold))
 }
 
 /// Puts a cancelled order's line back in stock, inside the order's write (new orders

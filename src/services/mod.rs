@@ -16,6 +16,7 @@ pub mod publish_order;
 pub mod replays;
 pub mod retention;
 pub mod sessions;
+pub mod summary;
 mod unread_counts;
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};

@@ -25,4 +25,5 @@ mod recovery;
 mod rest;
 mod retention;
 mod rooms;
+mod summary;
 mod tokens;

@@ -4,7 +4,7 @@ import { useLiveList, type LiveList } from './use-live-list';
 import { useWebSocket } from './use-websocket';
 
 const byId = (entity: { id: number }) => entity.id;
-const bySku = (item: InventoryItem) => item.sku;
+const bySku = (item: { sku: string }) => item.sku;
 
 /** Newest first, like `GET /api/orders`. */
 export function useOrders(): LiveList<Order> {
@@ -39,4 +39,34 @@ export function useNotifications(): LiveList<Notification> {
     }
   });
   return notifications;
+}
+
+/** An item at or below its threshold, as the alerts panel shows it. */
+export type LowStockItem = Pick<
+  InventoryItem,
+  'sku' | 'name' | 'quantity' | 'low_stock_threshold' | 'low_stock' | 'updated_at'
+> & { reported?: boolean; note?: string | null };
+
+/**
+ * Items low on stock now: loaded from the server (`?low_stock=true`), then kept by the
+ * events. `inventory_updated` carries the item's stock, so the item enters or leaves the
+ * list with it; `stock_low` (from the `alerts` room, which a page may follow without
+ * `inventory`) puts its item in, a user's report with its note until the stock next changes.
+ */
+export function useLowStock(): LiveList<LowStockItem> {
+  const list = useLiveList<LowStockItem>('/api/inventory?low_stock=true&limit=200', bySku);
+  useWebSocket('inventory_updated', ({ data }) => list.apply(data));
+  useWebSocket('stock_low', ({ data, timestamp }) =>
+    list.apply({
+      sku: data.sku,
+      name: data.name,
+      quantity: data.quantity,
+      low_stock_threshold: data.threshold,
+      low_stock: true,
+      updated_at: timestamp,
+      reported: data.source === 'report',
+      note: data.note,
+    }),
+  );
+  return { ...list, items: list.items.filter((item) => item.low_stock) };
 }

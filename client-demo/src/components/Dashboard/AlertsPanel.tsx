@@ -1,23 +1,19 @@
-import { useState } from 'react';
-import { useWebSocket } from '../../hooks/use-websocket';
-import type { Envelope, StockLow } from '../../lib/websocket/types';
+import { useLowStock } from '../../hooks/use-dashboard-data';
 
-const KEEP = 20;
-
-/** Stock-low alerts as they arrive, newest first. */
+/** Every item at or below its threshold now, the latest change first. */
 export function AlertsPanel() {
-  const [alerts, setAlerts] = useState<Envelope<StockLow>[]>([]);
-  useWebSocket('stock_low', (alert) => setAlerts((shown) => [alert, ...shown].slice(0, KEEP)));
+  const low = useLowStock();
   return (
     <section className="panel alerts" aria-labelledby="alerts-title">
       <h2 id="alerts-title">Stock alerts</h2>
-      {alerts.length === 0 && <p className="empty">No alerts since you opened the dashboard.</p>}
+      {low.error && <p className="error">{low.error}</p>}
+      {low.loaded && low.items.length === 0 && <p className="empty">No item is low on stock.</p>}
       <ul data-testid="alerts">
-        {alerts.map(({ id, data, timestamp }) => (
-          <li key={id}>
-            <strong>{data.sku}</strong> {data.name}: {data.quantity} left (threshold {data.threshold})
-            {data.source === 'report' && ` — reported${data.note ? `: ${data.note}` : ''}`}
-            <time dateTime={timestamp}>{new Date(timestamp).toLocaleTimeString()}</time>
+        {low.items.map((item) => (
+          <li key={item.sku} data-sku={item.sku}>
+            <strong>{item.sku}</strong> {item.name}: {item.quantity} left (threshold {item.low_stock_threshold})
+            {item.reported && ` — reported${item.note ? `: ${item.note}` : ''}`}
+            <time dateTime={item.updated_at}>{new Date(item.updated_at).toLocaleTimeString()}</time>
           </li>
         ))}
       </ul>

@@ -9,6 +9,7 @@ import { NotificationToasts } from '../WebSocket/NotificationToast';
 import { AdminPanel } from './AdminPanel';
 import { AlertsPanel } from './AlertsPanel';
 import { EventFeed } from './EventFeed';
+import { FiguresPanel } from './FiguresPanel';
 import { InventoryTable } from './InventoryTable';
 import { NotificationBell } from './NotificationBell';
 import { OrdersTable } from './OrdersTable';
@@ -56,6 +57,7 @@ export function Dashboard({ onSignOut }: { onSignOut: () => void }) {
       <main className="grid">
         <OrdersTable orders={orders} clients={clients.items} />
         <InventoryTable inventory={inventory} />
+        <FiguresPanel />
         <AlertsPanel />
         <EventFeed />
         {(role === 'admin' || role === 'staff') && (

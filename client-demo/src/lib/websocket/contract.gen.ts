@@ -781,6 +781,17 @@ export interface OrderPatch {
 }
 /**
  * This interface was referenced by `PulsoContract`'s JSON-Schema
+ * via the `definition` "OrdersByStatus".
+ */
+export interface OrdersByStatus {
+  cancelled: number;
+  confirmed: number;
+  delivered: number;
+  pending: number;
+  shipped: number;
+}
+/**
+ * This interface was referenced by `PulsoContract`'s JSON-Schema
  * via the `definition` "PageOfClient".
  */
 export interface PageOfClient {
@@ -827,6 +838,32 @@ export interface StatsReply {
   stats: ClusterStats;
   status: 'ok';
   timestamp: string;
+}
+/**
+ * This interface was referenced by `PulsoContract`'s JSON-Schema
+ * via the `definition` "Summary".
+ */
+export interface Summary {
+  /**
+   * When the figures were taken.
+   */
+  as_of: string;
+  /**
+   * Items at or below their low-stock threshold.
+   */
+  low_stock_items: number;
+  /**
+   * Every order, whatever its day, by its status now.
+   */
+  orders_by_status: OrdersByStatus;
+  /**
+   * Orders created since midnight UTC, whatever their status.
+   */
+  orders_today: number;
+  /**
+   * The total of those orders, cancelled ones excluded.
+   */
+  revenue_today: string;
 }
 /**
  * This interface was referenced by `PulsoContract`'s JSON-Schema
