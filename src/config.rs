@@ -171,7 +171,12 @@ pub struct Config {
     #[arg(long, env = "PULSO_EVENT_RETENTION_HOURS", value_name = "PULSO_EVENT_RETENTION_HOURS", default_value_t = 720, value_parser = clap::value_parser!(u64).range(24..=876_000))]
     pub event_retention_hours: u64,
 
-    /// Seconds between two prunings of the event log.
+    /// Hours a notification is kept once its user read it (a notification to everyone:
+    /// once it is this old, read or not). Unread notifications to one user are kept.
+    #[arg(long, env = "PULSO_NOTIFICATION_RETENTION_HOURS", value_name = "PULSO_NOTIFICATION_RETENTION_HOURS", default_value_t = 2160, value_parser = clap::value_parser!(u64).range(24..=876_000))]
+    pub notification_retention_hours: u64,
+
+    /// Seconds between two prunings of the event log and the inbox.
     #[arg(long, env = "PULSO_PRUNE_INTERVAL_SECS", value_name = "PULSO_PRUNE_INTERVAL_SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub prune_interval_secs: u64,
 
@@ -212,6 +217,9 @@ pub enum Command {
         #[command(subcommand)]
         action: MigrateAction,
     },
+    /// Copy the SQLite database to FILE while the server may be running: a consistent
+    /// snapshot (SQLite's `VACUUM INTO`). FILE must not exist.
+    Backup { file: std::path::PathBuf },
 }
 
 #[derive(Debug, Clone, Copy, Subcommand)]
@@ -228,10 +236,12 @@ pub enum MigrateAction {
     Status,
 }
 
-/// How long the event log keeps events, and how often it is pruned.
+/// How long the event log and the inbox keep what they hold, and how often they are
+/// pruned.
 #[derive(Debug, Clone, Copy)]
 pub struct Retention {
     pub events: Duration,
+    pub read_notifications: Duration,
     pub every: Duration,
 }
 
@@ -291,6 +301,7 @@ impl Config {
     pub fn retention(&self) -> Retention {
         Retention {
             events: Duration::from_secs(self.event_retention_hours * 3600),
+            read_notifications: Duration::from_secs(self.notification_retention_hours * 3600),
             every: Duration::from_secs(self.prune_interval_secs),
         }
     }

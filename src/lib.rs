@@ -1,6 +1,7 @@
 //! pulso: a Socket.IO-compatible realtime server for retail dashboards.
 
 pub mod auth;
+pub mod backup;
 pub mod broker;
 pub mod channels;
 pub mod config;

@@ -25,15 +25,16 @@ async fn main() -> ExitCode {
         }
     };
     telemetry::init(config.log_format);
-    if let Some(Command::Migrate { action }) = config.command {
-        return match pulso::migrate::run(&config.database_url, action).await {
-            Ok(report) if write!(stdout(), "{report}").is_ok() => ExitCode::SUCCESS,
-            Ok(_) => ExitCode::FAILURE,
-            Err(error) => {
-                say_failure("pulso migrate", error);
-                ExitCode::FAILURE
-            }
-        };
+    match &config.command {
+        Some(Command::Migrate { action }) => {
+            let done = pulso::migrate::run(&config.database_url, *action).await;
+            return finish("pulso migrate", done);
+        }
+        Some(Command::Backup { file }) => {
+            let done = pulso::backup::run(&config.database_url, file).await;
+            return finish("pulso backup", done);
+        }
+        None => {}
     }
     let app = match Application::build(config).await {
         Ok(app) => app,
@@ -50,6 +51,18 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(%error, "pulso stopped with an error");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints a one-shot command's report, or its failure, and says how it went.
+fn finish(context: &str, done: Result<String, impl Display>) -> ExitCode {
+    match done {
+        Ok(report) if write!(stdout(), "{report}").is_ok() => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::FAILURE,
+        Err(error) => {
+            say_failure(context, error);
             ExitCode::FAILURE
         }
     }

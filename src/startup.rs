@@ -16,8 +16,8 @@ use axum::{
 };
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr, sqlx,
-    sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, sqlx,
+    sqlx::sqlite::{SqliteAutoVacuum, SqliteJournalMode, SqliteSynchronous},
 };
 use socketioxide::SocketIo;
 use tokio::net::{TcpListener, TcpSocket};
@@ -39,7 +39,11 @@ use crate::{
     config::{Config, ConfigError},
     docs, http,
     limits::{Limits, RateByCaller},
-    services::{self, Services, operations, publish_order::PublishOrder},
+    services::{
+        self, Services, operations,
+        publish_order::PublishOrder,
+        retention::{self, Pruned},
+    },
     socket,
     state::AppState,
     telemetry,
@@ -105,6 +109,7 @@ impl Application {
         }
         let db = connect_database(&config.database_url).await?;
         Migrator::up(&db, None).await?;
+        reclaim_space_incrementally(&db).await?;
         // Logged before this process: delivered to none of its sockets.
         let last_logged = services::events::last_id(&db).await?;
 
@@ -248,7 +253,7 @@ impl Application {
             }
         });
         tokio::spawn(metrics_upkeep(stopping.clone()));
-        tokio::spawn(prune_event_log(self.state.clone(), stopping.clone()));
+        tokio::spawn(prune(self.state.clone(), stopping.clone()));
         if self.state.recovery.enabled {
             tokio::spawn(heartbeats(self.state.clone(), stopping.clone()));
         }
@@ -458,6 +463,9 @@ pub async fn connect_database(url: &str) -> Result<DatabaseConnection, DbErr> {
         .max_lifetime(None::<Duration>)
         .map_sqlx_sqlite_opts(|sqlite| {
             sqlite
+                // So pruning can give pages back to the file system (a new file takes it
+                // here; an older one in `reclaim_space_incrementally`).
+                .auto_vacuum(SqliteAutoVacuum::Incremental)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
@@ -500,6 +508,21 @@ async fn prove_writable(conn: &mut sqlx::SqliteConnection) -> Result<(), sqlx::E
     written.map(drop)
 }
 
+/// A SQLite file made before pulso set incremental auto-vacuum keeps every page it ever
+/// used. It is rebuilt once (VACUUM, which needs as much free disk as the file and
+/// blocks writers while it runs), so retention's pruning can give space back.
+async fn reclaim_space_incrementally(db: &DatabaseConnection) -> Result<(), DbErr> {
+    if db.get_database_backend() != DbBackend::Sqlite
+        || retention::pragma(db, "auto_vacuum").await? == retention::INCREMENTAL
+    {
+        return Ok(());
+    }
+    tracing::info!("rebuilding the SQLite file once (VACUUM) so pruning can give space back");
+    db.execute_unprepared("PRAGMA auto_vacuum = INCREMENTAL; VACUUM")
+        .await
+        .map(drop)
+}
+
 /// A pooled connection must not be handed out inside a transaction. When a COMMIT or a
 /// statement fails (a full disk, an I/O error, a lost server), the rollback that follows
 /// may fail too (SQLite may have rolled back already, or still be busy), and the driver
@@ -532,16 +555,22 @@ fn cors(config: &Config) -> CorsLayer {
         .allow_headers(Any)
 }
 
-/// Keeps the event log within its retention. Every node prunes: the batches are small
-/// and a second node's pass finds what the first removed already gone.
-async fn prune_event_log(state: Arc<AppState>, stopping: CancellationToken) {
+/// Keeps the event log and the inbox within their retention. Every node prunes: the
+/// batches are small and a second node's pass finds what the first removed already gone.
+async fn prune(state: Arc<AppState>, stopping: CancellationToken) {
     let mut ticks = tokio::time::interval(state.retention.every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     while stopping.run_until_cancelled(ticks.tick()).await.is_some() {
-        match state.services.prune_events(state.retention.events).await {
-            Ok(0) => {}
-            Ok(removed) => tracing::info!(removed, "event log pruned"),
-            Err(error) => tracing::warn!(%error, "event log not pruned: trying again later"),
+        match state.services.prune(&state.retention).await {
+            Ok(pruned) if pruned == Pruned::default() => {}
+            Ok(pruned) => tracing::info!(
+                events = pruned.events,
+                notifications = pruned.notifications,
+                idempotency_keys = pruned.idempotency_keys,
+                pages = pruned.pages,
+                "pruned past retention"
+            ),
+            Err(error) => tracing::warn!(%error, "not pruned: trying again later"),
         }
     }
 }

@@ -115,6 +115,10 @@ fn describe() {
         "pulso_events_pruned_total",
         "Events retention removed from the log"
     );
+    describe_counter!(
+        "pulso_notifications_pruned_total",
+        "Notifications retention removed from the inbox"
+    );
     describe_gauge!(
         "pulso_event_log_events",
         "Events the log holds (after the last pruning)"
@@ -196,6 +200,10 @@ pub fn record_published(event: &'static str, outcome: &'static str) {
 
 pub fn record_events_pruned(count: u64) {
     counter!("pulso_events_pruned_total").increment(count);
+}
+
+pub fn record_notifications_pruned(count: u64) {
+    counter!("pulso_notifications_pruned_total").increment(count);
 }
 
 pub fn record_event_log(events: u64, oldest_id: i64) {

@@ -8,6 +8,7 @@ mod m20261203_000003_write_probe;
 mod m20261203_000004_connection_recovery;
 mod m20261203_000005_publications;
 mod m20261203_000006_event_log_pruning;
+mod m20261204_000007_retention_indexes;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000004_connection_recovery::Migration),
             Box::new(m20261203_000005_publications::Migration),
             Box::new(m20261203_000006_event_log_pruning::Migration),
+            Box::new(m20261204_000007_retention_indexes::Migration),
         ]
     }
 }

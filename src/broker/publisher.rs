@@ -44,7 +44,8 @@ trait Fanout: Send + Sync {
     fn local_recipients(&self, rooms: &[String]) -> usize;
 
     /// Every room with a socket in it, on any node.
-    fn rooms(&self) -> BoxFuture<'_, Vec<String>>;
+    /// The rooms of the sockets in `of` (of every socket when empty), on every node.
+    fn rooms(&self, of: Vec<String>) -> BoxFuture<'_, Vec<String>>;
 
     /// Closes every socket of this node.
     fn close(&self) -> BoxFuture<'_, ()>;
@@ -77,16 +78,16 @@ impl<A: Adapter> Fanout for SocketIo<A> {
         })
     }
 
-    fn rooms(&self) -> BoxFuture<'_, Vec<String>> {
+    fn rooms(&self, of: Vec<String>) -> BoxFuture<'_, Vec<String>> {
         Box::pin(async move {
-            let Some(everywhere) = root(self) else {
+            let Some(everywhere) = root(self).map(|root| root.within(of.clone())) else {
                 return Vec::new();
             };
             let rooms = match everywhere.rooms().await {
                 Ok(rooms) => rooms,
                 Err(error) => {
                     tracing::warn!(%error, "other nodes unreachable: listing this node's rooms only");
-                    let here = root(self).map(BroadcastOperators::local);
+                    let here = root(self).map(|root| root.within(of).local());
                     match here {
                         Some(here) => here.rooms().await.unwrap_or_default(),
                         None => Vec::new(),
@@ -196,9 +197,9 @@ impl Publisher {
         self.fanout.connected()
     }
 
-    /// Every room with a socket in it, on any node.
-    pub async fn rooms(&self) -> Vec<String> {
-        self.fanout.rooms().await
+    /// The rooms of the sockets in `of` (of every socket when empty), on any node.
+    pub async fn rooms(&self, of: Vec<String>) -> Vec<String> {
+        self.fanout.rooms(of).await
     }
 
     /// Closes every socket of this node (shutdown), and ends `deliver_logged`.

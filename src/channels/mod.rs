@@ -5,6 +5,7 @@
 mod catalogue;
 mod envelope;
 pub mod policy;
+mod presence;
 pub mod rooms;
 
 use serde::Serialize;
@@ -13,6 +14,7 @@ use serde_json::value::RawValue;
 pub use catalogue::EventName;
 use envelope::raw;
 pub use envelope::{Delivery, Envelope, NewEvent};
+pub use presence::{Presence, connected_users, online};
 use rooms::Room;
 
 use crate::broker::Publisher;
@@ -54,17 +56,4 @@ pub async fn to_user(
     publisher
         .to_rooms(vec![room], event.as_str(), &raw(payload))
         .await
-}
-
-/// Users with a socket on any node (from their `user:` rooms).
-pub async fn connected_users(publisher: &Publisher) -> Vec<String> {
-    publisher
-        .rooms()
-        .await
-        .iter()
-        .filter_map(|room| match room.parse() {
-            Ok(Room::User(user_id)) => Some(user_id),
-            _ => None,
-        })
-        .collect()
 }

@@ -12,6 +12,7 @@ mod inventory;
 mod notifications;
 mod operations;
 mod orders;
+mod presence;
 mod publish;
 pub mod routes;
 mod summary;
@@ -43,6 +44,7 @@ pub fn routes() -> Routes {
         .merge(events::routes())
         .merge(publish::routes())
         .merge(notifications::routes())
+        .merge(presence::routes())
         .merge(summary::routes());
     Routes::default()
         .nest("/api", api, || async {

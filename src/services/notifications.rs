@@ -82,12 +82,14 @@ pub(super) async fn record(
 pub(super) async fn push_unread_counts(services: &Services, notification: &NotificationView) {
     match &notification.user_id {
         Some(user_id) => push_unread_count(services, user_id).await,
-        None => {
-            // Everyone's count changed: refresh each connected user's, on every node.
-            for user_id in channels::connected_users(&services.publisher).await {
-                push_unread_count(services, &user_id).await;
-            }
-        }
+        None => push_everyones_unread_count(services).await,
+    }
+}
+
+/// Everyone's count changed: refreshes each connected user's, on every node.
+pub(super) async fn push_everyones_unread_count(services: &Services) {
+    for user_id in channels::connected_users(&services.publisher).await {
+        push_unread_count(services, &user_id).await;
     }
 }
 

@@ -42,6 +42,11 @@ pub async fn stats(
     ClusterStats::new(nodes, unique_users, heartbeat_ms)
 }
 
+/// Who is connected now, on every node.
+pub async fn online(services: &Services) -> Vec<channels::Presence> {
+    channels::online(&services.publisher).await
+}
+
 /// This node's stats, stamped now.
 fn this_node(
     services: &Services,

@@ -25,7 +25,7 @@ use crate::{
 };
 
 /// How long an idempotency key answers its first result.
-const KEY_WINDOW: TimeDelta = TimeDelta::hours(24);
+pub(super) const KEY_WINDOW: TimeDelta = TimeDelta::hours(24);
 
 /// What a publish answers: the events as logged (and sent), and whether they were
 /// logged by an earlier request with the same idempotency key.

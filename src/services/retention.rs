@@ -1,81 +1,293 @@
-//! Retention: the event log keeps events for `PULSO_EVENT_RETENTION_HOURS`. Older ones
-//! go in batches, each its own short write, so a writer waits for one batch at most;
-//! how far pruning got is recorded, so a reader whose cursor is older is told.
+//! Retention: the event log keeps events for `PULSO_EVENT_RETENTION_HOURS`, the inbox
+//! keeps read notifications for `PULSO_NOTIFICATION_RETENTION_HOURS`, and a producer's
+//! idempotency key lasts its window. Older rows are found by a read, then removed in
+//! batches, each its own short write, so a writer waits for one batch at most. How far
+//! the log's pruning got is recorded, so a reader whose cursor is older is told. On
+//! SQLite the freed pages then go back to the file system, a few at a time.
 
-use std::time::Duration;
-
-use chrono::TimeDelta;
+use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, sea_query::OnConflict,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, DeleteMany,
+    EntityTrait, Insert, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select,
+    Set, Statement,
+    sea_query::{Expr, ExprTrait, OnConflict, Query},
 };
 
-use entity::{event, event_log_pruning};
+use entity::{event, event_log_pruning, notification, notification_read, publication};
 
-use super::{Services, now};
-use crate::telemetry;
+use super::{Services, notifications, now, publish::KEY_WINDOW};
+use crate::{config::Retention, telemetry};
 
-/// Events removed per write.
+/// Rows removed per write.
 const BATCH: u64 = 1000;
+
+/// SQLite pages (4 KiB each) given back to the file system per write.
+const PAGES_PER_WRITE: u64 = 2000;
 
 /// The one row of `event_log_pruning`.
 const ROW: i32 = 1;
 
+/// What one pass removed.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub events: u64,
+    pub notifications: u64,
+    pub idempotency_keys: u64,
+    /// SQLite pages given back to the file system.
+    pub pages: u64,
+}
+
+/// Rows past their retention, each kind found and removed its own way.
+#[derive(Debug, Clone, Copy)]
+enum Expired {
+    /// Events logged before the cutoff.
+    Events(DateTime<Utc>),
+    /// Notifications to one user that the user read before the cutoff.
+    ReadNotifications(DateTime<Utc>),
+    /// Notifications to everyone created before the cutoff, read or not.
+    Broadcasts(DateTime<Utc>),
+    /// Idempotency keys recorded before the cutoff.
+    IdempotencyKeys(DateTime<Utc>),
+}
+
 impl Services {
-    /// Removes the events older than `keep`, oldest first; returns how many went.
-    pub async fn prune_events(&self, keep: Duration) -> Result<u64, DbErr> {
-        let cutoff = now() - TimeDelta::from_std(keep).unwrap_or(TimeDelta::MAX);
+    /// One pass of retention; returns what it removed.
+    pub async fn prune(&self, retention: &Retention) -> Result<Pruned, DbErr> {
+        let before = |keep| now() - TimeDelta::from_std(keep).unwrap_or(TimeDelta::MAX);
+        let events = self
+            .remove(Expired::Events(before(retention.events)))
+            .await?;
+        let read_cutoff = before(retention.read_notifications);
+        let read = self.remove(Expired::ReadNotifications(read_cutoff)).await?;
+        let broadcasts = self.remove(Expired::Broadcasts(read_cutoff)).await?;
+        if broadcasts > 0 {
+            // Unread ones among them no longer count.
+            notifications::push_everyones_unread_count(self).await;
+        }
+        let idempotency_keys = self
+            .remove(Expired::IdempotencyKeys(now() - KEY_WINDOW))
+            .await?;
+        let pages = self.give_back_free_pages().await?;
+
+        let (kept, oldest) = log_extent(&self.db).await?;
+        telemetry::record_event_log(kept, oldest);
+        Ok(Pruned {
+            events,
+            notifications: read + broadcasts,
+            idempotency_keys,
+            pages,
+        })
+    }
+
+    /// Removes every row of the kind, a batch per write; returns how many went.
+    async fn remove(&self, expired: Expired) -> Result<u64, DbErr> {
         let mut removed = 0;
-        loop {
+        // Found by a read, so the write lock is held only to delete.
+        while let Some(batch) = expired.next_batch(&self.db).await? {
             let (_turn, txn) = self.begin_writing().await?;
-            let ids: Vec<i64> = event::Entity::find()
-                .select_only()
-                .column(event::Column::Id)
-                .filter(event::Column::CreatedAt.lt(cutoff))
-                .order_by_asc(event::Column::Id)
-                .limit(BATCH)
-                .into_tuple()
-                .all(&txn)
-                .await?;
-            let Some(&through) = ids.last() else {
-                break;
-            };
-            // Ids grow with time (they are handed out under the log's write lock).
-            let gone = event::Entity::delete_many()
-                .filter(event::Column::Id.lte(through))
-                .exec(&txn)
-                .await?
-                .rows_affected;
-            record_pruned_through(&txn, through).await?;
+            let gone = txn.execute_raw(batch.delete).await?.rows_affected();
+            if let Some(record) = batch.record {
+                txn.execute_raw(record).await?;
+            }
             txn.commit().await?;
             removed += gone;
-            telemetry::record_events_pruned(gone);
-            if (ids.len() as u64) < BATCH {
+            expired.count(gone);
+            if batch.found < BATCH as usize {
                 break;
             }
             // Writers queued meanwhile go before the next batch.
             tokio::task::yield_now().await;
         }
-        let (kept, oldest) = log_extent(&self.db).await?;
-        telemetry::record_event_log(kept, oldest);
         Ok(removed)
+    }
+
+    /// SQLite keeps the pages of removed rows for reuse; with incremental auto-vacuum
+    /// (see `startup::connect_database`) they can go back to the file system.
+    async fn give_back_free_pages(&self) -> Result<u64, DbErr> {
+        if self.db.get_database_backend() != DbBackend::Sqlite {
+            return Ok(0);
+        }
+        let mut given = 0;
+        loop {
+            let free = pragma(&self.db, "freelist_count").await?;
+            if free == 0 || pragma(&self.db, "auto_vacuum").await? != INCREMENTAL {
+                return Ok(given);
+            }
+            let step = std::cmp::min(free.unsigned_abs(), PAGES_PER_WRITE);
+            let (_turn, txn) = self.begin_writing().await?;
+            txn.execute_unprepared(&format!("PRAGMA incremental_vacuum({step})"))
+                .await?;
+            txn.commit().await?;
+            given += step;
+            tokio::task::yield_now().await;
+        }
     }
 }
 
-async fn record_pruned_through<C: ConnectionTrait>(conn: &C, through: i64) -> Result<(), DbErr> {
+/// Up to `BATCH` expired rows, oldest first, and the statements that remove them.
+struct Batch {
+    found: usize,
+    delete: Statement,
+    /// Written in the same transaction.
+    record: Option<Statement>,
+}
+
+impl Expired {
+    async fn next_batch(self, db: &DatabaseConnection) -> Result<Option<Batch>, DbErr> {
+        let backend = db.get_database_backend();
+        let batch = |found: usize, delete: Statement| Batch {
+            found,
+            delete,
+            record: None,
+        };
+        let found = match self {
+            Expired::Events(cutoff) => {
+                let ids: Vec<i64> = oldest_ids(
+                    event::Entity::find()
+                        .select_only()
+                        .column(event::Column::Id)
+                        .filter(event::Column::CreatedAt.lt(cutoff))
+                        .order_by_asc(event::Column::Id),
+                    db,
+                )
+                .await?;
+                // Ids grow with time (they are handed out under the log's write lock).
+                ids.last().map(|&through| Batch {
+                    record: Some(record_pruned_through(through).build(backend)),
+                    ..batch(
+                        ids.len(),
+                        event::Entity::delete_many()
+                            .filter(event::Column::Id.lte(through))
+                            .build(backend),
+                    )
+                })
+            }
+            Expired::ReadNotifications(cutoff) => {
+                let ids = oldest_ids(
+                    notification_read::Entity::find()
+                        .select_only()
+                        .column(notification_read::Column::NotificationId)
+                        .filter(notification_read::Column::ReadAt.lt(cutoff))
+                        .filter(read_by_addressee())
+                        .order_by_asc(notification_read::Column::ReadAt),
+                    db,
+                )
+                .await?;
+                delete_notifications(ids).map(|(found, delete)| batch(found, delete.build(backend)))
+            }
+            Expired::Broadcasts(cutoff) => {
+                let ids = oldest_ids(
+                    notification::Entity::find()
+                        .select_only()
+                        .column(notification::Column::Id)
+                        .filter(notification::Column::UserId.is_null())
+                        .filter(notification::Column::CreatedAt.lt(cutoff))
+                        .order_by_asc(notification::Column::Id),
+                    db,
+                )
+                .await?;
+                delete_notifications(ids).map(|(found, delete)| batch(found, delete.build(backend)))
+            }
+            Expired::IdempotencyKeys(cutoff) => {
+                let keys: Vec<(String, String)> = publication::Entity::find()
+                    .select_only()
+                    .column(publication::Column::Scope)
+                    .column(publication::Column::IdempotencyKey)
+                    .filter(publication::Column::CreatedAt.lt(cutoff))
+                    .order_by_asc(publication::Column::CreatedAt)
+                    .limit(BATCH)
+                    .into_tuple()
+                    .all(db)
+                    .await?;
+                let found = keys.len();
+                let any_of = keys
+                    .into_iter()
+                    .fold(Condition::any(), |any, (scope, key)| {
+                        any.add(
+                            Condition::all()
+                                .add(publication::Column::Scope.eq(scope))
+                                .add(publication::Column::IdempotencyKey.eq(key)),
+                        )
+                    });
+                (found > 0).then(|| {
+                    // A key reused since (past its window) was dated anew and stays.
+                    let delete = publication::Entity::delete_many()
+                        .filter(any_of)
+                        .filter(publication::Column::CreatedAt.lt(cutoff));
+                    batch(found, delete.build(backend))
+                })
+            }
+        };
+        Ok(found)
+    }
+
+    fn count(self, removed: u64) {
+        match self {
+            Expired::Events(_) => telemetry::record_events_pruned(removed),
+            Expired::ReadNotifications(_) | Expired::Broadcasts(_) => {
+                telemetry::record_notifications_pruned(removed)
+            }
+            Expired::IdempotencyKeys(_) => {}
+        }
+    }
+}
+
+/// A read mark left by the notification's own addressee (reads of a notification to
+/// everyone do not make it read for the others).
+fn read_by_addressee() -> Condition {
+    let addressed = Query::select()
+        .expr(Expr::val(1))
+        .from(notification::Entity)
+        .and_where(
+            Expr::col((notification::Entity, notification::Column::Id)).equals((
+                notification_read::Entity,
+                notification_read::Column::NotificationId,
+            )),
+        )
+        .and_where(
+            Expr::col((notification::Entity, notification::Column::UserId))
+                .equals((notification_read::Entity, notification_read::Column::UserId)),
+        )
+        .to_owned();
+    Condition::all().add(Expr::exists(addressed))
+}
+
+/// The ids of up to `BATCH` rows the query selects.
+async fn oldest_ids<E: EntityTrait>(
+    query: Select<E>,
+    db: &DatabaseConnection,
+) -> Result<Vec<i64>, DbErr> {
+    query.limit(BATCH).into_tuple().all(db).await
+}
+
+/// Removes the notifications, if any; their reads go with them (ON DELETE CASCADE).
+fn delete_notifications(ids: Vec<i64>) -> Option<(usize, DeleteMany<notification::Entity>)> {
+    (!ids.is_empty()).then(|| {
+        let found = ids.len();
+        let delete =
+            notification::Entity::delete_many().filter(notification::Column::Id.is_in(ids));
+        (found, delete)
+    })
+}
+
+/// Never moves back: two nodes pruning at once may record out of order.
+fn record_pruned_through(through: i64) -> Insert<event_log_pruning::ActiveModel> {
     let row = event_log_pruning::ActiveModel {
         id: Set(ROW),
         pruned_through: Set(through),
     };
-    event_log_pruning::Entity::insert(row)
-        .on_conflict(
-            OnConflict::column(event_log_pruning::Column::Id)
-                .update_column(event_log_pruning::Column::PrunedThrough)
-                .to_owned(),
-        )
-        .exec(conn)
-        .await?;
-    Ok(())
+    event_log_pruning::Entity::insert(row).on_conflict(
+        OnConflict::column(event_log_pruning::Column::Id)
+            .update_column(event_log_pruning::Column::PrunedThrough)
+            .action_and_where(
+                Expr::col((
+                    event_log_pruning::Entity,
+                    event_log_pruning::Column::PrunedThrough,
+                ))
+                .lt(through),
+            )
+            .to_owned(),
+    )
 }
 
 /// The highest event id retention removed (0 while it removed none).
@@ -96,4 +308,19 @@ async fn log_extent(db: &DatabaseConnection) -> Result<(u64, i64), DbErr> {
         .one(db)
         .await?;
     Ok((kept, oldest.flatten().unwrap_or(0)))
+}
+
+/// `auto_vacuum`'s value for incremental.
+pub const INCREMENTAL: i64 = 2;
+
+/// A SQLite pragma's integer value.
+pub async fn pragma<C: ConnectionTrait>(db: &C, name: &str) -> Result<i64, DbErr> {
+    let row = db
+        .query_one_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            format!("PRAGMA {name}"),
+        ))
+        .await?
+        .ok_or_else(|| DbErr::Custom(format!("PRAGMA {name} answered nothing")))?;
+    row.try_get_by_index(0)
 }

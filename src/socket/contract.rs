@@ -4,10 +4,10 @@
 
 use schemars::{Schema, SchemaGenerator, json_schema};
 
-use super::{commands::Command, commands::RoomChange, connect::Established, presence::Presence};
+use super::{commands::Command, commands::RoomChange, connect::Established};
 use crate::{
     auth::Action,
-    channels::EventName,
+    channels::{EventName, Presence},
     domain::{
         clients::{ClientPatch, ClientView, NewClient},
         inventory::{ItemUpdate, ItemView, SKU_PATTERN, StockLow, StockLowReport},
@@ -236,12 +236,12 @@ fn describe_event(event: EventName) -> EventDoc {
         ),
         EventName::UserConnected => session(
             "A user's first socket connected",
-            reference::<Presence<'static>>,
+            reference::<Presence>,
             &["everyone"],
         ),
         EventName::UserDisconnected => session(
             "A user's last socket disconnected",
-            reference::<Presence<'static>>,
+            reference::<Presence>,
             &["everyone"],
         ),
     };

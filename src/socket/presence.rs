@@ -1,22 +1,14 @@
 //! Presence: `user_connected` when a user's first socket joins, `user_disconnected`
 //! when its last one leaves, counted on every node.
 
-use serde::Serialize;
 use socketioxide::{adapter::Adapter, extract::SocketRef};
 
 use crate::{
     auth::Identity,
     broker::Publisher,
-    channels::{EventName, rooms::Room},
+    channels::{EventName, Presence, rooms::Room},
     state::AppState,
 };
-
-#[derive(Serialize, schemars::JsonSchema)]
-pub(super) struct Presence<'a> {
-    user_id: &'a str,
-    #[schemars(with = "crate::auth::Role")]
-    role: &'a str,
-}
 
 /// Joins the socket's rooms, and tells the others when it is the user's first socket.
 pub async fn join<A: Adapter>(
@@ -93,8 +85,8 @@ async fn announce<A: Adapter>(
     identity: &Identity,
 ) {
     let presence = Presence {
-        user_id: &identity.user_id,
-        role: identity.role.as_str(),
+        user_id: identity.user_id.clone(),
+        role: identity.role,
     };
     publisher.to_others(socket, event.as_str(), &presence).await;
 }

@@ -52,6 +52,8 @@ enum Outcome {
     Recovered,
     Expired,
     TooManyMissed,
+    /// The client's offset is past the newest logged event.
+    AheadOfLog,
     InvalidPid,
     OptedOut,
     /// The database could not be asked: a new session, or none.
@@ -64,6 +66,7 @@ impl Outcome {
             Outcome::Recovered => "recovered",
             Outcome::Expired => "expired",
             Outcome::TooManyMissed => "too_many_missed",
+            Outcome::AheadOfLog => "ahead_of_log",
             Outcome::InvalidPid => "invalid_pid",
             Outcome::OptedOut => "opted_out",
             Outcome::Unavailable => "unavailable",
@@ -132,8 +135,18 @@ pub async fn start<A: Adapter>(
         // the log up to `upto` is replayed, what comes after is live.
         let delivered = state.services.publisher.delivered(after).await;
         let upto = *delivered;
-        let missed = state.services.missed_events(&rooms, (after, upto), max + 1);
-        match missed.await {
+        let missed = if after > upto {
+            // The client has events the log lacks (it was restored from a backup): what
+            // the client shows cannot be brought up to date, it must reload.
+            Err(Outcome::AheadOfLog)
+        } else {
+            let missed = state.services.missed_events(&rooms, (after, upto), max + 1);
+            missed.await.map_err(|error| {
+                tracing::warn!(socket_id = %socket.id, %error, "missed events not read: new session");
+                Outcome::Unavailable
+            })
+        };
+        match missed {
             Ok(missed) if missed.len() as u64 <= max => {
                 // Held events up to here are in the replay, or the client had them.
                 release(socket, &missed, Some(upto.max(after)));
@@ -157,10 +170,9 @@ pub async fn start<A: Adapter>(
                 drop(delivered);
                 record(Outcome::TooManyMissed);
             }
-            Err(error) => {
+            Err(outcome) => {
                 drop(delivered);
-                tracing::warn!(socket_id = %socket.id, %error, "missed events not read: new session");
-                record(Outcome::Unavailable);
+                record(outcome);
             }
         }
         // A new session after all: only the rooms a new socket starts in.

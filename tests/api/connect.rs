@@ -213,6 +213,47 @@ async fn presence_follows_a_users_first_and_last_socket() {
 }
 
 #[tokio::test]
+async fn the_presence_list_names_who_is_connected_now() {
+    let app = spawn_app().await;
+    let online = || async {
+        let (status, body) = app
+            .api_as(VIEWER_KEY, "reader", Method::GET, "/api/presence", None)
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body
+    };
+    assert_eq!(online().await, json!({ "users": [] }));
+
+    let watcher = app.socket(VIEWER_KEY, "watcher").await;
+    let (tab1, tab2) = (
+        app.socket(STAFF_KEY, "ana").await,
+        app.socket(STAFF_KEY, "ana").await,
+    );
+    let boss = app.socket(ADMIN_KEY, "boss").await;
+    for socket in [&watcher, &tab1, &tab2, &boss] {
+        socket.event("connection_established").await;
+    }
+    let everyone = json!({ "users": [
+        { "user_id": "ana", "role": "staff" },
+        { "user_id": "boss", "role": "admin" },
+        { "user_id": "watcher", "role": "viewer" },
+    ] });
+    assert_eq!(online().await, everyone, "two tabs, one entry");
+
+    tab1.disconnect().await;
+    tab2.disconnect().await;
+    assert_eq!(watcher.event("user_disconnected").await["user_id"], "ana");
+    let without_ana = json!({ "users": [
+        { "user_id": "boss", "role": "admin" },
+        { "user_id": "watcher", "role": "viewer" },
+    ] });
+    assert_eq!(online().await, without_ana);
+    boss.disconnect().await;
+    watcher.disconnect().await;
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn tabs_opening_and_closing_at_once_announce_the_user_once() {
     let app = spawn_app().await;
     let watcher = app.socket(VIEWER_KEY, "watcher").await;

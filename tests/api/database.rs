@@ -42,12 +42,13 @@ impl TestDatabase {
                 _dir: None,
             };
         }
-        let dir = tempfile::tempdir().expect("temp dir");
+        Self::sqlite_file(tempfile::tempdir().expect("temp dir"), "pulso.db")
+    }
+
+    /// The SQLite file `name` in `dir` (made when a server first opens it).
+    pub fn sqlite_file(dir: TempDir, name: &str) -> TestDatabase {
         TestDatabase {
-            url: format!(
-                "sqlite://{}?mode=rwc",
-                dir.path().join("pulso.db").display()
-            ),
+            url: format!("sqlite://{}?mode=rwc", dir.path().join(name).display()),
             postgres: None,
             _dir: Some(dir),
         }

@@ -12,7 +12,7 @@ use reqwest::Method;
 use serde_json::json;
 use tempfile::TempDir;
 
-use crate::{database::postgres_url, helpers::*};
+use crate::helpers::*;
 
 /// Runs a system command a fault needs; `Err` says why it could not.
 fn system(program: &str, args: &[&str]) -> Result<(), String> {
@@ -85,15 +85,6 @@ impl Drop for SmallDisk {
     fn drop(&mut self) {
         let _ = system("umount", &["-l", &self.dir.path().display().to_string()]);
     }
-}
-
-/// These faults are SQLite's; the PostgreSQL pass of the suite runs its own outage test.
-fn sqlite_pass(test: &str) -> bool {
-    if postgres_url().is_some() {
-        println!("SKIPPED {test}: a SQLite fault (it runs in the SQLite pass)");
-        return false;
-    }
-    true
 }
 
 /// Creates a client over REST; `Some(id)` when acknowledged (201), `None` when refused

@@ -22,7 +22,7 @@ use pulso::{
 use reqwest::Method;
 use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
 
-use crate::database::TestDatabase;
+use crate::database::{TestDatabase, postgres_url};
 use futures_util::{SinkExt, StreamExt};
 use rust_socketio::{
     Payload, TransportType,
@@ -78,6 +78,11 @@ pub async fn spawn_durable_app() -> TestApp {
 
 pub async fn spawn_durable_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     start(TestDatabase::create(true).await, adjust).await
+}
+
+/// A server on a database the test prepared.
+pub async fn spawn_app_on(database: TestDatabase) -> TestApp {
+    start(database, |_| {}).await
 }
 
 /// A server in production mode, whose only key is `PRODUCTION_ADMIN_KEY`.
@@ -746,4 +751,14 @@ pub async fn only_in(app: &TestApp, user: &str, rooms: &[String]) -> TestSocket 
     expected.sort();
     assert_eq!(joined, expected);
     socket
+}
+
+/// For tests of what only SQLite has: false in the PostgreSQL pass of the suite (which
+/// says so), as the SQLite pass runs them.
+pub fn sqlite_pass(test: &str) -> bool {
+    if postgres_url().is_some() {
+        println!("SKIPPED {test}: SQLite's own (it runs in the SQLite pass)");
+        return false;
+    }
+    true
 }

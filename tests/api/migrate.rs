@@ -35,23 +35,23 @@ fn statuses(report: &str) -> Vec<&str> {
 async fn migrations_run_roll_back_and_report_without_a_server() {
     let database = TestDatabase::create(true).await;
     let url = database.url.clone();
-    assert_eq!(statuses(&migrate(&url, &["status"]).await), ["Pending"; 6]);
+    assert_eq!(statuses(&migrate(&url, &["status"]).await), ["Pending"; 7]);
     let up = migrate(&url, &["up"]).await;
-    assert!(up.starts_with("applied 6 migration(s)"), "{up}");
-    assert_eq!(statuses(&up), ["Applied"; 6]);
+    assert!(up.starts_with("applied 7 migration(s)"), "{up}");
+    assert_eq!(statuses(&up), ["Applied"; 7]);
     let down = migrate(&url, &["down"]).await;
     assert!(down.starts_with("rolled back 1 migration(s)"), "{down}");
     assert_eq!(
         statuses(&down),
         [
-            "Applied", "Applied", "Applied", "Applied", "Applied", "Pending"
+            "Applied", "Applied", "Applied", "Applied", "Applied", "Applied", "Pending"
         ]
     );
     assert!(
         migrate(&url, &["down", "7"])
             .await
-            .starts_with("rolled back 5")
+            .starts_with("rolled back 6")
     );
-    assert!(migrate(&url, &["up"]).await.starts_with("applied 6"));
+    assert!(migrate(&url, &["up"]).await.starts_with("applied 7"));
     database.remove().await;
 }

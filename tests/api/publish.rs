@@ -15,7 +15,7 @@ fn order(id: i64) -> Value {
     })
 }
 
-fn stock_low(sku: &str) -> Value {
+pub fn stock_low(sku: &str) -> Value {
     json!({
         "sku": sku, "name": "Beans", "quantity": 2, "threshold": 5, "item_id": 9,
         "source": "threshold",
@@ -26,7 +26,7 @@ async fn relay_app() -> TestApp {
     spawn_app_with(|config| config.relay = true).await
 }
 
-async fn publish(app: &TestApp, body: Value) -> (u16, Value) {
+pub async fn publish(app: &TestApp, body: Value) -> (u16, Value) {
     app.api_as(
         SERVICE_KEY,
         "backend",

@@ -336,6 +336,25 @@ async fn a_client_that_missed_more_than_the_cap_gets_a_new_session() {
     app.stop().await;
 }
 
+/// A database restored from a backup lacks events its clients got: a client whose
+/// offset is past the newest logged event cannot be brought up to date, and reloads.
+#[tokio::test]
+async fn a_client_ahead_of_the_log_gets_a_new_session() {
+    let app = spawn_app().await;
+    let ahead_before = recoveries(&app, "ahead_of_log").await;
+    let first = join(&app, auth("rita")).await;
+    let pid = first.pid().to_owned();
+    drop(first.socket);
+    create_client(&app, "the last one the log keeps").await;
+    let newest = *logged(&app, "rita").await.last().expect("an event");
+
+    let back = join(&app, resuming("rita", &pid, Some(newest + 100))).await;
+    assert_ne!(back.pid(), pid, "a new session");
+    assert!(back.before.is_empty(), "nothing replayed");
+    assert!(recoveries(&app, "ahead_of_log").await > ahead_before);
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn with_recovery_off_events_carry_no_offset_and_connects_no_pid() {
     let app = spawn_app_with(|config| config.recovery = false).await;

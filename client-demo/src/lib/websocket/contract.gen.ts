@@ -641,6 +641,9 @@ export interface StockLowEnvelope {
   user_id: string | null;
 }
 /**
+ * A connected user: the payload of `user_connected` / `user_disconnected`, and an
+ * entry of `GET /api/presence`.
+ *
  * This interface was referenced by `PulsoContract`'s JSON-Schema
  * via the `definition` "Presence".
  */
@@ -768,6 +771,15 @@ export interface NewItem {
  */
 export interface NewStatus {
   status: OrderStatus;
+}
+/**
+ * Who is connected now.
+ *
+ * This interface was referenced by `PulsoContract`'s JSON-Schema
+ * via the `definition` "Online".
+ */
+export interface Online {
+  users: Presence[];
 }
 /**
  * A change to an order: a new status, new notes, or both. Empty notes clear them.
