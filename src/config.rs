@@ -180,6 +180,27 @@ pub struct Config {
     #[arg(long, env = "PULSO_PRUNE_INTERVAL_SECS", value_name = "PULSO_PRUNE_INTERVAL_SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub prune_interval_secs: u64,
 
+    /// Serve the Socket.IO Admin UI's protocol on the `/admin` namespace.
+    #[arg(long, env = "PULSO_ADMIN_UI", value_name = "PULSO_ADMIN_UI", default_value_t = false, action = clap::ArgAction::Set)]
+    pub admin_ui: bool,
+
+    /// The Admin UI's user name (with PULSO_ADMIN_PASSWORD_HASH).
+    #[arg(
+        long,
+        env = "PULSO_ADMIN_USERNAME",
+        value_name = "PULSO_ADMIN_USERNAME"
+    )]
+    pub admin_username: Option<String>,
+
+    /// A bcrypt hash of the Admin UI's password (`pulso hash-password` makes one).
+    #[arg(
+        long,
+        env = "PULSO_ADMIN_PASSWORD_HASH",
+        value_name = "PULSO_ADMIN_PASSWORD_HASH",
+        hide_env_values = true
+    )]
+    pub admin_password_hash: Option<String>,
+
     /// Redis (7 or newer) shared by several pulso nodes, e.g. `redis://127.0.0.1:6379`.
     /// Unset: one node, rooms in memory.
     #[arg(
@@ -217,6 +238,9 @@ pub enum Command {
         #[command(subcommand)]
         action: MigrateAction,
     },
+    /// Read a password on standard input and print its bcrypt hash, for
+    /// PULSO_ADMIN_PASSWORD_HASH.
+    HashPassword,
     /// Copy the SQLite database to FILE while the server may be running: a consistent
     /// snapshot (SQLite's `VACUUM INTO`). FILE must not exist.
     Backup { file: std::path::PathBuf },
@@ -234,6 +258,17 @@ pub enum MigrateAction {
     },
     /// List the migrations and whether each is applied.
     Status,
+}
+
+/// Who may sign in to the Admin UI.
+#[derive(Debug, Clone)]
+pub enum AdminAccess {
+    /// No login configured: development only.
+    Anyone,
+    Login {
+        username: String,
+        password_hash: String,
+    },
 }
 
 /// How long the event log and the inbox keep what they hold, and how often they are
@@ -296,6 +331,40 @@ impl Config {
         config.api_keys = None;
         config.jwt_secret = None;
         config
+    }
+
+    /// Who may sign in to the Admin UI, when it is on.
+    pub fn admin_ui(&self) -> Option<AdminAccess> {
+        let access = match (&self.admin_username, &self.admin_password_hash) {
+            (Some(username), Some(password_hash)) => AdminAccess::Login {
+                username: username.clone(),
+                password_hash: password_hash.clone(),
+            },
+            _ => AdminAccess::Anyone,
+        };
+        self.admin_ui.then_some(access)
+    }
+
+    fn validate_admin_ui(&self) -> Result<(), ConfigError> {
+        let hash = self.admin_password_hash.as_deref();
+        if self.admin_username.is_some() != hash.is_some() {
+            return Err(ConfigError(
+                "PULSO_ADMIN_USERNAME and PULSO_ADMIN_PASSWORD_HASH go together: set both".into(),
+            ));
+        }
+        if hash.is_some_and(|hash| hash.parse::<bcrypt::HashParts>().is_err()) {
+            return Err(ConfigError(
+                "PULSO_ADMIN_PASSWORD_HASH is not a bcrypt hash: make one with `pulso hash-password`"
+                    .into(),
+            ));
+        }
+        if self.admin_ui && self.is_production() && hash.is_none() {
+            return Err(ConfigError(
+                "PULSO_ADMIN_UI needs PULSO_ADMIN_USERNAME and PULSO_ADMIN_PASSWORD_HASH in production"
+                    .into(),
+            ));
+        }
+        Ok(())
     }
 
     pub fn retention(&self) -> Retention {
@@ -445,6 +514,7 @@ impl Config {
                 "PULSO_JWT_SECRET is empty: set a secret, or leave it unset".into(),
             ));
         }
+        self.validate_admin_ui()?;
         if self.is_production() {
             self.validate_production_keys()?;
             match self.jwt_secret.as_deref() {
@@ -506,6 +576,31 @@ mod tests {
 
     fn refusal(config: &Config) -> String {
         config.validate().unwrap_err().to_string()
+    }
+
+    #[test]
+    fn the_admin_ui_needs_a_bcrypt_login_in_production() {
+        let mut config = production(KEY);
+        config.admin_ui = true;
+        assert!(refusal(&config).contains("needs PULSO_ADMIN_USERNAME"));
+        config.admin_username = Some("ops".into());
+        assert!(refusal(&config).contains("go together"));
+        config.admin_password_hash = Some("plain-password".into());
+        assert!(refusal(&config).contains("not a bcrypt hash"));
+        config.admin_password_hash = Some(bcrypt::hash("a password", 4).unwrap());
+        assert!(config.validate().is_ok());
+        assert!(matches!(
+            config.admin_ui(),
+            Some(AdminAccess::Login { username, .. }) if username == "ops"
+        ));
+
+        let mut development = Config::development("sqlite::memory:");
+        development.admin_ui = true;
+        assert!(
+            development.validate().is_ok(),
+            "anyone may sign in in development"
+        );
+        assert!(matches!(development.admin_ui(), Some(AdminAccess::Anyone)));
     }
 
     #[test]

@@ -34,6 +34,7 @@ async fn main() -> ExitCode {
             let done = pulso::backup::run(&config.database_url, file).await;
             return finish("pulso backup", done);
         }
+        Some(Command::HashPassword) => return finish("pulso hash-password", hash_password()),
         None => {}
     }
     let app = match Application::build(config).await {
@@ -66,6 +67,21 @@ fn finish(context: &str, done: Result<String, impl Display>) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Reads a password (one line) on standard input and returns its bcrypt hash.
+fn hash_password() -> Result<String, String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|error| error.to_string())?;
+    let password = line.trim_end_matches(['\r', '\n']);
+    if password.is_empty() {
+        return Err("no password on standard input".into());
+    }
+    bcrypt::hash(password, bcrypt::DEFAULT_COST)
+        .map(|hash| format!("{hash}\n"))
+        .map_err(|error| error.to_string())
 }
 
 /// `eprintln!` panics when stderr is closed; the exit code says it failed either way.

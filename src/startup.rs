@@ -5,7 +5,7 @@ use std::{
     future::{Future, IntoFuture},
     net::SocketAddr,
     sync::Arc,
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use axum::{
@@ -44,7 +44,7 @@ use crate::{
         publish_order::PublishOrder,
         retention::{self, Pruned},
     },
-    socket,
+    socket::{self, admin_ui},
     state::AppState,
     telemetry,
 };
@@ -161,6 +161,8 @@ impl Application {
                 limits: Limits::from_config(&config),
                 slots: Default::default(),
                 cluster,
+                admin_ui: config.admin_ui,
+                started: Instant::now(),
             })
         };
         // One node keeps rooms in memory; several share them through Redis.
@@ -170,6 +172,9 @@ impl Application {
                 let publisher = Publisher::new(io.clone(), config.recovery, None, last_logged);
                 let state = state_with(publisher, None);
                 socket::register(&io, state.clone());
+                if let Some(access) = config.admin_ui() {
+                    admin_ui::register(&io, state.clone(), access);
+                }
                 (state.clone(), routes(state).layer(layer))
             }
             Some(url) => {
@@ -193,6 +198,11 @@ impl Application {
                 socket::register(&io, state.clone())
                     .await
                     .map_err(|e| StartupError::Cluster(e.to_string()))?;
+                if let Some(access) = config.admin_ui() {
+                    admin_ui::register(&io, state.clone(), access)
+                        .await
+                        .map_err(|e| StartupError::Cluster(e.to_string()))?;
+                }
                 (state.clone(), routes(state).layer(layer))
             }
         };

@@ -1,6 +1,6 @@
 //! What request handlers and socket handlers share.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::Mutex;
 use tokio_util::task::TaskTracker;
@@ -37,6 +37,10 @@ pub struct AppState {
     pub slots: ConnectionSlots,
     /// The Redis link when several nodes share rooms; `None` on a single node.
     pub cluster: Option<ManagedDriver>,
+    /// The Admin UI is on: dashboard sockets' comings and goings are told to `/admin`.
+    pub admin_ui: bool,
+    /// When this server started.
+    pub started: Instant,
 }
 
 impl AppState {

@@ -43,7 +43,6 @@ trait Fanout: Send + Sync {
     /// How many of this node's sockets are in any of the rooms.
     fn local_recipients(&self, rooms: &[String]) -> usize;
 
-    /// Every room with a socket in it, on any node.
     /// The rooms of the sockets in `of` (of every socket when empty), on every node.
     fn rooms(&self, of: Vec<String>) -> BoxFuture<'_, Vec<String>>;
 
@@ -346,9 +345,6 @@ impl Publisher {
     }
 }
 
-/// Emits to the sockets `select` names. When Redis is unreachable the adapter delivers
-/// nothing, not even on this node: this node's sockets then still get it, and other
-/// nodes' clients catch up from the event log.
 /// Emits to what `select` picks, on every node, or on this node alone when the others
 /// cannot be reached. Nothing to pick (the server has shut its namespace) sends nothing.
 async fn emit_or_local<A: Adapter>(

@@ -48,7 +48,7 @@ pub async fn online(services: &Services) -> Vec<channels::Presence> {
 }
 
 /// This node's stats, stamped now.
-fn this_node(
+pub fn this_node(
     services: &Services,
     heartbeat: Duration,
     cluster: Option<&ManagedDriver>,

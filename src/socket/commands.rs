@@ -18,7 +18,7 @@ use socketioxide::{
 };
 use tracing::Instrument;
 
-use super::recovery;
+use super::{admin_ui, recovery};
 
 use crate::{
     auth::{Action, Identity},
@@ -206,11 +206,13 @@ async fn run<A: Adapter>(
         Command::JoinRoom => {
             let change = join_room(state, socket, identity, payload)?;
             recovery::remember_rooms(state, socket).await;
+            admin_ui::room_changed(socket, &change.room, true).await;
             json_of(Ok(change))
         }
         Command::LeaveRoom => {
             let change = leave_room(socket, payload)?;
             recovery::remember_rooms(state, socket).await;
+            admin_ui::room_changed(socket, &change.room, false).await;
             json_of(Ok(change))
         }
         Command::ClientCreate => {

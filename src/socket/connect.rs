@@ -10,14 +10,14 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use socketioxide::{
-    ParserError,
+    ParserError, SocketIo,
     adapter::Adapter,
     extract::{AckSender, Event, SocketRef, TryData},
     socket::DisconnectReason,
 };
 use tokio::task::AbortHandle;
 
-use super::{commands, presence, recovery};
+use super::{admin_ui, commands, presence, recovery};
 use crate::{
     auth::{Credentials, Identity},
     channels::{EventName, policy, rooms::Room},
@@ -130,7 +130,7 @@ pub(super) struct Established<'a> {
     server_time: String,
 }
 
-pub async fn on_connect<A: Adapter>(state: Arc<AppState>, socket: SocketRef<A>) {
+pub async fn on_connect<A: Adapter>(state: Arc<AppState>, socket: SocketRef<A>, io: SocketIo<A>) {
     let Some(identity) = socket.extensions.get::<Identity>() else {
         tracing::error!(socket_id = %socket.id, "socket connected without identity");
         return;
@@ -171,6 +171,10 @@ pub async fn on_connect<A: Adapter>(state: Arc<AppState>, socket: SocketRef<A>) 
         Err(error) => {
             tracing::warn!(socket_id = %socket.id, user_id = %identity.user_id, %error, "unread count not sent");
         }
+    }
+    if state.admin_ui {
+        admin_ui::follow(&socket, io);
+        admin_ui::connected(&socket).await;
     }
 }
 
@@ -220,6 +224,7 @@ fn listen<A: Adapter>(state: Arc<AppState>, socket: &SocketRef<A>, identity: Ide
         // Before anything waits for the database (see `presence::leave`).
         presence::leave(&state, &socket, &identity).await;
         recovery::on_disconnect(&state, &socket, reason).await;
+        admin_ui::disconnected(&socket, reason).await;
     });
 }
 

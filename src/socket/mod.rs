@@ -2,6 +2,7 @@
 //! command a socket sends, handed to the same services REST uses. socketioxide owns
 //! connections, rooms and fan-out; nothing here keeps its own map of sockets.
 
+pub mod admin_ui;
 mod commands;
 mod connect;
 pub mod contract;
@@ -27,7 +28,7 @@ use crate::state::AppState;
 pub fn register<A: Adapter + DefinedAdapter>(io: &SocketIo<A>, state: Arc<AppState>) -> A::InitRes {
     let on_connect = {
         let state = state.clone();
-        move |socket: SocketRef<A>| connect::on_connect(state.clone(), socket)
+        move |socket: SocketRef<A>, io: SocketIo<A>| connect::on_connect(state.clone(), socket, io)
     };
     let authenticate = move |socket: SocketRef<A>, auth: TryData<Value>| {
         connect::authenticate(state.clone(), socket, auth)

@@ -348,6 +348,11 @@ impl TestApp {
 /// Speaks Engine.IO v4 long-polling by hand to read the server's answer to a namespace
 /// connect: `40{...}` on success, `44{"message":...}` (connect_error) on refusal.
 pub async fn raw_connect(app: &TestApp, query: &str, auth: Value) -> String {
+    raw_connect_to(app, "/", query, auth).await
+}
+
+/// The same, to `namespace`.
+pub async fn raw_connect_to(app: &TestApp, namespace: &str, query: &str, auth: Value) -> String {
     let (status, open) = send(app.raw(
         Method::GET,
         &format!("/socket.io/?EIO=4&transport=polling{query}"),
@@ -358,7 +363,11 @@ pub async fn raw_connect(app: &TestApp, query: &str, auth: Value) -> String {
     let handshake: Value = serde_json::from_str(&open[1..]).expect("open packet");
     let sid = handshake["sid"].as_str().expect("sid");
     let path = format!("/socket.io/?EIO=4&transport=polling&sid={sid}{query}");
-    let (status, _) = send(app.raw(Method::POST, &path).body(format!("40{auth}"))).await;
+    let connect = match namespace {
+        "/" => format!("40{auth}"),
+        namespace => format!("40{namespace},{auth}"),
+    };
+    let (status, _) = send(app.raw(Method::POST, &path).body(connect)).await;
     assert_eq!(status, 200);
     // The first heartbeat PING may come first; read until the namespace answer.
     for _ in 0..3 {
@@ -417,9 +426,24 @@ pub struct TestSocket {
 
 impl TestSocket {
     pub async fn connect(url: &str, auth: Value, transport: TransportType) -> TestSocket {
+        let greeting = "connection_established";
+        Self::connect_to(url, "/", auth, transport, greeting, first_arg).await
+    }
+
+    /// Connects to `namespace`, keeping `keep` of each event's arguments, and waits for
+    /// `greeting`, the event that says the namespace accepted the socket.
+    pub async fn connect_to(
+        url: &str,
+        namespace: &str,
+        auth: Value,
+        transport: TransportType,
+        greeting: &str,
+        keep: fn(Payload) -> Value,
+    ) -> TestSocket {
         let inbox = Arc::new(Inbox::default());
         let sink = inbox.clone();
         let client = ClientBuilder::new(url)
+            .namespace(namespace)
             .auth(auth)
             .transport_type(transport)
             .reconnect(false)
@@ -437,7 +461,7 @@ impl TestSocket {
             .on_any(move |event, payload, _| {
                 let sink = sink.clone();
                 async move {
-                    let value = first_arg(payload);
+                    let value = keep(payload);
                     sink.events.lock().await.push((String::from(event), value));
                     sink.arrived.notify_waiters();
                 }
@@ -449,7 +473,7 @@ impl TestSocket {
         let socket = TestSocket { client, inbox };
         // rust_socketio returns before the server has accepted the namespace, and an
         // event sent before that is a protocol error. The greeting says it is accepted.
-        socket.wait_for("connection_established", false).await;
+        socket.wait_for(greeting, false).await;
         socket
     }
 
@@ -550,6 +574,14 @@ impl TestSocket {
 
     pub async fn disconnect(self) {
         let _ = self.client.disconnect().await;
+    }
+}
+
+/// Every argument of an event, as an array.
+pub fn every_arg(payload: Payload) -> Value {
+    match payload {
+        Payload::Text(values) => Value::Array(values),
+        other => Value::Array(vec![first_arg(other)]),
     }
 }
 

@@ -1,5 +1,6 @@
 //! Integration tests: one binary, the real server, real clients.
 
+mod admin_ui;
 mod concurrency;
 mod connect;
 mod contract;

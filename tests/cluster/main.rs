@@ -53,11 +53,12 @@ pub fn unique_prefix(name: &str) -> String {
 }
 
 /// A node that shares rooms through `redis_url` under `prefix`; its `sibling`s are the
-/// other nodes of the cluster.
+/// other nodes of the cluster. The Admin UI is on (open to anyone: development).
 pub async fn first_node(redis_url: &str, prefix: &str) -> TestApp {
     helpers::spawn_durable_app_with(|config| {
         config.redis_url = Some(redis_url.to_owned());
         config.redis_prefix = prefix.to_owned();
+        config.admin_ui = true;
     })
     .await
 }

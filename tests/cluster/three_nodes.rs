@@ -1,11 +1,12 @@
 //! Three nodes on one database and one Redis, clients spread over them.
 
 use reqwest::Method;
+use rust_socketio::TransportType;
 use serde_json::json;
 
 use crate::{
     first_node,
-    helpers::{ADMIN_KEY, STAFF_KEY, TestApp, VIEWER_KEY, WAIT, eventually},
+    helpers::{ADMIN_KEY, STAFF_KEY, TestApp, TestSocket, VIEWER_KEY, WAIT, eventually, every_arg},
     unique_prefix,
 };
 
@@ -58,6 +59,47 @@ pub async fn run(redis_url: &str) {
         .collect();
     per_node.sort_unstable();
     assert_eq!(per_node, [1, 1, 2]);
+    // Who is connected, asked of a node that holds none of them but bob.
+    let (status, online) = c.api(Method::GET, "/api/presence", None).await;
+    assert_eq!(status, 200, "{online}");
+    assert_eq!(
+        online,
+        json!({ "users": [
+            { "user_id": "ann", "role": "staff" },
+            { "user_id": "bob", "role": "viewer" },
+            { "user_id": "boss", "role": "admin" },
+        ] })
+    );
+    // The Admin UI, on C, lists every node's sockets and hears from every node.
+    let ui = TestSocket::connect_to(
+        &c.url,
+        "/admin",
+        json!({}),
+        TransportType::Any,
+        "config",
+        every_arg,
+    )
+    .await;
+    let all = ui.event("all_sockets").await[0].clone();
+    let mut users: Vec<&str> = all
+        .as_array()
+        .expect("sockets")
+        .iter()
+        .filter_map(|socket| {
+            let rooms = socket["rooms"].as_array()?;
+            rooms
+                .iter()
+                .find_map(|room| room.as_str()?.strip_prefix("user:"))
+        })
+        .collect();
+    users.sort_unstable();
+    assert_eq!(users, ["ann", "ann", "bob", "boss"], "{all}");
+    let mut servers = std::collections::BTreeSet::new();
+    while servers.len() < 3 {
+        let stats = ui.event("server_stats").await[0].clone();
+        servers.insert(stats["serverId"].as_str().expect("serverId").to_owned());
+    }
+    ui.disconnect().await;
 
     // Domain events reach every node.
     let created = ann_on_a

@@ -1,0 +1,159 @@
+//! The Socket.IO Admin UI's protocol on `/admin`: its login, what it is sent on
+//! connect, and the dashboards' sockets coming, going and changing rooms, live.
+
+use reqwest::Method;
+use rust_socketio::TransportType;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+const USERNAME: &str = "ops";
+const PASSWORD: &str = "correct horse battery staple";
+
+/// A server with the Admin UI on, behind a login (a cheap bcrypt cost, for speed).
+async fn admin_app() -> TestApp {
+    let hash = bcrypt::hash(PASSWORD, 4).expect("hashed");
+    spawn_app_with(|config| {
+        config.admin_ui = true;
+        config.admin_username = Some(USERNAME.into());
+        config.admin_password_hash = Some(hash);
+    })
+    .await
+}
+
+/// An Admin UI socket; each event's arguments are kept as an array.
+async fn admin(app: &TestApp, auth: Value) -> TestSocket {
+    TestSocket::connect_to(
+        &app.url,
+        "/admin",
+        auth,
+        TransportType::Any,
+        "config",
+        every_arg,
+    )
+    .await
+}
+
+fn login() -> Value {
+    json!({ "username": USERNAME, "password": PASSWORD })
+}
+
+#[tokio::test]
+async fn a_wrong_password_or_session_is_refused_in_the_words_the_ui_expects() {
+    let app = admin_app().await;
+    for auth in [
+        json!({ "username": USERNAME, "password": "guess" }),
+        json!({ "username": "root", "password": PASSWORD }),
+        json!({ "sessionId": "made-up" }),
+        json!({}),
+    ] {
+        let answer = raw_connect_to(&app, "/admin", "", auth.clone()).await;
+        assert_eq!(
+            answer, r#"44/admin,{"message":"invalid credentials"}"#,
+            "{auth}"
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_ui_sees_every_dashboard_socket_and_follows_them_live() {
+    let app = admin_app().await;
+    let ana = app.socket(STAFF_KEY, "ana").await;
+    let ana_id = ana.event("connection_established").await["socket_id"].clone();
+
+    let ui = admin(&app, login()).await;
+    let session = ui.event("session").await[0].clone();
+    assert!(session.as_str().is_some_and(|s| s.len() >= 16), "{session}");
+    assert_eq!(
+        ui.event("config").await,
+        json!([{ "supportedFeatures": [] }])
+    );
+    let stats = ui.event("server_stats").await[0].clone();
+    assert_eq!(
+        stats["clientsCount"], 1,
+        "admin sockets are not counted: {stats}"
+    );
+    assert_eq!(stats["pid"], std::process::id());
+    assert!(
+        stats["serverId"].is_string() && stats["uptime"].is_number(),
+        "{stats}"
+    );
+    let all = ui.event("all_sockets").await[0].clone();
+    let sockets = all.as_array().expect("a list");
+    assert_eq!(sockets.len(), 1, "{all}");
+    let socket = &sockets[0];
+    assert_eq!(socket["id"], ana_id);
+    assert_eq!(socket["nsp"], "/");
+    assert_eq!(socket["data"], json!({ "user_id": "ana", "role": "staff" }));
+    let rooms = socket["rooms"].as_array().expect("rooms");
+    assert!(
+        rooms.contains(&json!("user:ana")) && rooms.contains(&json!("orders")),
+        "{socket}"
+    );
+    let shown = socket["handshake"].to_string().to_lowercase();
+    assert!(
+        !shown.contains(STAFF_KEY) && !shown.contains("x-api-key"),
+        "no credential is shown: {shown}"
+    );
+
+    // Live: a room left and joined, a socket coming and going.
+    ana.ok("leave_room", json!("orders")).await;
+    assert_eq!(ui.event("room_left").await, json!(["/", "orders", ana_id]));
+    ana.ok("join_room", json!("orders")).await;
+    assert_eq!(
+        ui.event("room_joined").await,
+        json!(["/", "orders", ana_id])
+    );
+    let bob = app.socket(VIEWER_KEY, "bob").await;
+    let bob_id = bob.event("connection_established").await["socket_id"].clone();
+    let came = ui.event("socket_connected").await[0].clone();
+    assert_eq!(
+        (&came["id"], &came["data"]["user_id"]),
+        (&bob_id, &json!("bob"))
+    );
+    bob.disconnect().await;
+    assert_eq!(
+        ui.event("socket_disconnected").await,
+        json!(["/", bob_id, "client namespace disconnect"])
+    );
+
+    // The dashboards' own stats leave the admin socket out.
+    let (_, stats) = app.api(Method::GET, "/ws/stats", None).await;
+    assert_eq!(stats["stats"]["total_connections"], 1, "{stats}");
+
+    // The session id lets the UI back in without the password.
+    let again = admin(&app, json!({ "sessionId": session })).await;
+    assert!(again.received("session").await.is_empty(), "no new session");
+    again.disconnect().await;
+    ui.disconnect().await;
+    ana.disconnect().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn without_the_setting_there_is_no_admin_namespace() {
+    let app = spawn_app().await;
+    let answer = raw_connect_to(&app, "/admin", "", login()).await;
+    assert!(answer.starts_with("44/admin,"), "{answer}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn hash_password_prints_a_hash_that_signs_in() {
+    use tokio::io::AsyncWriteExt;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_pulso"))
+        .arg("hash-password")
+        .env_clear()
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("pulso runs");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(b"s3cret words\n").await.expect("written");
+    drop(stdin);
+    let output = child.wait_with_output().await.expect("pulso ends");
+    assert!(output.status.success());
+    let hash = String::from_utf8(output.stdout).expect("utf-8");
+    assert!(bcrypt::verify("s3cret words", hash.trim()).expect("a bcrypt hash"));
+}
