@@ -10,6 +10,7 @@ import { preview, type PreviewServer } from 'vite';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { API_KEYS, freePort, startPulso, type PulsoServer } from '../tests/pulso-server';
 import { launchChromium } from './chromium';
+import { expectAccessible, screenshot } from './look';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const artifacts = path.join(root, 'test-artifacts');
@@ -79,11 +80,18 @@ const status = (page: Page, state: string) => page.locator(`[data-testid="connec
 const unread = (page: Page, count: number) =>
   page.getByTestId('unread-count').filter({ hasText: new RegExp(`^${count}$`) });
 const form = (page: Page, name: string) => page.getByRole('form', { name });
+const panel = (page: Page, name: string) => page.getByRole('region', { name, exact: true });
+const siteOrigin = () => new URL(site!.resolvedUrls!.local[0]).origin;
 
-async function signIn(page: Page, userId: string) {
+async function signIn(page: Page, userId: string, apiKey: string = API_KEYS.admin) {
+  await submitSignIn(page, userId, apiKey);
+  await status(page, 'connected').waitFor();
+}
+
+async function submitSignIn(page: Page, userId: string, apiKey: string = API_KEYS.admin) {
+  await page.getByRole('textbox', { name: 'API key' }).fill(apiKey);
   await page.getByLabel('User id').fill(userId);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await status(page, 'connected').waitFor();
 }
 
 /** Creates or changes an item with the page's form; empty fields are left as they are. */
@@ -285,5 +293,35 @@ describe.sequential('the dashboard in a real browser', () => {
     } finally {
       await page.context().close();
     }
+  });
+  it('says plainly that the server cannot be reached, what to check and when it tries again', async () => {
+    await server!.stop();
+    server = undefined;
+    const page = await open();
+    try {
+      await page.goto(site!.resolvedUrls!.local[0]);
+      await submitSignIn(page, 'dana');
+      const problem = page.getByRole('alert').filter({ has: page.getByRole('heading') });
+      await problem.getByRole('heading', { name: `The server at ${siteOrigin()} cannot be reached.` }).waitFor();
+      await problem.getByText('Check that pulso is running at that address and that this computer is online.').waitFor();
+      await problem.getByText(/^(Next try in \d+ s\.|Trying again now…)$/).waitFor();
+      for (const name of ['Orders', 'Inventory', 'Stock alerts', 'Figures']) {
+        await panel(page, name).getByText('Not loaded yet: waiting for the server.').waitFor();
+      }
+      // No placeholder count on the bell while the count is unknown.
+      expect(await page.getByRole('button', { name: 'Notifications' }).textContent()).toBe('');
+      await screenshot(page, 'server-unreachable');
+      await expectAccessible(page);
+
+      server = await startServer();
+      await status(page, 'connected').waitFor({ timeout: RECONNECT_MS });
+      await problem.waitFor({ state: 'detached' });
+      await panel(page, 'Orders').locator(`tr[data-order-id="${firstOrder}"]`).waitFor();
+      await page.getByTestId('unread-count').filter({ hasText: /^\d+$/ }).waitFor();
+    } finally {
+      await page.context().close();
+    }
+    // The other pages came back too.
+    for (const other of [pageA, pageB]) await status(other, 'connected').waitFor({ timeout: RECONNECT_MS });
   });
 });

@@ -1,4 +1,5 @@
 import { useLowStock } from '../../hooks/use-dashboard-data';
+import { ListStatus } from '../Common/ListStatus';
 
 /** Every item at or below its threshold now, the latest change first. */
 export function AlertsPanel() {
@@ -6,8 +7,7 @@ export function AlertsPanel() {
   return (
     <section className="panel alerts" aria-labelledby="alerts-title">
       <h2 id="alerts-title">Stock alerts</h2>
-      {low.error && <p className="error">{low.error}</p>}
-      {low.loaded && low.items.length === 0 && <p className="empty">No item is low on stock.</p>}
+      <ListStatus list={low} empty="No item is low on stock." />
       <ul data-testid="alerts">
         {low.items.map((item) => (
           <li key={item.sku} data-sku={item.sku}>

@@ -4,6 +4,7 @@ import { ClientForm } from '../Forms/ClientForm';
 import { ItemForm } from '../Forms/ItemForm';
 import { OrderForm } from '../Forms/OrderForm';
 import { OrderStatusForm } from '../Forms/OrderStatusForm';
+import { ConnectionProblem } from '../WebSocket/ConnectionProblem';
 import { ConnectionStatus } from '../WebSocket/ConnectionStatus';
 import { NotificationToasts } from '../WebSocket/NotificationToast';
 import { AdminPanel } from './AdminPanel';
@@ -53,6 +54,7 @@ export function Dashboard({ onSignOut }: { onSignOut: () => void }) {
           Sign out
         </button>
       </header>
+      <ConnectionProblem />
       <RoomPicker />
       <main className="grid">
         <OrdersTable orders={orders} clients={clients.items} />

@@ -1,6 +1,7 @@
 import { Fragment } from 'react';
 import { useSummary } from '../../hooks/use-summary';
 import { ORDER_STATUSES } from '../../lib/websocket/types';
+import { NotLoaded } from '../Common/ListStatus';
 
 /** The server's business figures, kept live. */
 export function FiguresPanel() {
@@ -9,6 +10,7 @@ export function FiguresPanel() {
     <section className="panel figures" aria-labelledby="figures-title">
       <h2 id="figures-title">Figures</h2>
       {error && <p className="error">{error}</p>}
+      {!summary && !error && <NotLoaded />}
       {summary && (
         <>
           <dl>

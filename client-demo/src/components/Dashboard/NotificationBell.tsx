@@ -14,13 +14,19 @@ export function NotificationBell() {
 
   return (
     <div className="bell">
-      <button type="button" onClick={() => setOpen(!open)} aria-expanded={open} aria-label="Notifications">
+      <button
+        type="button"
+        onClick={() => setOpen(!open)} aria-expanded={open}
+        aria-label={unreadCount === null ? 'Notifications' : `Notifications (${unreadCount} unread)`}
+      >
         <svg viewBox="0 0 24 24" aria-hidden="true">
           <path d="M12 22a2.5 2.5 0 0 0 2.5-2.5h-5A2.5 2.5 0 0 0 12 22Zm7-6V11a7 7 0 0 0-5.5-6.8V3a1.5 1.5 0 0 0-3 0v1.2A7 7 0 0 0 5 11v5l-2 2v1h18v-1Z" />
         </svg>
-        <span className="count" data-testid="unread-count">
-          {unreadCount ?? '…'}
-        </span>
+        {unreadCount !== null && (
+          <span className="count" data-testid="unread-count">
+            {unreadCount}
+          </span>
+        )}
       </button>
       {open && (
         <div className="bell-panel panel" role="dialog" aria-label="Notifications">

@@ -2,6 +2,7 @@ import { useState } from 'react';
 import type { LiveList } from '../../hooks/use-live-list';
 import { useWebSocket } from '../../hooks/use-websocket';
 import type { Client, Order } from '../../lib/websocket/types';
+import { ListStatus } from '../Common/ListStatus';
 
 interface OrdersTableProps {
   orders: LiveList<Order>;
@@ -19,7 +20,6 @@ export function OrdersTable({ orders, clients }: OrdersTableProps) {
   return (
     <section className="panel" aria-labelledby="orders-title">
       <h2 id="orders-title">Orders</h2>
-      {orders.error && <p className="error">{orders.error}</p>}
       <table data-testid="orders-table">
         <thead>
           <tr>
@@ -49,7 +49,7 @@ export function OrdersTable({ orders, clients }: OrdersTableProps) {
           ))}
         </tbody>
       </table>
-      {orders.loaded && orders.items.length === 0 && <p className="empty">No orders yet.</p>}
+      <ListStatus list={orders} empty="No orders yet." />
     </section>
   );
 }
