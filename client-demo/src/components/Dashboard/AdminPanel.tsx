@@ -3,7 +3,7 @@ import { useWebSocketContext } from '../../contexts/WebSocketContext';
 import { useCommand } from '../../hooks/use-command';
 import { getJson, type StatsResponse } from '../../lib/api';
 import { SEVERITIES, type Severity } from '../../lib/websocket/types';
-import { Field, Outcome, useFields } from '../Forms/Field';
+import { Field, Outcome, SendButton, useFields } from '../Forms/Field';
 
 const STATS_EVERY_MS = 2000;
 
@@ -44,9 +44,7 @@ function TestBroadcastForm() {
           ))}
         </select>
       </Field>
-      <button type="submit" disabled={broadcast.pending}>
-        Broadcast
-      </button>
+      <SendButton pending={broadcast.pending}>Broadcast</SendButton>
       <Outcome command={broadcast} describe={(report) => `Sent to ${report.sent} sockets.`} />
     </form>
   );
@@ -72,11 +70,18 @@ function LiveStats() {
       clearInterval(timer);
     };
   }, [auth, url, state]);
+  const stale = state !== 'connected';
 
   return (
-    <div className="stats" data-testid="stats">
+    <div className={stale ? 'stats stale' : 'stats'} data-testid="stats">
       <h3>Live /ws/stats</h3>
       {error && <p className="error">{error}</p>}
+      {stats && stale && (
+        <p className="stale-note">
+          Stale: as of {new Date(stats.timestamp).toLocaleTimeString()}, before the connection was lost; not updated
+          until it is back.
+        </p>
+      )}
       {stats && (
         <>
           <dl>

@@ -5,7 +5,8 @@ import { useNotifications } from '../../hooks/use-dashboard-data';
 
 /** The unread count (pushed by the server to every tab) and the inbox behind it. */
 export function NotificationBell() {
-  const { unreadCount } = useWebSocketContext();
+  const { unreadCount, state } = useWebSocketContext();
+  const offline = state !== 'connected';
   const [open, setOpen] = useState(false);
   const notifications = useNotifications();
   const markRead = useCommand('mark_read');
@@ -14,23 +15,24 @@ export function NotificationBell() {
 
   return (
     <div className="bell">
-      <button
-        type="button"
-        onClick={() => setOpen(!open)} aria-expanded={open}
-        aria-label={unreadCount === null ? 'Notifications' : `Notifications (${unreadCount} unread)`}
-      >
+      <button type="button" onClick={() => setOpen(!open)} aria-expanded={open}>
         <svg viewBox="0 0 24 24" aria-hidden="true">
           <path d="M12 22a2.5 2.5 0 0 0 2.5-2.5h-5A2.5 2.5 0 0 0 12 22Zm7-6V11a7 7 0 0 0-5.5-6.8V3a1.5 1.5 0 0 0-3 0v1.2A7 7 0 0 0 5 11v5l-2 2v1h18v-1Z" />
         </svg>
+        <span className="visually-hidden">Notifications</span>
         {unreadCount !== null && (
-          <span className="count" data-testid="unread-count">
-            {unreadCount}
-          </span>
+          <>
+            {' '}
+            <span className="count" data-testid="unread-count">
+              {unreadCount}
+            </span>
+            <span className="visually-hidden"> unread</span>
+          </>
         )}
       </button>
       {open && (
         <div className="bell-panel panel" role="dialog" aria-label="Notifications">
-          <button type="button" onClick={() => markAllRead.run({})} disabled={markAllRead.pending || unreadCount === 0}>
+          <button type="button" onClick={() => markAllRead.run({})} disabled={offline || markAllRead.pending || unreadCount === 0}>
             Mark all read
           </button>
           {error && <p className="error">{error.message}</p>}
@@ -46,7 +48,11 @@ export function NotificationBell() {
                 <span className={`severity severity-${notification.severity}`}>{notification.severity}</span>
                 <p>{notification.message}</p>
                 {!notification.read && (
-                  <button type="button" onClick={() => markRead.run({ notification_id: notification.id })}>
+                  <button
+                    type="button"
+                    disabled={offline}
+                    onClick={() => markRead.run({ notification_id: notification.id })}
+                  >
                     Mark read
                   </button>
                 )}

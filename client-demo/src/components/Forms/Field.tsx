@@ -1,6 +1,7 @@
 // Building blocks of the command forms: the server validates, and its field errors
 // (from the ack's `error.fields`) are shown next to the inputs they name.
-import { useState, type ChangeEvent, type ReactNode } from 'react';
+import { useId, useState, type ChangeEvent, type ReactNode } from 'react';
+import { useWebSocketContext } from '../../contexts/WebSocketContext';
 import type { CommandState } from '../../hooks/use-command';
 import type { CommandName, Commands } from '../../lib/websocket/types';
 
@@ -11,6 +12,25 @@ export function Field({ label, error, children }: { label: string; error?: strin
       {children}
       {error && <span className="field-error">{error}</span>}
     </label>
+  );
+}
+
+/** A form's submit button: off while its command is pending, and while offline, saying why. */
+export function SendButton({ pending, children }: { pending: boolean; children: ReactNode }) {
+  const { state } = useWebSocketContext();
+  const reason = useId();
+  const offline = state !== 'connected';
+  return (
+    <>
+      <button type="submit" disabled={pending || offline} aria-describedby={offline ? reason : undefined}>
+        {children}
+      </button>
+      {offline && (
+        <p id={reason} className="hint">
+          Sending is off until the connection to the server is back.
+        </p>
+      )}
+    </>
   );
 }
 

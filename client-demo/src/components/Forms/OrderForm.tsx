@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { useCommand } from '../../hooks/use-command';
 import type { Client, InventoryItem } from '../../lib/websocket/types';
-import { Field, Outcome } from './Field';
+import { Field, Outcome, SendButton } from './Field';
 
 interface Line {
   sku: string;
@@ -99,9 +99,7 @@ export function OrderForm({ clients, inventory }: OrderFormProps) {
       <Field label="Notes" error={errors.notes}>
         <input name="notes" value={notes} onChange={(e) => setNotes(e.target.value)} />
       </Field>
-      <button type="submit" disabled={create.pending}>
-        Create order
-      </button>
+      <SendButton pending={create.pending}>Create order</SendButton>
       <Outcome command={create} describe={(order) => `Order #${order.id} created: ${order.total}.`} />
     </form>
   );

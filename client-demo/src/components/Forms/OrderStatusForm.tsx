@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { useCommand } from '../../hooks/use-command';
 import { ORDER_STATUSES, type Order, type OrderStatus } from '../../lib/websocket/types';
-import { Field, Outcome } from './Field';
+import { Field, Outcome, SendButton } from './Field';
 
 export function OrderStatusForm({ orders }: { orders: Order[] }) {
   const update = useCommand('order:update');
@@ -34,9 +34,7 @@ export function OrderStatusForm({ orders }: { orders: Order[] }) {
           ))}
         </select>
       </Field>
-      <button type="submit" disabled={update.pending}>
-        Update status
-      </button>
+      <SendButton pending={update.pending}>Update status</SendButton>
       <Outcome command={update} describe={(order) => `Order #${order.id} is ${order.status}.`} />
     </form>
   );

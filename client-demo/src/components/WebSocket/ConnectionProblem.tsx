@@ -15,6 +15,7 @@ export function ConnectionProblem() {
           : `The connection to the server at ${address} was lost.`}
       </h2>
       <p>Check that pulso is running at that address and that this computer is online.</p>
+      <p>Until then the page shows what it last knew, and sending is off.</p>
       {/* Not announced every second: the heading already was. */}
       <p aria-live="off" data-testid="next-try">
         {seconds ? `Next try in ${seconds} s.` : 'Trying again now…'}
