@@ -135,8 +135,9 @@ describe.sequential('the dashboard in a real browser', () => {
     await pageA.getByRole('button', { name: 'Sign in' }).click();
     await pageA
       .getByTestId('refusal')
-      .filter({ hasText: /^unauthorized/ })
+      .filter({ hasText: /^The server refused to sign you in: \w.*\.$/ })
       .waitFor();
+    await screenshot(pageA, 'sign-in-refused');
     await pageA.getByRole('button', { name: 'Back to sign-in' }).click();
 
     await signIn(pageA, 'alice');
@@ -166,6 +167,12 @@ describe.sequential('the dashboard in a real browser', () => {
     await order.getByRole('button', { name: 'Create order' }).click();
     await order.locator('.field.invalid:has(select[name="client_id"]) .field-error').waitFor();
     await order.locator('.field.invalid:has(input[name="items[0].quantity"]) .field-error').waitFor();
+    // In words, next to the fields, and no parser paths or codes anywhere.
+    await order.getByRole('alert').filter({ hasText: 'The server refused: please correct the fields marked below.' }).waitFor();
+    await order.getByLabel('Quantity').and(order.getByLabel('must be a whole number from 1 to')).waitFor();
+    await order.getByLabel('Client').and(order.getByLabel('must be a client id')).waitFor();
+    await screenshot(pageA, 'field-errors');
+    expect(await pageA.locator('main').innerText()).not.toMatch(/items\[0\]|invalid fields|unit_price/);
 
     firstOrder = await createOrder(pageA, 'Acme', 'E2E-1', 8, '2.50');
     const row = pageB.locator(`tr[data-order-id="${firstOrder}"]`);
@@ -189,7 +196,10 @@ describe.sequential('the dashboard in a real browser', () => {
     // A move the rules forbid comes back as the ack's message.
     await update.getByLabel('New status').selectOption('pending');
     await update.getByRole('button', { name: 'Update status' }).click();
-    await update.getByRole('alert').waitFor();
+    await update
+      .getByRole('alert')
+      .filter({ hasText: /^The server refused: order \d+ cannot move from confirmed to pending\.$/ })
+      .waitFor();
   });
 
   it('delivers a test broadcast as a toast, and keeps the unread count in step in both pages', async () => {

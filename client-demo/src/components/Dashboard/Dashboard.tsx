@@ -1,5 +1,6 @@
 import { useWebSocketContext } from '../../contexts/WebSocketContext';
 import { useClients, useInventory, useOrders } from '../../hooks/use-dashboard-data';
+import { connectionRefusalInWords } from '../../lib/in-words';
 import { ClientForm } from '../Forms/ClientForm';
 import { ItemForm } from '../Forms/ItemForm';
 import { OrderForm } from '../Forms/OrderForm';
@@ -28,7 +29,7 @@ export function Dashboard({ onSignOut }: { onSignOut: () => void }) {
         <div className="panel" role="alert">
           <h2>The server refused the connection</h2>
           <p className="error" data-testid="refusal">
-            {error}
+            {connectionRefusalInWords(error)}
           </p>
           <button type="button" onClick={onSignOut}>
             Back to sign-in

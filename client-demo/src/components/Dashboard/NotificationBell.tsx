@@ -2,6 +2,7 @@ import { useState } from 'react';
 import { useWebSocketContext } from '../../contexts/WebSocketContext';
 import { useCommand } from '../../hooks/use-command';
 import { useNotifications } from '../../hooks/use-dashboard-data';
+import { refusalInWords } from '../../lib/in-words';
 
 /** The unread count (pushed by the server to every tab) and the inbox behind it. */
 export function NotificationBell() {
@@ -35,7 +36,7 @@ export function NotificationBell() {
           <button type="button" onClick={() => markAllRead.run({})} disabled={offline || markAllRead.pending || unreadCount === 0}>
             Mark all read
           </button>
-          {error && <p className="error">{error.message}</p>}
+          {error && <p className="error">{refusalInWords(error)}</p>}
           {notifications.items.length === 0 && <p className="empty">Nothing yet.</p>}
           <ul>
             {notifications.items.map((notification) => (

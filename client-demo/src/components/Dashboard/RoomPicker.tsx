@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { useWebSocketContext } from '../../contexts/WebSocketContext';
+import { NO_ANSWER } from '../../lib/in-words';
 import { TOPIC_ROOMS, type Ack, type RoomMembership } from '../../lib/websocket/types';
 
 /** Narrows (or widens) what this dashboard receives, with `joinRoom` / `leaveRoom`. */
@@ -13,10 +14,10 @@ export function RoomPicker() {
     setError(null);
     try {
       const ack = await request;
-      if (!ack.ok) setError(ack.error.fields?.room ?? ack.error.message);
+      if (!ack.ok) setError(`The server refused: ${ack.error.fields?.room ?? ack.error.message}`);
       return ack.ok;
     } catch {
-      setError('no answer from the server (offline?)');
+      setError(NO_ANSWER);
       return false;
     }
   }

@@ -3,6 +3,7 @@
 import { useId, useState, type ChangeEvent, type ReactNode } from 'react';
 import { useWebSocketContext } from '../../contexts/WebSocketContext';
 import type { CommandState } from '../../hooks/use-command';
+import { NO_ANSWER, refusalInWords } from '../../lib/in-words';
 import type { CommandName, Commands } from '../../lib/websocket/types';
 
 export function Field({ label, error, children }: { label: string; error?: string; children: ReactNode }) {
@@ -39,12 +40,13 @@ interface OutcomeProps<C extends CommandName> {
   describe: (result: Commands[C]['result']) => string;
 }
 
-/** The ack's message when the command failed, or what it did when it worked. */
+/** Why the command failed, in words, or what it did when it worked. */
 export function Outcome<C extends CommandName>({ command, describe }: OutcomeProps<C>) {
-  if (command.error)
+  const failure = command.noAnswer ? NO_ANSWER : command.error && refusalInWords(command.error);
+  if (failure)
     return (
       <p className="error" role="alert">
-        {command.error.message}
+        {failure}
       </p>
     );
   if (command.result) return <p className="ok">{describe(command.result)}</p>;
