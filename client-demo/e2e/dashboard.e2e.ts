@@ -233,9 +233,25 @@ describe.sequential('the dashboard in a real browser', () => {
 
   it('narrows a dashboard to the rooms it picks', async () => {
     const rooms = pageB.getByRole('region', { name: 'Rooms' });
+    // Rooms, raw events and the server's internals are in a Developer section, closed at first.
+    expect(await rooms.isVisible()).toBe(false);
+    expect(await pageB.getByRole('region', { name: 'Live events' }).isVisible()).toBe(false);
+    expect(await pageB.getByText(/^\d+ ms$/).isVisible()).toBe(false);
+    await pageB.locator('summary').filter({ hasText: 'Developer' }).press('Enter'); // by keyboard
+    await rooms.waitFor();
+    await pageB.getByRole('region', { name: 'Live events' }).getByText('connection_established').waitFor();
+    await pageB.getByRole('region', { name: 'Live /ws/stats' }).getByText(/^\d+ ms$/).waitFor();
+
     const inventory = rooms.getByLabel('inventory');
     await inventory.click(); // leave the topic room...
     await expect.poll(() => inventory.isChecked()).toBe(false);
+    // ...and the page says what it stops showing, also on the section's closed title.
+    await rooms
+      .getByText('Not following inventory: stock changes stop arriving; the inventory table no longer updates live.')
+      .waitFor();
+    await pageB.locator('summary').getByText('— not following inventory').waitFor();
+    await screenshot(pageB, 'developer-section');
+    await expectAccessible(pageB);
     await rooms.getByLabel('Room to join').fill('sku:E2E-1'); // ...but follow one SKU
     await rooms.getByRole('button', { name: 'Join' }).click();
     await rooms.getByRole('button', { name: 'Leave sku:E2E-1' }).waitFor();

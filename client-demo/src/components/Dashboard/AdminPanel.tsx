@@ -1,13 +1,10 @@
-import { useEffect, useState, type FormEvent } from 'react';
-import { useWebSocketContext } from '../../contexts/WebSocketContext';
+import type { FormEvent } from 'react';
 import { useCommand } from '../../hooks/use-command';
-import { getJson, type StatsResponse } from '../../lib/api';
+import { useLiveStats } from '../../hooks/use-live-stats';
 import { SEVERITIES, type Severity } from '../../lib/websocket/types';
 import { Field, Outcome, SendButton, useFields } from '../Forms/Field';
 
-const STATS_EVERY_MS = 2000;
-
-/** Admins only: a test broadcast (refused by a production server) and live `/ws/stats`. */
+/** Admins only: a test broadcast (refused by a production server) and who is connected. */
 export function AdminPanel() {
   return (
     <section className="panel admin" aria-labelledby="admin-title">
@@ -50,31 +47,12 @@ function TestBroadcastForm() {
   );
 }
 
+/** Who is connected, for the admin; the server's internals are in the Developer section. */
 function LiveStats() {
-  const { auth, url, state } = useWebSocketContext();
-  const [stats, setStats] = useState<StatsResponse | null>(null);
-  const [error, setError] = useState<string | null>(null);
-
-  useEffect(() => {
-    if (state !== 'connected') return;
-    let current = true;
-    const load = () =>
-      getJson<StatsResponse>('/ws/stats', auth, url).then(
-        (response) => current && (setStats(response), setError(null)),
-        (reason: Error) => current && setError(reason.message),
-      );
-    load();
-    const timer = setInterval(load, STATS_EVERY_MS);
-    return () => {
-      current = false;
-      clearInterval(timer);
-    };
-  }, [auth, url, state]);
-  const stale = state !== 'connected';
-
+  const { stats, error, stale } = useLiveStats();
   return (
     <div className={stale ? 'stats stale' : 'stats'} data-testid="stats">
-      <h3>Live /ws/stats</h3>
+      <h3>Connections now</h3>
       {error && <p className="error">{error}</p>}
       {stats && stale && (
         <p className="stale-note">
@@ -83,45 +61,18 @@ function LiveStats() {
         </p>
       )}
       {stats && (
-        <>
-          <dl>
-            <dt>Connections</dt>
-            <dd data-testid="stats-connections">{stats.stats.total_connections}</dd>
-            <dt>Users</dt>
-            <dd>{stats.stats.unique_users}</dd>
-            <dt>By role</dt>
-            <dd>
-              {Object.entries(stats.stats.connections_by_role)
-                .map(([role, n]) => `${role}: ${n}`)
-                .join(', ')}
-            </dd>
-            <dt>Messages sent</dt>
-            <dd>{stats.stats.metrics.total_messages_sent}</dd>
-            <dt>Broadcasts</dt>
-            <dd>{stats.stats.metrics.total_broadcasts}</dd>
-            <dt>Send errors</dt>
-            <dd>{stats.stats.metrics.total_send_errors}</dd>
-            <dt>Heartbeat</dt>
-            <dd>{stats.stats.heartbeat_interval} ms</dd>
-          </dl>
-          <table>
-            <thead>
-              <tr>
-                <th>Room</th>
-                <th className="num">Sockets</th>
-              </tr>
-            </thead>
-            <tbody>
-              {Object.entries(stats.stats.rooms).map(([room, count]) => (
-                <tr key={room}>
-                  <td>{room}</td>
-                  <td className="num">{count}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          <p className="hint">as of {new Date(stats.timestamp).toLocaleTimeString()}</p>
-        </>
+        <dl>
+          <dt>Connections</dt>
+          <dd data-testid="stats-connections">{stats.stats.total_connections}</dd>
+          <dt>People</dt>
+          <dd>{stats.stats.unique_users}</dd>
+          <dt>By role</dt>
+          <dd>
+            {Object.entries(stats.stats.connections_by_role)
+              .map(([role, n]) => `${role}: ${n}`)
+              .join(', ')}
+          </dd>
+        </dl>
       )}
     </div>
   );

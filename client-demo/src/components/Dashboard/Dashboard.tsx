@@ -10,12 +10,11 @@ import { ConnectionStatus } from '../WebSocket/ConnectionStatus';
 import { NotificationToasts } from '../WebSocket/NotificationToast';
 import { AdminPanel } from './AdminPanel';
 import { AlertsPanel } from './AlertsPanel';
-import { EventFeed } from './EventFeed';
+import { DeveloperSection } from './DeveloperSection';
 import { FiguresPanel } from './FiguresPanel';
 import { InventoryTable } from './InventoryTable';
 import { NotificationBell } from './NotificationBell';
 import { OrdersTable } from './OrdersTable';
-import { RoomPicker } from './RoomPicker';
 
 export function Dashboard({ onSignOut }: { onSignOut: () => void }) {
   const { session, state, error } = useWebSocketContext();
@@ -56,13 +55,11 @@ export function Dashboard({ onSignOut }: { onSignOut: () => void }) {
         </button>
       </header>
       <ConnectionProblem />
-      <RoomPicker />
       <main className="grid">
         <OrdersTable orders={orders} clients={clients.items} />
         <InventoryTable inventory={inventory} />
         <FiguresPanel />
         <AlertsPanel />
-        <EventFeed />
         {(role === 'admin' || role === 'staff') && (
           <section className="forms" aria-label="Commands">
             <ClientForm />
@@ -72,6 +69,7 @@ export function Dashboard({ onSignOut }: { onSignOut: () => void }) {
           </section>
         )}
         {role === 'admin' && <AdminPanel />}
+        <DeveloperSection admin={role === 'admin'} />
       </main>
       <NotificationToasts />
     </>

@@ -1,11 +1,24 @@
 import { useState, type FormEvent } from 'react';
 import { useWebSocketContext } from '../../contexts/WebSocketContext';
 import { NO_ANSWER } from '../../lib/in-words';
-import { TOPIC_ROOMS, type Ack, type RoomMembership } from '../../lib/websocket/types';
+import { TOPIC_ROOMS, type Ack, type RoomMembership, type TopicRoom } from '../../lib/websocket/types';
+
+/** The topic rooms a dashboard has left (none before it first connected). */
+export function unfollowedTopics(rooms: readonly string[], connectedOnce: boolean): TopicRoom[] {
+  return connectedOnce ? TOPIC_ROOMS.filter((room) => !rooms.includes(room)) : [];
+}
+
+/** What the page stops showing when it leaves a topic room. */
+export const UNFOLLOWED: Record<TopicRoom, string> = {
+  orders: 'new orders and status changes stop arriving; the orders table and figures no longer update live.',
+  clients: 'new clients stop arriving; they no longer appear in the order form.',
+  inventory: 'stock changes stop arriving; the inventory table no longer updates live.',
+  alerts: 'stock-low alerts and their notices stop arriving.',
+};
 
 /** Narrows (or widens) what this dashboard receives, with `joinRoom` / `leaveRoom`. */
 export function RoomPicker() {
-  const { client, rooms } = useWebSocketContext();
+  const { client, rooms, session } = useWebSocketContext();
   const [entityRoom, setEntityRoom] = useState('');
   const [error, setError] = useState<string | null>(null);
   const entityRooms = rooms.filter((room) => !(TOPIC_ROOMS as readonly string[]).includes(room));
@@ -39,6 +52,11 @@ export function RoomPicker() {
           />
           {room}
         </label>
+      ))}
+      {unfollowedTopics(rooms, session !== null).map((room) => (
+        <p key={room} className="unfollowed">
+          Not following {room}: {UNFOLLOWED[room]}
+        </p>
       ))}
       {entityRooms.map((room) => (
         <span key={room} className="chip">
