@@ -52,7 +52,11 @@ beforeAll(async () => {
 
 /** One window each, so no page is a background tab that Chromium throttles. */
 async function open(): Promise<Page> {
-  const context = await browser!.newContext({ viewport: { width: 1400, height: 1000 } });
+  const context = await browser!.newContext({
+    viewport: { width: 1400, height: 1000 },
+    locale: 'en-US',
+    timezoneId: 'UTC',
+  });
   context.setDefaultTimeout(WAIT_MS);
   return context.newPage();
 }
@@ -82,6 +86,9 @@ const unread = (page: Page, count: number) =>
 const form = (page: Page, name: string) => page.getByRole('form', { name });
 const panel = (page: Page, name: string) => page.getByRole('region', { name, exact: true });
 const siteOrigin = () => new URL(site!.resolvedUrls!.local[0]).origin;
+/** How the pages (en-US, UTC) write a moment. */
+const dateAndTime = (iso: string | null) =>
+  new Intl.DateTimeFormat('en-US', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' }).format(new Date(iso!));
 
 async function signIn(page: Page, userId: string, apiKey: string = API_KEYS.admin) {
   await submitSignIn(page, userId, apiKey);
@@ -176,8 +183,10 @@ describe.sequential('the dashboard in a real browser', () => {
 
     firstOrder = await createOrder(pageA, 'Acme', 'E2E-1', 8, '2.50');
     const row = pageB.locator(`tr[data-order-id="${firstOrder}"]`);
-    await row.filter({ hasText: '20.00' }).filter({ hasText: 'pending' }).waitFor();
+    await row.filter({ hasText: '$20.00' }).filter({ hasText: 'pending' }).waitFor();
     expect(await row.getAttribute('class')).toContain('row-new');
+    const placed = row.locator('time');
+    expect(await placed.textContent()).toBe(dateAndTime(await placed.getAttribute('datetime')));
     // 10 - 8 = 2 is at or below the threshold of 3: highlighted, and an alert.
     await pageB.locator('tr.low[data-sku="E2E-1"][data-low="true"]').getByText('2', { exact: true }).waitFor();
     // The alert is the threshold's (a report would add "— reported"), and the only one.
@@ -219,10 +228,11 @@ describe.sequential('the dashboard in a real browser', () => {
       .click();
     for (const page of [pageA, pageB]) await unread(page, 0).waitFor();
     await pageA.getByRole('button', { name: 'Notifications' }).click();
-    await pageA
-      .getByRole('dialog', { name: 'Notifications' })
-      .locator('li.read', { hasText: 'E2E broadcast' })
-      .waitFor();
+    const read = pageA.getByRole('dialog', { name: 'Notifications' }).locator('li.read', { hasText: 'E2E broadcast' });
+    await read.waitFor();
+    // Each notification says when it was sent.
+    const sent = read.locator('time');
+    expect(await sent.textContent()).toBe(dateAndTime(await sent.getAttribute('datetime')));
 
     // The admin panel's live /ws/stats counts both pages.
     await pageA.getByTestId('stats-connections').filter({ hasText: /^2$/ }).waitFor();
@@ -319,14 +329,14 @@ describe.sequential('the dashboard in a real browser', () => {
       const before = {
         today: Number(await figure('orders-today').textContent()),
         pending: Number(await figure('orders-pending').textContent()),
-        cents: Math.round(Number(await figure('revenue-today').textContent()) * 100),
+        cents: Math.round(Number((await figure('revenue-today').textContent())!.replace(/[$,]/g, '')) * 100),
       };
       expect(before.today).toBeGreaterThan(0);
       await createOrder(page, 'Acme', 'E2E-1', 2, '1.25');
       await figure('orders-today').filter({ hasText: new RegExp(`^${before.today + 1}$`) }).waitFor();
       await figure('orders-pending').filter({ hasText: new RegExp(`^${before.pending + 1}$`) }).waitFor();
       const revenue = ((before.cents + 250) / 100).toFixed(2);
-      await figure('revenue-today').filter({ hasText: new RegExp(`^${revenue.replace('.', '\\.')}$`) }).waitFor();
+      await figure('revenue-today').filter({ hasText: new RegExp(`^\\$${revenue.replace('.', '\\.')}$`) }).waitFor();
 
       // Restocked above its threshold, the item leaves the panel.
       await saveItem(page, { sku: 'E2E-LOW', quantity: '10' });

@@ -1,5 +1,6 @@
 import { Fragment } from 'react';
 import { useSummary } from '../../hooks/use-summary';
+import { formatMoney } from '../../lib/format';
 import { ORDER_STATUSES } from '../../lib/websocket/types';
 import { NotLoaded } from '../Common/ListStatus';
 
@@ -17,7 +18,7 @@ export function FiguresPanel() {
             <dt>Orders today</dt>
             <dd data-testid="orders-today">{summary.orders_today}</dd>
             <dt>Revenue today</dt>
-            <dd data-testid="revenue-today">{summary.revenue_today}</dd>
+            <dd data-testid="revenue-today">{formatMoney(summary.revenue_today)}</dd>
             <dt>Items low on stock</dt>
             <dd data-testid="low-stock-items">{summary.low_stock_items}</dd>
             {ORDER_STATUSES.map((status) => (

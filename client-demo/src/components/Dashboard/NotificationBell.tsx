@@ -2,6 +2,7 @@ import { useState } from 'react';
 import { useWebSocketContext } from '../../contexts/WebSocketContext';
 import { useCommand } from '../../hooks/use-command';
 import { useNotifications } from '../../hooks/use-dashboard-data';
+import { formatDateTime } from '../../lib/format';
 import { refusalInWords } from '../../lib/in-words';
 
 /** The unread count (pushed by the server to every tab) and the inbox behind it. */
@@ -48,6 +49,7 @@ export function NotificationBell() {
                 <strong>{notification.subject}</strong>{' '}
                 <span className={`severity severity-${notification.severity}`}>{notification.severity}</span>
                 <p>{notification.message}</p>
+                <time dateTime={notification.created_at}>{formatDateTime(notification.created_at)}</time>
                 {!notification.read && (
                   <button
                     type="button"

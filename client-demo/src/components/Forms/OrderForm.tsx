@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { useCommand } from '../../hooks/use-command';
+import { formatMoney } from '../../lib/format';
 import type { Client, InventoryItem } from '../../lib/websocket/types';
 import { Field, Outcome, SendButton } from './Field';
 
@@ -100,7 +101,7 @@ export function OrderForm({ clients, inventory }: OrderFormProps) {
         <input name="notes" value={notes} onChange={(e) => setNotes(e.target.value)} />
       </Field>
       <SendButton pending={create.pending}>Create order</SendButton>
-      <Outcome command={create} describe={(order) => `Order #${order.id} created: ${order.total}.`} />
+      <Outcome command={create} describe={(order) => `Order #${order.id} created: ${formatMoney(order.total)}.`} />
     </form>
   );
 }

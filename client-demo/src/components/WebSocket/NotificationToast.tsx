@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useState } from 'react';
 import { useWebSocket } from '../../hooks/use-websocket';
+import { formatDateTime } from '../../lib/format';
 import type { Notification } from '../../lib/websocket/types';
 
 const SHOW_FOR_MS = 8000;
@@ -24,7 +25,7 @@ interface NotificationToastProps {
 }
 
 export function NotificationToast({ notification, onDismiss }: NotificationToastProps) {
-  const { id, subject, message, severity } = notification;
+  const { id, subject, message, severity, created_at } = notification;
   useEffect(() => {
     const timer = setTimeout(() => onDismiss(id), SHOW_FOR_MS);
     return () => clearTimeout(timer);
@@ -33,6 +34,7 @@ export function NotificationToast({ notification, onDismiss }: NotificationToast
     <div className={`toast toast-${severity}`} role="alert" data-testid="toast">
       <strong>{subject}</strong>
       <p>{message}</p>
+      <time dateTime={created_at}>{formatDateTime(created_at)}</time>
       <button type="button" className="toast-close" aria-label="Dismiss" onClick={() => onDismiss(id)}>
         ×
       </button>
