@@ -222,17 +222,27 @@ describe.sequential('the dashboard in a real browser', () => {
     for (const page of [pageA, pageB]) await unread(page, 1).waitFor();
 
     await pageB.getByRole('button', { name: 'Notifications' }).click();
-    await pageB
-      .getByRole('dialog', { name: 'Notifications' })
-      .getByRole('button', { name: 'Mark read', exact: true })
-      .click();
+    await panel(pageB, 'Notifications').getByRole('button', { name: 'Mark read', exact: true }).click();
     for (const page of [pageA, pageB]) await unread(page, 0).waitFor();
     await pageA.getByRole('button', { name: 'Notifications' }).click();
-    const read = pageA.getByRole('dialog', { name: 'Notifications' }).locator('li.read', { hasText: 'E2E broadcast' });
+    const inbox = panel(pageA, 'Notifications');
+    const read = inbox.locator('li.read', { hasText: 'E2E broadcast' });
     await read.waitFor();
     // Each notification says when it was sent.
     const sent = read.locator('time');
     expect(await sent.textContent()).toBe(dateAndTime(await sent.getAttribute('datetime')));
+    // The open inbox pushes the panels down rather than covering any of them.
+    await toast(pageA).getByRole('button', { name: 'Dismiss' }).click();
+    await toast(pageA).waitFor({ state: 'detached' });
+    await screenshot(pageA, 'inbox-open');
+    const inboxBox = (await inbox.boundingBox())!;
+    for (const name of ['Orders', 'Inventory', 'Figures', 'Stock alerts']) {
+      const box = (await panel(pageA, name).boundingBox())!;
+      expect(box.y, `${name} starts below the inbox`).toBeGreaterThanOrEqual(inboxBox.y + inboxBox.height);
+    }
+    await expectAccessible(pageA);
+    await pageA.getByRole('button', { name: 'Notifications' }).press('Enter'); // closes, by keyboard
+    await inbox.waitFor({ state: 'detached' });
 
     // The admin panel's live /ws/stats counts both pages.
     await pageA.getByTestId('stats-connections').filter({ hasText: /^2$/ }).waitFor();

@@ -1,3 +1,4 @@
+import { useState } from 'react';
 import { useWebSocketContext } from '../../contexts/WebSocketContext';
 import { useClients, useInventory, useOrders } from '../../hooks/use-dashboard-data';
 import { connectionRefusalInWords } from '../../lib/in-words';
@@ -13,7 +14,7 @@ import { AlertsPanel } from './AlertsPanel';
 import { DeveloperSection } from './DeveloperSection';
 import { FiguresPanel } from './FiguresPanel';
 import { InventoryTable } from './InventoryTable';
-import { NotificationBell } from './NotificationBell';
+import { NotificationBell, NotificationInbox } from './NotificationBell';
 import { OrdersTable } from './OrdersTable';
 
 export function Dashboard({ onSignOut }: { onSignOut: () => void }) {
@@ -21,6 +22,7 @@ export function Dashboard({ onSignOut }: { onSignOut: () => void }) {
   const orders = useOrders();
   const inventory = useInventory();
   const clients = useClients();
+  const [inboxOpen, setInboxOpen] = useState(false);
 
   if (!session && state === 'disconnected') {
     return (
@@ -49,12 +51,13 @@ export function Dashboard({ onSignOut }: { onSignOut: () => void }) {
             {session.user_id} ({session.role})
           </span>
         )}
-        <NotificationBell />
+        <NotificationBell open={inboxOpen} onToggle={() => setInboxOpen(!inboxOpen)} />
         <button type="button" onClick={onSignOut}>
           Sign out
         </button>
       </header>
       <ConnectionProblem />
+      {inboxOpen && <NotificationInbox />}
       <main className="grid">
         <OrdersTable orders={orders} clients={clients.items} />
         <InventoryTable inventory={inventory} />
