@@ -161,8 +161,11 @@ describe.sequential('the dashboard in a real browser', () => {
   it('creates a client, an item and an order in one page and shows them live in the other', async () => {
     const client = form(pageA, 'New client');
     await client.getByLabel('Name').fill('Acme');
+    await client.getByLabel('Email').fill('orders@acme.test');
     await client.getByRole('button', { name: 'Create client' }).click();
     await client.getByText(/Client #\d+ Acme created/).waitFor();
+    // The other page lists it with its details.
+    await panel(pageB, 'Clients').getByRole('row', { name: /^Acme orders@acme\.test — \w{3} \d+, \d{4}/ }).waitFor();
 
     await saveItem(pageA, { sku: 'E2E-1', name: 'Widget', quantity: '10', threshold: '3' });
     await pageB.locator('tr[data-sku="E2E-1"][data-low="false"]').getByText('10', { exact: true }).waitFor();
@@ -368,7 +371,7 @@ describe.sequential('the dashboard in a real browser', () => {
       await problem.getByRole('heading', { name: `The server at ${siteOrigin()} cannot be reached.` }).waitFor();
       await problem.getByText('Check that pulso is running at that address and that this computer is online.').waitFor();
       await problem.getByText(/^(Next try in \d+ s\.|Trying again now…)$/).waitFor();
-      for (const name of ['Orders', 'Inventory', 'Stock alerts', 'Figures']) {
+      for (const name of ['Orders', 'Inventory', 'Stock alerts', 'Figures', 'Clients']) {
         await panel(page, name).getByText('Not loaded yet: waiting for the server.').waitFor();
       }
       // No placeholder count on the bell while the count is unknown.

@@ -11,6 +11,7 @@ import { ConnectionStatus } from '../WebSocket/ConnectionStatus';
 import { NotificationToasts } from '../WebSocket/NotificationToast';
 import { AdminPanel } from './AdminPanel';
 import { AlertsPanel } from './AlertsPanel';
+import { ClientsTable } from './ClientsTable';
 import { DeveloperSection } from './DeveloperSection';
 import { FiguresPanel } from './FiguresPanel';
 import { InventoryTable } from './InventoryTable';
@@ -63,6 +64,7 @@ export function Dashboard({ onSignOut }: { onSignOut: () => void }) {
         <InventoryTable inventory={inventory} />
         <FiguresPanel />
         <AlertsPanel />
+        <ClientsTable clients={clients} />
         {(role === 'admin' || role === 'staff') && (
           <section className="forms" aria-label="Commands">
             <ClientForm />
