@@ -360,6 +360,35 @@ describe.sequential('the dashboard in a real browser', () => {
       await page.context().close();
     }
   });
+  it('lets staff report low stock, which staff pages show as a toast and an alert', async () => {
+    const staff = await open();
+    try {
+      await staff.goto(site!.resolvedUrls!.local[0]);
+      await signIn(staff, 'sam', API_KEYS.staff);
+      const report = form(staff, 'Report low stock');
+      await report.getByLabel('SKU').fill('NOPE-1');
+      await report.getByRole('button', { name: 'Report', exact: true }).click();
+      await report.getByRole('alert').filter({ hasText: 'The server refused: no item with sku NOPE-1.' }).waitFor();
+
+      const toast = (page: Page) =>
+        page
+          .getByTestId('toast')
+          .filter({ hasText: 'Low stock: E2E-1 Widget' })
+          .filter({ hasText: 'reported: back shelf empty' });
+      const toasts = Promise.all([staff, pageA].map((page) => toast(page).waitFor()));
+      await report.getByLabel('SKU').fill('E2E-1');
+      await report.getByLabel('Note (optional)').fill('back shelf empty');
+      await report.getByRole('button', { name: 'Report', exact: true }).click();
+      await report.getByText(/^Reported: E2E-1 Widget, \d+ left\.$/).waitFor();
+      await toasts;
+      await panel(pageA, 'Stock alerts').getByText(/^E2E-1 Widget: \d+ left \(threshold \d+\) — reported: back shelf empty/).waitFor();
+      await screenshot(staff, 'staff-reported-low-stock');
+      await expectAccessible(staff);
+    } finally {
+      await staff.context().close();
+    }
+  });
+
   it('says plainly that the server cannot be reached, what to check and when it tries again', async () => {
     await server!.stop();
     server = undefined;

@@ -6,6 +6,8 @@ import { ClientForm } from '../Forms/ClientForm';
 import { ItemForm } from '../Forms/ItemForm';
 import { OrderForm } from '../Forms/OrderForm';
 import { OrderStatusForm } from '../Forms/OrderStatusForm';
+import { SkuOptions } from '../Forms/SkuOptions';
+import { StockReportForm } from '../Forms/StockReportForm';
 import { ConnectionProblem } from '../WebSocket/ConnectionProblem';
 import { ConnectionStatus } from '../WebSocket/ConnectionStatus';
 import { NotificationToasts } from '../WebSocket/NotificationToast';
@@ -69,8 +71,10 @@ export function Dashboard({ onSignOut }: { onSignOut: () => void }) {
           <section className="forms" aria-label="Commands">
             <ClientForm />
             <ItemForm />
-            <OrderForm clients={clients.items} inventory={inventory.items} />
+            <OrderForm clients={clients.items} />
             <OrderStatusForm orders={orders.items} />
+            <StockReportForm />
+            <SkuOptions inventory={inventory.items} />
           </section>
         )}
         {role === 'admin' && <AdminPanel />}
