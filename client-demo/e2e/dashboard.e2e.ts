@@ -227,6 +227,7 @@ describe.sequential('the dashboard in a real browser', () => {
     await pageB.getByRole('button', { name: 'Notifications' }).click();
     await panel(pageB, 'Notifications').getByRole('button', { name: 'Mark read', exact: true }).click();
     for (const page of [pageA, pageB]) await unread(page, 0).waitFor();
+    await pageB.getByRole('button', { name: 'Notifications' }).click();
     await pageA.getByRole('button', { name: 'Notifications' }).click();
     const inbox = panel(pageA, 'Notifications');
     const read = inbox.locator('li.read', { hasText: 'E2E broadcast' });
@@ -384,6 +385,40 @@ describe.sequential('the dashboard in a real browser', () => {
       await panel(pageA, 'Stock alerts').getByText(/^E2E-1 Widget: \d+ left \(threshold \d+\) — reported: back shelf empty/).waitFor();
       await screenshot(staff, 'staff-reported-low-stock');
       await expectAccessible(staff);
+    } finally {
+      await staff.context().close();
+    }
+  });
+
+  it('lets an admin send a notification to one user, who alone gets it', async () => {
+    const staff = await open();
+    try {
+      await staff.goto(site!.resolvedUrls!.local[0]);
+      await signIn(staff, 'sam', API_KEYS.staff);
+      const before = Number(await staff.getByTestId('unread-count').textContent());
+
+      const send = form(pageA, 'Send a notification');
+      await send.getByLabel('To user id').fill('sam');
+      await send.getByLabel('Subject').fill('Stock count');
+      await send.getByLabel('Message').fill('Please count aisle 4 today');
+      await send.getByLabel('Severity').selectOption('warning');
+      const arrived = staff
+        .getByTestId('toast')
+        .filter({ hasText: 'Stock count' })
+        .filter({ hasText: 'Please count aisle 4 today' })
+        .waitFor();
+      await send.getByRole('button', { name: 'Send', exact: true }).click();
+      await send.getByText('"Stock count" sent to sam.').waitFor();
+      await arrived;
+      await unread(staff, before + 1).waitFor();
+
+      // Not in the sender's own inbox (loaded from the server when opened).
+      await pageA.getByRole('button', { name: 'Notifications' }).click();
+      const inbox = panel(pageA, 'Notifications');
+      await inbox.getByText('E2E broadcast').waitFor();
+      expect(await inbox.getByText('Stock count').count()).toBe(0);
+      await pageA.getByRole('button', { name: 'Notifications' }).click();
+      await inbox.waitFor({ state: 'detached' });
     } finally {
       await staff.context().close();
     }

@@ -4,15 +4,66 @@ import { useLiveStats } from '../../hooks/use-live-stats';
 import { SEVERITIES, type Severity } from '../../lib/websocket/types';
 import { Field, Outcome, SendButton, useFields } from '../Forms/Field';
 
-/** Admins only: a test broadcast (refused by a production server) and who is connected. */
+/**
+ * Admins only: a notification to one user or everyone, a test broadcast (refused by a
+ * production server), and who is connected.
+ */
 export function AdminPanel() {
   return (
     <section className="panel admin" aria-labelledby="admin-title">
       <h2 id="admin-title">Admin</h2>
+      <SendNotificationForm />
       <TestBroadcastForm />
       <LiveStats />
     </section>
   );
+}
+
+/** `notification:send`, as the plan's `emit_notification(message, user_id, severity)`. */
+function SendNotificationForm() {
+  const send = useCommand('notification:send');
+  const { values, bind, reset } = useFields({ user_id: '', subject: '', message: '', severity: 'info' });
+  const errors = send.error?.fields ?? {};
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    const sent = await send.run({
+      user_id: values.user_id.trim() || null,
+      subject: values.subject,
+      message: values.message,
+      severity: values.severity as Severity,
+    });
+    if (sent) reset();
+  }
+
+  return (
+    <form className="form" aria-label="Send a notification" onSubmit={submit}>
+      <h3>Send a notification</h3>
+      <Field label="To user id (empty: everyone)" error={errors.user_id}>
+        <input {...bind('user_id')} placeholder="e.g. sam" />
+      </Field>
+      <Field label="Subject" error={errors.subject}>
+        <input {...bind('subject')} />
+      </Field>
+      <Field label="Message" error={errors.message}>
+        <textarea {...bind('message')} rows={2} />
+      </Field>
+      <Field label="Severity" error={errors.severity}>
+        <select {...bind('severity')}>
+          <SeverityOptions />
+        </select>
+      </Field>
+      <SendButton pending={send.pending}>Send</SendButton>
+      <Outcome
+        command={send}
+        describe={(notification) => `"${notification.subject}" sent to ${notification.user_id ?? 'everyone'}.`}
+      />
+    </form>
+  );
+}
+
+function SeverityOptions() {
+  return SEVERITIES.map((severity) => <option key={severity}>{severity}</option>);
 }
 
 function TestBroadcastForm() {
@@ -36,9 +87,7 @@ function TestBroadcastForm() {
       </Field>
       <Field label="Level" error={errors.level}>
         <select {...bind('level')}>
-          {SEVERITIES.map((level) => (
-            <option key={level}>{level}</option>
-          ))}
+          <SeverityOptions />
         </select>
       </Field>
       <SendButton pending={broadcast.pending}>Broadcast</SendButton>
