@@ -424,6 +424,28 @@ describe.sequential('the dashboard in a real browser', () => {
     }
   });
 
+  it('shows who is online: the server\'s list when a page opens, then arrivals and departures live', async () => {
+    const online = (page: Page) => panel(page, 'Online now').getByRole('listitem');
+    await online(pageA).filter({ hasText: /^alice \(admin\) — you$/ }).waitFor();
+    expect(await online(pageA).filter({ hasText: /^alice/ }).count()).toBe(1); // two pages, one person
+
+    const staff = await open();
+    try {
+      await staff.goto(site!.resolvedUrls!.local[0]);
+      await signIn(staff, 'pat', API_KEYS.staff);
+      // alice was online before this page opened: only GET /api/presence can tell it.
+      await online(staff).filter({ hasText: /^alice \(admin\)$/ }).waitFor();
+      await online(staff).filter({ hasText: /^pat \(staff\) — you$/ }).waitFor();
+      // The page that was already open learns of pat as pat arrives.
+      await online(pageA).filter({ hasText: /^pat \(staff\)$/ }).waitFor();
+      await screenshot(staff, 'online-now');
+      await expectAccessible(staff);
+    } finally {
+      await staff.context().close();
+    }
+    await online(pageA).filter({ hasText: /^pat/ }).waitFor({ state: 'detached' });
+  });
+
   it('says plainly that the server cannot be reached, what to check and when it tries again', async () => {
     await server!.stop();
     server = undefined;
@@ -435,7 +457,7 @@ describe.sequential('the dashboard in a real browser', () => {
       await problem.getByRole('heading', { name: `The server at ${siteOrigin()} cannot be reached.` }).waitFor();
       await problem.getByText('Check that pulso is running at that address and that this computer is online.').waitFor();
       await problem.getByText(/^(Next try in \d+ s\.|Trying again now…)$/).waitFor();
-      for (const name of ['Orders', 'Inventory', 'Stock alerts', 'Figures', 'Clients']) {
+      for (const name of ['Orders', 'Inventory', 'Stock alerts', 'Figures', 'Clients', 'Online now']) {
         await panel(page, name).getByText('Not loaded yet: waiting for the server.').waitFor();
       }
       // No placeholder count on the bell while the count is unknown.

@@ -19,6 +19,7 @@ import { FiguresPanel } from './FiguresPanel';
 import { InventoryTable } from './InventoryTable';
 import { NotificationBell, NotificationInbox } from './NotificationBell';
 import { OrdersTable } from './OrdersTable';
+import { PresencePanel } from './PresencePanel';
 
 export function Dashboard({ onSignOut }: { onSignOut: () => void }) {
   const { session, state, error } = useWebSocketContext();
@@ -67,6 +68,7 @@ export function Dashboard({ onSignOut }: { onSignOut: () => void }) {
         <FiguresPanel />
         <AlertsPanel />
         <ClientsTable clients={clients} />
+        <PresencePanel />
         {(role === 'admin' || role === 'staff') && (
           <section className="forms" aria-label="Commands">
             <ClientForm />
