@@ -137,6 +137,8 @@ async function createOrder(
 describe.sequential('the dashboard in a real browser', () => {
   it('shows why a JWT is refused, then signs in with an API key in two pages', async () => {
     await pageA.goto(site!.resolvedUrls!.local[0]);
+    await screenshot(pageA, 'sign-in');
+    await expectAccessible(pageA);
     await pageA.getByLabel('JWT').check();
     await pageA.getByLabel('Token').fill('eyJhbGciOiJIUzI1NiJ9.e30.bogus');
     await pageA.getByRole('button', { name: 'Sign in' }).click();
@@ -145,9 +147,13 @@ describe.sequential('the dashboard in a real browser', () => {
       .filter({ hasText: /^The server refused to sign you in: \w.*\.$/ })
       .waitFor();
     await screenshot(pageA, 'sign-in-refused');
+    await expectAccessible(pageA);
     await pageA.getByRole('button', { name: 'Back to sign-in' }).click();
 
-    await signIn(pageA, 'alice');
+    // By keyboard: Enter in a field signs in.
+    await pageA.getByRole('textbox', { name: 'User id' }).fill('alice');
+    await pageA.getByRole('textbox', { name: 'User id' }).press('Enter');
+    await status(pageA, 'connected').waitFor();
     await pageB.goto(site!.resolvedUrls!.local[0]);
     await signIn(pageB, 'alice');
     // The sign-in is remembered in the tab.
@@ -162,7 +168,7 @@ describe.sequential('the dashboard in a real browser', () => {
     const client = form(pageA, 'New client');
     await client.getByLabel('Name').fill('Acme');
     await client.getByLabel('Email').fill('orders@acme.test');
-    await client.getByRole('button', { name: 'Create client' }).click();
+    await client.getByLabel('Email').press('Enter'); // by keyboard
     await client.getByText(/Client #\d+ Acme created/).waitFor();
     // The other page lists it with its details.
     await panel(pageB, 'Clients').getByRole('row', { name: /^Acme orders@acme\.test — \w{3} \d+, \d{4}/ }).waitFor();
@@ -301,7 +307,9 @@ describe.sequential('the dashboard in a real browser', () => {
       await form(pageA, name).getByRole('button', { name: button, disabled: true }).waitFor();
       await form(pageA, name).getByText('Sending is off until the connection to the server is back.').waitFor();
     }
-    await pageA.getByTestId('stats').getByText(/^Stale: as of .*, before the connection was lost/).waitFor();
+    for (const figures of [pageA.getByTestId('stats'), panel(pageA, 'Figures')]) {
+      await figures.getByText(/^Stale: as of .*, before the connection was lost/).waitFor();
+    }
     await pageA.getByRole('alert').getByText('Until then the page shows what it last knew, and sending is off.').waitFor();
     await screenshot(pageA, 'offline-admin');
     await expectAccessible(pageA);

@@ -2,6 +2,7 @@ import type { FormEvent } from 'react';
 import { useCommand } from '../../hooks/use-command';
 import { useLiveStats } from '../../hooks/use-live-stats';
 import { SEVERITIES, type Severity } from '../../lib/websocket/types';
+import { StaleNote } from '../Common/StaleNote';
 import { Field, Outcome, SendButton, useFields } from '../Forms/Field';
 
 /**
@@ -103,12 +104,7 @@ function LiveStats() {
     <div className={stale ? 'stats stale' : 'stats'} data-testid="stats">
       <h3>Connections now</h3>
       {error && <p className="error">{error}</p>}
-      {stats && stale && (
-        <p className="stale-note">
-          Stale: as of {new Date(stats.timestamp).toLocaleTimeString()}, before the connection was lost; not updated
-          until it is back.
-        </p>
-      )}
+      {stats && <StaleNote asOf={stats.timestamp} />}
       {stats && (
         <dl>
           <dt>Connections</dt>

@@ -3,6 +3,7 @@ import { useSummary } from '../../hooks/use-summary';
 import { formatMoney } from '../../lib/format';
 import { ORDER_STATUSES } from '../../lib/websocket/types';
 import { NotLoaded } from '../Common/ListStatus';
+import { StaleNote } from '../Common/StaleNote';
 
 /** The server's business figures, kept live. */
 export function FiguresPanel() {
@@ -14,6 +15,7 @@ export function FiguresPanel() {
       {!summary && !error && <NotLoaded />}
       {summary && (
         <>
+          <StaleNote asOf={summary.as_of} />
           <dl>
             <dt>Orders today</dt>
             <dd data-testid="orders-today">{summary.orders_today}</dd>
