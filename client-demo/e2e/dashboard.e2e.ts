@@ -370,10 +370,13 @@ describe.sequential('the dashboard in a real browser', () => {
     }
   });
   it('lets staff report low stock, which staff pages show as a toast and an alert', async () => {
-    const staff = await open();
+    const [staff, viewer] = [await open(), await open()];
     try {
       await staff.goto(site!.resolvedUrls!.local[0]);
       await signIn(staff, 'sam', API_KEYS.staff);
+      await viewer.goto(site!.resolvedUrls!.local[0]);
+      await signIn(viewer, 'vic', API_KEYS.viewer);
+      expect(await form(viewer, 'Report low stock').count()).toBe(0);
       const report = form(staff, 'Report low stock');
       await report.getByLabel('SKU').fill('NOPE-1');
       await report.getByRole('button', { name: 'Report', exact: true }).click();
@@ -390,11 +393,16 @@ describe.sequential('the dashboard in a real browser', () => {
       await report.getByRole('button', { name: 'Report', exact: true }).click();
       await report.getByText(/^Reported: E2E-1 Widget, \d+ left\.$/).waitFor();
       await toasts;
-      await panel(pageA, 'Stock alerts').getByText(/^E2E-1 Widget: \d+ left \(threshold \d+\) — reported: back shelf empty/).waitFor();
+      const alert = /^E2E-1 Widget: \d+ left \(threshold \d+\) — reported: back shelf empty/;
+      await panel(pageA, 'Stock alerts').getByText(alert).waitFor();
+      // A viewer sees the alert in the panel, from the same event, but no toast.
+      await panel(viewer, 'Stock alerts').getByText(alert).waitFor();
+      expect(await viewer.getByTestId('toast').count()).toBe(0);
       await screenshot(staff, 'staff-reported-low-stock');
       await expectAccessible(staff);
     } finally {
       await staff.context().close();
+      await viewer.context().close();
     }
   });
 
