@@ -311,13 +311,15 @@ describe.sequential('the dashboard in a real browser', () => {
       await figures.getByText(/^Stale: as of .*, before the connection was lost/).waitFor();
     }
     await pageA.getByRole('alert').getByText('Until then the page shows what it last knew, and sending is off.').waitFor();
+    const rooms = pageB.getByRole('region', { name: 'Rooms' });
+    await rooms.getByRole('button', { name: 'Join', disabled: true }).waitFor();
+    expect(await rooms.getByLabel('orders').isDisabled()).toBe(true);
     await screenshot(pageA, 'offline-admin');
     await expectAccessible(pageA);
 
     server = await startServer();
     for (const page of [pageA, pageB]) await status(page, 'connected').waitFor({ timeout: RECONNECT_MS });
     // Page B came back in the rooms it had picked.
-    const rooms = pageB.getByRole('region', { name: 'Rooms' });
     await rooms.getByRole('button', { name: 'Leave sku:E2E-1' }).waitFor();
     expect(await rooms.getByLabel('inventory').isChecked()).toBe(false);
 

@@ -9,7 +9,7 @@ export function unfollowedTopics(rooms: readonly string[], connectedOnce: boolea
 }
 
 /** What the page stops showing when it leaves a topic room. */
-export const UNFOLLOWED: Record<TopicRoom, string> = {
+const UNFOLLOWED: Record<TopicRoom, string> = {
   orders: 'new orders and status changes stop arriving; the orders table and figures no longer update live.',
   clients: 'new clients stop arriving; they no longer appear in the order form.',
   inventory: 'stock changes stop arriving; the inventory table no longer updates live.',
@@ -18,7 +18,8 @@ export const UNFOLLOWED: Record<TopicRoom, string> = {
 
 /** Narrows (or widens) what this dashboard receives, with `joinRoom` / `leaveRoom`. */
 export function RoomPicker() {
-  const { client, rooms, session } = useWebSocketContext();
+  const { client, rooms, session, state } = useWebSocketContext();
+  const offline = state !== 'connected';
   const [entityRoom, setEntityRoom] = useState('');
   const [error, setError] = useState<string | null>(null);
   const entityRooms = rooms.filter((room) => !(TOPIC_ROOMS as readonly string[]).includes(room));
@@ -48,6 +49,7 @@ export function RoomPicker() {
           <input
             type="checkbox"
             checked={rooms.includes(room)}
+            disabled={offline}
             onChange={(e) => change(e.target.checked ? client.joinRoom(room) : client.leaveRoom(room))}
           />
           {room}
@@ -61,7 +63,12 @@ export function RoomPicker() {
       {entityRooms.map((room) => (
         <span key={room} className="chip">
           {room}
-          <button type="button" aria-label={`Leave ${room}`} onClick={() => change(client.leaveRoom(room))}>
+          <button
+            type="button"
+            aria-label={`Leave ${room}`}
+            disabled={offline}
+            onClick={() => change(client.leaveRoom(room))}
+          >
             ×
           </button>
         </span>
@@ -73,7 +80,9 @@ export function RoomPicker() {
           placeholder="sku:A-1, order:7, client:3"
           aria-label="Room to join"
         />
-        <button type="submit">Join</button>
+        <button type="submit" disabled={offline}>
+          Join
+        </button>
       </form>
       {error && <span className="error">{error}</span>}
     </section>
