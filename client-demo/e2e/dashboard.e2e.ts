@@ -474,6 +474,7 @@ describe.sequential('the dashboard in a real browser', () => {
       const problem = page.getByRole('alert').filter({ has: page.getByRole('heading') });
       await problem.getByRole('heading', { name: `The server at ${siteOrigin()} cannot be reached.` }).waitFor();
       await problem.getByText('Check that pulso is running at that address and that this computer is online.').waitFor();
+      await problem.getByText('Nothing can be shown until then.').waitFor();
       await problem.getByText(/^(Next try in \d+ s\.|Trying again now…)$/).waitFor();
       for (const name of ['Orders', 'Inventory', 'Stock alerts', 'Figures', 'Clients', 'Online now']) {
         await panel(page, name).getByText('Not loaded yet: waiting for the server.').waitFor();

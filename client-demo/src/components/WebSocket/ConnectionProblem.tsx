@@ -3,7 +3,7 @@ import { useSecondsUntil } from '../../hooks/use-seconds-until';
 
 /** While the page is cut off from the server: which server, what to check, when the next try is. */
 export function ConnectionProblem() {
-  const { state, unreachable, nextTryAt, url } = useWebSocketContext();
+  const { state, unreachable, nextTryAt, url, session } = useWebSocketContext();
   const seconds = useSecondsUntil(nextTryAt);
   if (state !== 'reconnecting') return null;
   const address = url ?? window.location.origin;
@@ -15,7 +15,11 @@ export function ConnectionProblem() {
           : `The connection to the server at ${address} was lost.`}
       </h2>
       <p>Check that pulso is running at that address and that this computer is online.</p>
-      <p>Until then the page shows what it last knew, and sending is off.</p>
+      <p>
+        {session
+          ? 'Until then the page shows what it last knew, and sending is off.'
+          : 'Nothing can be shown until then.'}
+      </p>
       {/* Not announced every second: the heading already was. */}
       <p aria-live="off" data-testid="next-try">
         {seconds ? `Next try in ${seconds} s.` : 'Trying again now…'}
