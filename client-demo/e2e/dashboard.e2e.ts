@@ -184,7 +184,10 @@ describe.sequential('the dashboard in a real browser', () => {
     await order.locator('.field.invalid:has(select[name="client_id"]) .field-error').waitFor();
     await order.locator('.field.invalid:has(input[name="items[0].quantity"]) .field-error').waitFor();
     // In words, next to the fields, and no parser paths or codes anywhere.
-    await order.getByRole('alert').filter({ hasText: 'The server refused: please correct the fields marked below.' }).waitFor();
+    await order
+      .getByRole('alert')
+      .filter({ hasText: 'The server refused: please correct the fields marked below.' })
+      .waitFor();
     await order.getByLabel('Quantity').and(order.getByLabel('must be a whole number from 1 to')).waitFor();
     await order.getByLabel('Client').and(order.getByLabel('must be a client id')).waitFor();
     await screenshot(pageA, 'field-errors');
@@ -310,7 +313,8 @@ describe.sequential('the dashboard in a real browser', () => {
     for (const figures of [pageA.getByTestId('stats'), panel(pageA, 'Figures')]) {
       await figures.getByText(/^Stale: as of .*, before the connection was lost/).waitFor();
     }
-    await pageA.getByRole('alert').getByText('Until then the page shows what it last knew, and sending is off.').waitFor();
+    const offlineNote = 'Until then the page shows what it last knew, and sending is off.';
+    await pageA.getByRole('alert').getByText(offlineNote).waitFor();
     const rooms = pageB.getByRole('region', { name: 'Rooms' });
     await rooms.getByRole('button', { name: 'Join', disabled: true }).waitFor();
     expect(await rooms.getByLabel('orders').isDisabled()).toBe(true);

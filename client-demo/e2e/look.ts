@@ -26,12 +26,13 @@ interface AxeViolation {
 export async function expectAccessible(page: Page): Promise<void> {
   if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ content: axeSource });
   const violations = await page.evaluate(async () => {
-    const { violations } = await (window as unknown as { axe: { run: () => Promise<{ violations: unknown[] }> } }).axe.run();
-    return violations as AxeViolation[];
+    const { axe } = window as unknown as { axe: { run: () => Promise<{ violations: unknown[] }> } };
+    return (await axe.run()).violations as AxeViolation[];
   });
   const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
   if (serious.length > 0) {
-    const lines = serious.map((v) => `${v.impact} ${v.id}: ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+    const where = (v: AxeViolation) => v.nodes.map((n) => n.target.join(' ')).join(', ');
+    const lines = serious.map((v) => `${v.impact} ${v.id}: ${v.help} at ${where(v)}`);
     throw new Error(`accessibility violations:\n${lines.join('\n')}`);
   }
 }
