@@ -161,8 +161,9 @@ export class PulsoClient {
   }
 
   /**
-   * The latest moment of socket.io-client's next try: its back-off doubles the delay at
-   * each retry up to the maximum, give or take the randomization factor.
+   * The latest moment of socket.io-client's next try, counting one more retry: its
+   * back-off doubles the delay at each retry up to the maximum, give or take the
+   * randomization factor. Null when it will not try again.
    */
   private nextTry(): number | null {
     if (!this.socket.active) return null;
