@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, inject, it, vi } from 'vitest';
 import { PulsoClient, type AuthPayload, type ClientOptions, type ConnectionState } from '../src/lib/websocket/client';
 import type { Envelope, InventoryItem, ServerEventName, ServerEvents } from '../src/lib/websocket/types';
-import { API_KEYS } from './pulso-server';
+import { API_KEYS, freePort } from './pulso-server';
 
 const url = inject('pulsoUrl');
 const WAIT = { timeout: 5000, interval: 20 };
@@ -118,6 +118,25 @@ describe('PulsoClient', () => {
     expect(updates[0].room).toBe('inventory');
   });
 
+  it('tells when a server cannot be reached and when it tries again', async () => {
+    const client = new PulsoClient({
+      url: `http://127.0.0.1:${await freePort()}`, // nobody listens there
+      auth: as('admin', 'nobody-home'),
+      options: { reconnectionDelay: 200, reconnectionDelayMax: 1000, randomizationFactor: 0.5 },
+    });
+    open.push(client);
+    const before = Date.now();
+    client.connect();
+    await vi.waitFor(() => expect(client.snapshot.state).toBe('reconnecting'), WAIT);
+    expect(client.snapshot.unreachable).toBe(true);
+    // The first retry comes within 200 ms, give or take half.
+    expect(client.snapshot.nextTryAt).toBeGreaterThan(before);
+    expect(client.snapshot.nextTryAt).toBeLessThanOrEqual(Date.now() + 300);
+    // Later retries back off, never beyond the maximum.
+    await vi.waitFor(() => expect(client.snapshot.nextTryAt! - Date.now()).toBeGreaterThan(300), WAIT);
+    expect(client.snapshot.nextTryAt! - Date.now()).toBeLessThanOrEqual(1000);
+  });
+
   it('reconnects by itself after the connection drops, into the rooms it had chosen', async () => {
     const { client, states } = await connected(as('admin', 'dropped'), {
       reconnectionDelay: 50,
@@ -130,6 +149,7 @@ describe('PulsoClient', () => {
     await vi.waitFor(() => expect(client.snapshot.session?.socket_id).not.toBe(firstSocket), WAIT);
 
     expect(states).toEqual(['connecting', 'connected', 'reconnecting', 'connected']);
+    expect(client.snapshot).toMatchObject({ unreachable: false, nextTryAt: null });
     expect(client.snapshot.rooms).toEqual(['alerts', 'clients', 'inventory']);
     expect(client.snapshot.session?.rooms).not.toContain('orders');
   });

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, inject, it, vi } from 'vitest';
 import { useWebSocketContext, WebSocketProvider } from '../src/contexts/WebSocketContext';
 import { useCommand } from '../src/hooks/use-command';
 import { useClients, useOrders } from '../src/hooks/use-dashboard-data';
+import { usePresence } from '../src/hooks/use-presence';
 import { useWebSocket } from '../src/hooks/use-websocket';
 import type { AuthPayload } from '../src/lib/websocket/client';
 import type { Client, Envelope } from '../src/lib/websocket/types';
@@ -129,6 +130,24 @@ describe('useOrders', () => {
     await vi.waitFor(() => expect(result.current.orders.items[0]?.id).toBe(order!.id), WAIT);
     expect(result.current.orders.items).toHaveLength(before + 1);
     expect(result.current.orders.error).toBeNull();
+  });
+});
+
+describe('usePresence', () => {
+  it("starts from the server's list, then follows arrivals and departures", async () => {
+    const { result } = renderHook(() => usePresence(), {
+      wrapper: providerFor({ api_key: API_KEYS.viewer, user_id: 'present-1' }),
+    });
+    const present = (user_id: string, role: string) => expect.arrayContaining([{ user_id, role }]);
+    await vi.waitFor(() => expect(result.current.items).toEqual(present('present-1', 'viewer')), WAIT);
+    expect(result.current.loaded).toBe(true);
+
+    const other = renderHook(() => useWebSocketContext(), {
+      wrapper: providerFor({ api_key: API_KEYS.staff, user_id: 'present-2' }),
+    });
+    await vi.waitFor(() => expect(result.current.items).toEqual(present('present-2', 'staff')), WAIT);
+    other.unmount();
+    await vi.waitFor(() => expect(result.current.items).not.toEqual(present('present-2', 'staff')), WAIT);
   });
 });
 

@@ -4,8 +4,10 @@ import type { CommandError, CommandName, Commands } from '../lib/websocket/types
 
 export interface CommandState<C extends CommandName> {
   pending: boolean;
-  /** The last failure: the ack's error, or a timeout when no ack came. */
+  /** The last failure's ack error. */
   error: CommandError | null;
+  /** The last send got no ack in time (it may or may not have been done). */
+  noAnswer: boolean;
   /** The last success's data. */
   result: Commands[C]['result'] | null;
   /** Sends the command; resolves with the ack's data, or null when it failed. */
@@ -17,12 +19,14 @@ export function useCommand<C extends CommandName>(command: C): CommandState<C> {
   const { client } = useWebSocketContext();
   const [pending, setPending] = useState(false);
   const [error, setError] = useState<CommandError | null>(null);
+  const [noAnswer, setNoAnswer] = useState(false);
   const [result, setResult] = useState<Commands[C]['result'] | null>(null);
 
   const run = useCallback(
     async (payload: Commands[C]['payload']) => {
       setPending(true);
       setError(null);
+      setNoAnswer(false);
       setResult(null);
       try {
         const ack = await client.send(command, payload);
@@ -32,7 +36,7 @@ export function useCommand<C extends CommandName>(command: C): CommandState<C> {
         }
         setError(ack.error);
       } catch {
-        setError({ code: 'internal', message: 'no answer from the server (offline?)' });
+        setNoAnswer(true);
       } finally {
         setPending(false);
       }
@@ -40,5 +44,5 @@ export function useCommand<C extends CommandName>(command: C): CommandState<C> {
     },
     [client, command],
   );
-  return { pending, error, result, run };
+  return { pending, error, noAnswer, result, run };
 }

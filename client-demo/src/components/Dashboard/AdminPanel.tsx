@@ -1,21 +1,70 @@
-import { useEffect, useState, type FormEvent } from 'react';
-import { useWebSocketContext } from '../../contexts/WebSocketContext';
+import type { FormEvent } from 'react';
 import { useCommand } from '../../hooks/use-command';
-import { getJson, type StatsResponse } from '../../lib/api';
+import { useLiveStats } from '../../hooks/use-live-stats';
 import { SEVERITIES, type Severity } from '../../lib/websocket/types';
-import { Field, Outcome, useFields } from '../Forms/Field';
+import { StaleNote } from '../Common/StaleNote';
+import { Field, Outcome, SendButton, useFields } from '../Forms/Field';
 
-const STATS_EVERY_MS = 2000;
-
-/** Admins only: a test broadcast (refused by a production server) and live `/ws/stats`. */
+/**
+ * Admins only: a notification to one user or everyone, a test broadcast (refused by a
+ * production server), and who is connected.
+ */
 export function AdminPanel() {
   return (
     <section className="panel admin" aria-labelledby="admin-title">
       <h2 id="admin-title">Admin</h2>
+      <SendNotificationForm />
       <TestBroadcastForm />
       <LiveStats />
     </section>
   );
+}
+
+/** `notification:send`, as the plan's `emit_notification(message, user_id, severity)`. */
+function SendNotificationForm() {
+  const send = useCommand('notification:send');
+  const { values, bind, reset } = useFields({ user_id: '', subject: '', message: '', severity: 'info' });
+  const errors = send.error?.fields ?? {};
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    const sent = await send.run({
+      user_id: values.user_id.trim() || null,
+      subject: values.subject,
+      message: values.message,
+      severity: values.severity as Severity,
+    });
+    if (sent) reset();
+  }
+
+  return (
+    <form className="form" aria-label="Send a notification" onSubmit={submit}>
+      <h3>Send a notification</h3>
+      <Field label="To user id (empty: everyone)" error={errors.user_id}>
+        <input {...bind('user_id')} placeholder="e.g. sam" />
+      </Field>
+      <Field label="Subject" error={errors.subject}>
+        <input {...bind('subject')} />
+      </Field>
+      <Field label="Message" error={errors.message}>
+        <textarea {...bind('message')} rows={2} />
+      </Field>
+      <Field label="Severity" error={errors.severity}>
+        <select {...bind('severity')}>
+          <SeverityOptions />
+        </select>
+      </Field>
+      <SendButton pending={send.pending}>Send</SendButton>
+      <Outcome
+        command={send}
+        describe={(notification) => `"${notification.subject}" sent to ${notification.user_id ?? 'everyone'}.`}
+      />
+    </form>
+  );
+}
+
+function SeverityOptions() {
+  return SEVERITIES.map((severity) => <option key={severity}>{severity}</option>);
 }
 
 function TestBroadcastForm() {
@@ -39,84 +88,36 @@ function TestBroadcastForm() {
       </Field>
       <Field label="Level" error={errors.level}>
         <select {...bind('level')}>
-          {SEVERITIES.map((level) => (
-            <option key={level}>{level}</option>
-          ))}
+          <SeverityOptions />
         </select>
       </Field>
-      <button type="submit" disabled={broadcast.pending}>
-        Broadcast
-      </button>
+      <SendButton pending={broadcast.pending}>Broadcast</SendButton>
       <Outcome command={broadcast} describe={(report) => `Sent to ${report.sent} sockets.`} />
     </form>
   );
 }
 
+/** Who is connected, for the admin; the server's internals are in the Developer section. */
 function LiveStats() {
-  const { auth, url, state } = useWebSocketContext();
-  const [stats, setStats] = useState<StatsResponse | null>(null);
-  const [error, setError] = useState<string | null>(null);
-
-  useEffect(() => {
-    if (state !== 'connected') return;
-    let current = true;
-    const load = () =>
-      getJson<StatsResponse>('/ws/stats', auth, url).then(
-        (response) => current && (setStats(response), setError(null)),
-        (reason: Error) => current && setError(reason.message),
-      );
-    load();
-    const timer = setInterval(load, STATS_EVERY_MS);
-    return () => {
-      current = false;
-      clearInterval(timer);
-    };
-  }, [auth, url, state]);
-
+  const { stats, error, stale } = useLiveStats();
   return (
-    <div className="stats" data-testid="stats">
-      <h3>Live /ws/stats</h3>
+    <div className={stale ? 'stats stale' : 'stats'} data-testid="stats">
+      <h3>Connections now</h3>
       {error && <p className="error">{error}</p>}
+      {stats && <StaleNote asOf={stats.timestamp} />}
       {stats && (
-        <>
-          <dl>
-            <dt>Connections</dt>
-            <dd data-testid="stats-connections">{stats.stats.total_connections}</dd>
-            <dt>Users</dt>
-            <dd>{stats.stats.unique_users}</dd>
-            <dt>By role</dt>
-            <dd>
-              {Object.entries(stats.stats.connections_by_role)
-                .map(([role, n]) => `${role}: ${n}`)
-                .join(', ')}
-            </dd>
-            <dt>Messages sent</dt>
-            <dd>{stats.stats.metrics.total_messages_sent}</dd>
-            <dt>Broadcasts</dt>
-            <dd>{stats.stats.metrics.total_broadcasts}</dd>
-            <dt>Send errors</dt>
-            <dd>{stats.stats.metrics.total_send_errors}</dd>
-            <dt>Heartbeat</dt>
-            <dd>{stats.stats.heartbeat_interval} ms</dd>
-          </dl>
-          <table>
-            <thead>
-              <tr>
-                <th>Room</th>
-                <th className="num">Sockets</th>
-              </tr>
-            </thead>
-            <tbody>
-              {Object.entries(stats.stats.rooms).map(([room, count]) => (
-                <tr key={room}>
-                  <td>{room}</td>
-                  <td className="num">{count}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          <p className="hint">as of {new Date(stats.timestamp).toLocaleTimeString()}</p>
-        </>
+        <dl>
+          <dt>Connections</dt>
+          <dd data-testid="stats-connections">{stats.stats.total_connections}</dd>
+          <dt>People</dt>
+          <dd>{stats.stats.unique_users}</dd>
+          <dt>By role</dt>
+          <dd>
+            {Object.entries(stats.stats.connections_by_role)
+              .map(([role, n]) => `${role}: ${n}`)
+              .join(', ')}
+          </dd>
+        </dl>
       )}
     </div>
   );

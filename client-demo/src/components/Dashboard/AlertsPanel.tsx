@@ -1,4 +1,5 @@
-import { useLowStock } from '../../hooks/use-dashboard-data';
+import { useLowStock, type LowStockItem } from '../../hooks/use-dashboard-data';
+import { ListStatus } from '../Common/ListStatus';
 
 /** Every item at or below its threshold now, the latest change first. */
 export function AlertsPanel() {
@@ -6,17 +7,21 @@ export function AlertsPanel() {
   return (
     <section className="panel alerts" aria-labelledby="alerts-title">
       <h2 id="alerts-title">Stock alerts</h2>
-      {low.error && <p className="error">{low.error}</p>}
-      {low.loaded && low.items.length === 0 && <p className="empty">No item is low on stock.</p>}
+      <ListStatus list={low} empty="No item is low on stock." />
       <ul data-testid="alerts">
         {low.items.map((item) => (
           <li key={item.sku} data-sku={item.sku}>
-            <strong>{item.sku}</strong> {item.name}: {item.quantity} left (threshold {item.low_stock_threshold})
-            {item.reported && ` — reported${item.note ? `: ${item.note}` : ''}`}
+            <strong>{item.sku}</strong> {item.name}: {describeLowStock(item)}
             <time dateTime={item.updated_at}>{new Date(item.updated_at).toLocaleTimeString()}</time>
           </li>
         ))}
       </ul>
     </section>
   );
+}
+
+/** `2 left (threshold 3)`, and when a person reported it, that and their note. */
+export function describeLowStock(item: Pick<LowStockItem, 'quantity' | 'low_stock_threshold' | 'reported' | 'note'>) {
+  const report = item.reported ? ` — reported${item.note ? `: ${item.note}` : ''}` : '';
+  return `${item.quantity} left (threshold ${item.low_stock_threshold})${report}`;
 }

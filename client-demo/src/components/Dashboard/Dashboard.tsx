@@ -1,25 +1,32 @@
+import { useState } from 'react';
 import { useWebSocketContext } from '../../contexts/WebSocketContext';
 import { useClients, useInventory, useOrders } from '../../hooks/use-dashboard-data';
+import { connectionRefusalInWords } from '../../lib/in-words';
 import { ClientForm } from '../Forms/ClientForm';
 import { ItemForm } from '../Forms/ItemForm';
 import { OrderForm } from '../Forms/OrderForm';
 import { OrderStatusForm } from '../Forms/OrderStatusForm';
+import { SkuOptions } from '../Forms/SkuOptions';
+import { StockReportForm } from '../Forms/StockReportForm';
+import { ConnectionProblem } from '../WebSocket/ConnectionProblem';
 import { ConnectionStatus } from '../WebSocket/ConnectionStatus';
 import { NotificationToasts } from '../WebSocket/NotificationToast';
 import { AdminPanel } from './AdminPanel';
 import { AlertsPanel } from './AlertsPanel';
-import { EventFeed } from './EventFeed';
+import { ClientsTable } from './ClientsTable';
+import { DeveloperSection } from './DeveloperSection';
 import { FiguresPanel } from './FiguresPanel';
 import { InventoryTable } from './InventoryTable';
-import { NotificationBell } from './NotificationBell';
+import { NotificationBell, NotificationInbox } from './NotificationBell';
 import { OrdersTable } from './OrdersTable';
-import { RoomPicker } from './RoomPicker';
+import { PresencePanel } from './PresencePanel';
 
 export function Dashboard({ onSignOut }: { onSignOut: () => void }) {
   const { session, state, error } = useWebSocketContext();
   const orders = useOrders();
   const inventory = useInventory();
   const clients = useClients();
+  const [inboxOpen, setInboxOpen] = useState(false);
 
   if (!session && state === 'disconnected') {
     return (
@@ -27,7 +34,7 @@ export function Dashboard({ onSignOut }: { onSignOut: () => void }) {
         <div className="panel" role="alert">
           <h2>The server refused the connection</h2>
           <p className="error" data-testid="refusal">
-            {error}
+            {connectionRefusalInWords(error)}
           </p>
           <button type="button" onClick={onSignOut}>
             Back to sign-in
@@ -48,27 +55,32 @@ export function Dashboard({ onSignOut }: { onSignOut: () => void }) {
             {session.user_id} ({session.role})
           </span>
         )}
-        <NotificationBell />
+        <NotificationBell open={inboxOpen} onToggle={() => setInboxOpen(!inboxOpen)} />
         <button type="button" onClick={onSignOut}>
           Sign out
         </button>
       </header>
-      <RoomPicker />
+      <ConnectionProblem />
+      {inboxOpen && <NotificationInbox />}
       <main className="grid">
         <OrdersTable orders={orders} clients={clients.items} />
         <InventoryTable inventory={inventory} />
         <FiguresPanel />
         <AlertsPanel />
-        <EventFeed />
+        <ClientsTable clients={clients} />
+        <PresencePanel />
         {(role === 'admin' || role === 'staff') && (
           <section className="forms" aria-label="Commands">
             <ClientForm />
             <ItemForm />
-            <OrderForm clients={clients.items} inventory={inventory.items} />
+            <OrderForm clients={clients.items} />
             <OrderStatusForm orders={orders.items} />
+            <StockReportForm />
+            <SkuOptions inventory={inventory.items} />
           </section>
         )}
         {role === 'admin' && <AdminPanel />}
+        <DeveloperSection admin={role === 'admin'} />
       </main>
       <NotificationToasts />
     </>

@@ -1,5 +1,6 @@
 import type { LiveList } from '../../hooks/use-live-list';
 import type { InventoryItem } from '../../lib/websocket/types';
+import { ListStatus } from '../Common/ListStatus';
 
 /** Items by SKU; those at or below their threshold are highlighted. */
 export function InventoryTable({ inventory }: { inventory: LiveList<InventoryItem> }) {
@@ -7,7 +8,6 @@ export function InventoryTable({ inventory }: { inventory: LiveList<InventoryIte
   return (
     <section className="panel" aria-labelledby="inventory-title">
       <h2 id="inventory-title">Inventory</h2>
-      {inventory.error && <p className="error">{inventory.error}</p>}
       <table data-testid="inventory-table">
         <thead>
           <tr>
@@ -35,7 +35,7 @@ export function InventoryTable({ inventory }: { inventory: LiveList<InventoryIte
           ))}
         </tbody>
       </table>
-      {inventory.loaded && items.length === 0 && <p className="empty">No items yet.</p>}
+      <ListStatus list={inventory} empty="No items yet." />
     </section>
   );
 }

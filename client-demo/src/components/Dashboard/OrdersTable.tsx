@@ -1,7 +1,9 @@
 import { useState } from 'react';
 import type { LiveList } from '../../hooks/use-live-list';
 import { useWebSocket } from '../../hooks/use-websocket';
+import { formatDateTime, formatMoney } from '../../lib/format';
 import type { Client, Order } from '../../lib/websocket/types';
+import { ListStatus } from '../Common/ListStatus';
 
 interface OrdersTableProps {
   orders: LiveList<Order>;
@@ -19,11 +21,11 @@ export function OrdersTable({ orders, clients }: OrdersTableProps) {
   return (
     <section className="panel" aria-labelledby="orders-title">
       <h2 id="orders-title">Orders</h2>
-      {orders.error && <p className="error">{orders.error}</p>}
       <table data-testid="orders-table">
         <thead>
           <tr>
             <th>#</th>
+            <th>Placed</th>
             <th>Client</th>
             <th>Lines</th>
             <th className="num">Total</th>
@@ -34,9 +36,12 @@ export function OrdersTable({ orders, clients }: OrdersTableProps) {
           {orders.items.map((order) => (
             <tr key={order.id} data-order-id={order.id} className={arrived.has(order.id) ? 'row-new' : undefined}>
               <td>{order.id}</td>
+              <td>
+                <time dateTime={order.created_at}>{formatDateTime(order.created_at)}</time>
+              </td>
               <td>{clientName(order.client_id)}</td>
               <td>{order.items.map((line) => `${line.sku} × ${line.quantity}`).join(', ')}</td>
-              <td className="num">{order.total}</td>
+              <td className="num">{formatMoney(order.total)}</td>
               <td>
                 <span
                   key={order.status}
@@ -49,7 +54,7 @@ export function OrdersTable({ orders, clients }: OrdersTableProps) {
           ))}
         </tbody>
       </table>
-      {orders.loaded && orders.items.length === 0 && <p className="empty">No orders yet.</p>}
+      <ListStatus list={orders} empty="No orders yet." />
     </section>
   );
 }

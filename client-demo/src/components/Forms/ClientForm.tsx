@@ -1,6 +1,6 @@
 import type { FormEvent } from 'react';
 import { useCommand } from '../../hooks/use-command';
-import { Field, Outcome, useFields } from './Field';
+import { Field, Outcome, SendButton, useFields } from './Field';
 
 export function ClientForm() {
   const create = useCommand('client:create');
@@ -25,9 +25,7 @@ export function ClientForm() {
       <Field label="Phone" error={errors.phone}>
         <input {...bind('phone')} />
       </Field>
-      <button type="submit" disabled={create.pending}>
-        Create client
-      </button>
+      <SendButton pending={create.pending}>Create client</SendButton>
       <Outcome command={create} describe={(client) => `Client #${client.id} ${client.name} created.`} />
     </form>
   );

@@ -1,6 +1,6 @@
 import type { FormEvent } from 'react';
 import { useCommand } from '../../hooks/use-command';
-import { Field, Outcome, optionalNumber, useFields } from './Field';
+import { Field, Outcome, SendButton, optionalNumber, useFields } from './Field';
 
 /** `inventory:update`: an unknown SKU with a name is created; a known one is changed. */
 export function ItemForm() {
@@ -34,9 +34,7 @@ export function ItemForm() {
       <Field label="Low-stock threshold" error={errors.low_stock_threshold}>
         <input {...bind('threshold')} inputMode="numeric" />
       </Field>
-      <button type="submit" disabled={update.pending}>
-        Save item
-      </button>
+      <SendButton pending={update.pending}>Save item</SendButton>
       <Outcome command={update} describe={(item) => `${item.sku} saved: ${item.quantity} in stock.`} />
     </form>
   );

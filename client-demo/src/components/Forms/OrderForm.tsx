@@ -1,7 +1,8 @@
 import { useState, type FormEvent } from 'react';
 import { useCommand } from '../../hooks/use-command';
-import type { Client, InventoryItem } from '../../lib/websocket/types';
-import { Field, Outcome } from './Field';
+import { formatMoney } from '../../lib/format';
+import type { Client } from '../../lib/websocket/types';
+import { Field, Outcome, SendButton } from './Field';
 
 interface Line {
   sku: string;
@@ -11,12 +12,7 @@ interface Line {
 
 const NEW_LINE: Line = { sku: '', quantity: '1', unit_price: '' };
 
-interface OrderFormProps {
-  clients: Client[];
-  inventory: InventoryItem[];
-}
-
-export function OrderForm({ clients, inventory }: OrderFormProps) {
+export function OrderForm({ clients }: { clients: Client[] }) {
   const create = useCommand('order:create');
   const [clientId, setClientId] = useState('');
   const [lines, setLines] = useState<Line[]>([NEW_LINE]);
@@ -85,13 +81,6 @@ export function OrderForm({ clients, inventory }: OrderFormProps) {
           </Field>
         </fieldset>
       ))}
-      <datalist id="skus">
-        {inventory.map((item) => (
-          <option key={item.sku} value={item.sku}>
-            {item.name}
-          </option>
-        ))}
-      </datalist>
       {errors.items && <span className="field-error">{errors.items}</span>}
       <button type="button" onClick={() => setLines([...lines, NEW_LINE])}>
         Add line
@@ -99,10 +88,8 @@ export function OrderForm({ clients, inventory }: OrderFormProps) {
       <Field label="Notes" error={errors.notes}>
         <input name="notes" value={notes} onChange={(e) => setNotes(e.target.value)} />
       </Field>
-      <button type="submit" disabled={create.pending}>
-        Create order
-      </button>
-      <Outcome command={create} describe={(order) => `Order #${order.id} created: ${order.total}.`} />
+      <SendButton pending={create.pending}>Create order</SendButton>
+      <Outcome command={create} describe={(order) => `Order #${order.id} created: ${formatMoney(order.total)}.`} />
     </form>
   );
 }

@@ -1,17 +1,22 @@
 import { useState, type FormEvent } from 'react';
 import { useCommand } from '../../hooks/use-command';
-import { ORDER_STATUSES, type Order, type OrderStatus } from '../../lib/websocket/types';
-import { Field, Outcome } from './Field';
+import { NEXT_STATUSES, type Order, type OrderStatus } from '../../lib/websocket/types';
+import { Field, Outcome, SendButton } from './Field';
 
+/** Offers only orders that can still move, and only the moves the server allows. */
 export function OrderStatusForm({ orders }: { orders: Order[] }) {
   const update = useCommand('order:update');
   const [orderId, setOrderId] = useState('');
-  const [status, setStatus] = useState<OrderStatus>('confirmed');
+  const [status, setStatus] = useState<OrderStatus | ''>('');
   const errors = update.error?.fields ?? {};
+  const movable = orders.filter((order) => NEXT_STATUSES[order.status].length > 0);
+  const moves = NEXT_STATUSES[orders.find((order) => String(order.id) === orderId)?.status ?? 'delivered'];
+  // The first allowed move until another is picked (the order's status may have moved meanwhile).
+  const next = status !== '' && moves.includes(status) ? status : moves[0];
 
   function submit(event: FormEvent) {
     event.preventDefault();
-    update.run({ id: Number(orderId), status });
+    update.run({ id: Number(orderId), status: next });
   }
 
   return (
@@ -20,7 +25,7 @@ export function OrderStatusForm({ orders }: { orders: Order[] }) {
       <Field label="Order" error={errors.id}>
         <select name="id" value={orderId} onChange={(e) => setOrderId(e.target.value)}>
           <option value="">— choose —</option>
-          {orders.map((order) => (
+          {movable.map((order) => (
             <option key={order.id} value={order.id}>
               #{order.id} ({order.status})
             </option>
@@ -28,15 +33,19 @@ export function OrderStatusForm({ orders }: { orders: Order[] }) {
         </select>
       </Field>
       <Field label="New status" error={errors.status}>
-        <select name="status" value={status} onChange={(e) => setStatus(e.target.value as OrderStatus)}>
-          {ORDER_STATUSES.map((s) => (
+        <select
+          name="status"
+          value={next ?? ''}
+          onChange={(e) => setStatus(e.target.value as OrderStatus)}
+          disabled={moves.length === 0}
+        >
+          {moves.length === 0 && <option value="">—</option>}
+          {moves.map((s) => (
             <option key={s}>{s}</option>
           ))}
         </select>
       </Field>
-      <button type="submit" disabled={update.pending}>
-        Update status
-      </button>
+      <SendButton pending={update.pending}>Update status</SendButton>
       <Outcome command={update} describe={(order) => `Order #${order.id} is ${order.status}.`} />
     </form>
   );

@@ -8,16 +8,15 @@ const LABELS: Record<ConnectionState, string> = {
   disconnected: 'Disconnected',
 };
 
-/** A dot and a word for the connection; the reason shows on hover while not connected. */
+/** A dot and a word for the connection; ConnectionProblem says what is wrong. */
 export function ConnectionStatus() {
-  const { state, error } = useWebSocketContext();
+  const { state } = useWebSocketContext();
   return (
     <span
       className={`connection connection-${state}`}
       role="status"
       data-testid="connection-status"
       data-state={state}
-      title={error ?? undefined}
     >
       <span className="connection-dot" aria-hidden="true" />
       {LABELS[state]}

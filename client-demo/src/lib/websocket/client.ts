@@ -42,6 +42,10 @@ export interface ConnectionSnapshot {
   /** Topic and entity rooms we are in (not the automatic `user:`/`role:` rooms). */
   rooms: readonly string[];
   unreadCount: number | null;
+  /** True once a try to reach the server failed, until connected again. */
+  unreachable: boolean;
+  /** While reconnecting: the latest moment (epoch ms) socket.io-client tries again. */
+  nextTryAt: number | null;
 }
 
 export class PulsoClient {
@@ -53,7 +57,11 @@ export class PulsoClient {
     recovered: false,
     rooms: [],
     unreadCount: null,
+    unreachable: false,
+    nextTryAt: null,
   };
+  /** Failed or lost connections since the last connect: socket.io-client's back-off step. */
+  private retries = 0;
   private readonly listeners = new Set<() => void>();
   private readonly ackTimeoutMs: number;
 
@@ -68,16 +76,30 @@ export class PulsoClient {
     };
     this.socket = url === undefined ? io(socketOptions) : io(url, socketOptions);
 
-    this.socket.on('connect', () =>
-      this.update({ state: 'connected', error: null, recovered: this.socket.recovered }),
-    );
+    this.socket.on('connect', () => {
+      this.retries = 0;
+      this.update({
+        state: 'connected',
+        error: null,
+        recovered: this.socket.recovered,
+        unreachable: false,
+        nextTryAt: null,
+      });
+    });
     // `active` tells whether socket.io-client will try again by itself.
     this.socket.on('disconnect', (reason) => {
       const error = reason === 'io client disconnect' ? null : reason;
-      this.update({ state: this.socket.active ? 'reconnecting' : 'disconnected', error });
+      this.update({ state: this.socket.active ? 'reconnecting' : 'disconnected', error, nextTryAt: this.nextTry() });
     });
     this.socket.on('connect_error', (error) => {
-      this.update({ state: this.socket.active ? 'reconnecting' : 'disconnected', error: error.message });
+      const retrying = this.socket.active;
+      this.update({
+        state: retrying ? 'reconnecting' : 'disconnected',
+        error: error.message,
+        // A refusal (`active` false) reached the server; only a transport failure did not.
+        unreachable: retrying,
+        nextTryAt: this.nextTry(),
+      });
     });
     this.on('connection_established', (session) => {
       this.update({ session, rooms: dashboardRooms(session.rooms) });
@@ -136,6 +158,18 @@ export class PulsoClient {
     const ack = await this.send('leave_room', { room });
     if (ack.ok) this.update({ rooms: this.current.rooms.filter((r) => r !== room) });
     return ack;
+  }
+
+  /**
+   * The latest moment of socket.io-client's next try, counting one more retry: its
+   * back-off doubles the delay at each retry up to the maximum, give or take the
+   * randomization factor. Null when it will not try again.
+   */
+  private nextTry(): number | null {
+    if (!this.socket.active) return null;
+    const manager = this.socket.io;
+    const delay = manager.reconnectionDelay() * 2 ** this.retries++ * (1 + manager.randomizationFactor());
+    return Date.now() + Math.min(delay, manager.reconnectionDelayMax());
   }
 
   private update(change: Partial<ConnectionSnapshot>): void {

@@ -28,6 +28,18 @@ function everyMember<T extends string>() {
 
 export const ORDER_STATUSES = everyMember<OrderStatus>()(['pending', 'confirmed', 'shipped', 'delivered', 'cancelled']);
 
+/**
+ * The moves the server allows from each status (its `OrderStatus::can_move_to`):
+ * pending → confirmed → shipped → delivered, and any status not yet final → cancelled.
+ */
+export const NEXT_STATUSES: Record<OrderStatus, readonly OrderStatus[]> = {
+  pending: ['confirmed', 'cancelled'],
+  confirmed: ['shipped', 'cancelled'],
+  shipped: ['delivered', 'cancelled'],
+  delivered: [],
+  cancelled: [],
+};
+
 export const SEVERITIES = everyMember<Severity>()(['info', 'warning', 'error', 'critical']);
 
 /** Rooms every dashboard starts in; entity rooms are `order:{id}`, `client:{id}`, `sku:{sku}`. */
