@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { useWebSocketContext } from '../contexts/WebSocketContext';
-import { getJson, type PresenceReply } from '../lib/api';
-import type { Presence } from '../lib/websocket/types';
+import { getJson } from '../lib/api';
+import type { Online, Presence } from '../lib/websocket/types';
 import { useWebSocket } from './use-websocket';
 
 interface Change {
@@ -26,7 +26,7 @@ export function usePresence(): { items: Presence[]; loaded: boolean; error: stri
     if (state !== 'connected') return;
     let current = true;
     sinceLoad.current = [];
-    getJson<PresenceReply>('/api/presence', auth, url).then(
+    getJson<Online>('/api/presence', auth, url).then(
       ({ users }) => {
         if (!current) return;
         const changes = sinceLoad.current ?? [];

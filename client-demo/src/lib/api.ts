@@ -1,21 +1,13 @@
 // pulso's REST API, for the lists a dashboard loads before live events take over.
 import type { AuthPayload } from './websocket/client';
 import { refusalInWords } from './in-words';
-import type { CommandError, PageOfOrder, Presence, StatsReply } from './websocket/types';
+import type { CommandError, PageOfOrder, StatsReply } from './websocket/types';
 
 /** A page of any REST list (`GET /api/orders`, …): every list pages alike. */
 export type Page<T> = Omit<PageOfOrder, 'items'> & { items: T[] };
 
 /** `GET /ws/stats`. */
 export type StatsResponse = StatsReply;
-
-/**
- * `GET /api/presence`: who is connected now, on every node, sorted by user id. Written
- * here until the contract this branch generates its types from (docs/openapi.json) has it.
- */
-export interface PresenceReply {
-  users: Presence[];
-}
 
 /** The same credentials as the socket, in the headers REST reads. */
 function authHeaders(auth: AuthPayload): Record<string, string> {
