@@ -13,7 +13,7 @@ use std::{
     time::Duration,
 };
 
-use chrono::{TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use reqwest::Method;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, Database, DatabaseConnection, DbBackend,
@@ -34,12 +34,17 @@ use crate::{
 async fn old_events(database_url: &str, count: usize, days_ago: i64) {
     let db = Database::connect(database_url).await.expect("database");
     let at = Utc::now() - TimeDelta::days(days_ago);
+    write_events(&db, count, at, "").await;
+}
+
+/// `count` events dated `at`, each carrying `notes`, written straight into the log.
+async fn write_events(db: &DatabaseConnection, count: usize, at: DateTime<Utc>, notes: &str) {
     let rows: Vec<event::ActiveModel> = (0..count)
         .map(|i| event::ActiveModel {
             event_type: Set("client_updated".into()),
             room: Set("clients".into()),
             entity: Set(Some(format!("client:{i}"))),
-            data: Set(json!({ "id": i })),
+            data: Set(json!({ "id": i, "notes": notes })),
             user_id: Set(Some("u1".into())),
             created_at: Set(at),
             ..Default::default()
@@ -47,9 +52,9 @@ async fn old_events(database_url: &str, count: usize, days_ago: i64) {
         .collect();
     for chunk in rows.chunks(500) {
         event::Entity::insert_many(chunk.to_vec())
-            .exec(&db)
+            .exec(db)
             .await
-            .expect("old events written");
+            .expect("events written");
     }
 }
 
@@ -107,7 +112,7 @@ async fn events_past_retention_are_pruned_and_an_older_cursor_is_told_so() {
 }
 
 /// Two days ago: past a retention of 24 hours.
-fn two_days_ago() -> chrono::DateTime<Utc> {
+fn two_days_ago() -> DateTime<Utc> {
     Utc::now() - TimeDelta::days(2)
 }
 
@@ -246,24 +251,7 @@ async fn pruning_gives_sqlite_pages_back_to_the_file_system() {
         .expect("database");
     assert_eq!(integer(&db, "PRAGMA auto_vacuum").await, 2, "incremental");
     // About 12 MB of events, logged today, so that pruning leaves them be.
-    let note = "x".repeat(2000);
-    let rows: Vec<event::ActiveModel> = (0..6000)
-        .map(|i| event::ActiveModel {
-            event_type: Set("client_updated".into()),
-            room: Set("clients".into()),
-            entity: Set(Some(format!("client:{i}"))),
-            data: Set(json!({ "id": i, "notes": note })),
-            user_id: Set(Some("u1".into())),
-            created_at: Set(Utc::now()),
-            ..Default::default()
-        })
-        .collect();
-    for chunk in rows.chunks(500) {
-        event::Entity::insert_many(chunk.to_vec())
-            .exec(&db)
-            .await
-            .expect("events written");
-    }
+    write_events(&db, 6000, Utc::now(), &"x".repeat(2000)).await;
     let full = integer(&db, "PRAGMA page_count").await;
     assert!(full > 2500, "{full} pages");
 
