@@ -184,6 +184,11 @@ pub struct Config {
     #[arg(long, env = "PULSO_ADMIN_UI", value_name = "PULSO_ADMIN_UI", default_value_t = false, action = clap::ArgAction::Set)]
     pub admin_ui: bool,
 
+    /// The Admin UI only watches: it may not make sockets join or leave rooms, nor
+    /// disconnect them.
+    #[arg(long, env = "PULSO_ADMIN_READONLY", value_name = "PULSO_ADMIN_READONLY", default_value_t = false, action = clap::ArgAction::Set)]
+    pub admin_readonly: bool,
+
     /// The Admin UI's user name (with PULSO_ADMIN_PASSWORD_HASH).
     #[arg(
         long,
@@ -260,12 +265,18 @@ pub enum MigrateAction {
     Status,
 }
 
-/// Who may sign in to the Admin UI.
+/// Who may sign in to the Admin UI, and whether it may act or only watch.
 #[derive(Debug, Clone)]
-pub enum AdminAccess {
+pub struct AdminUi {
+    pub login: AdminLogin,
+    pub readonly: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum AdminLogin {
     /// No login configured: development only.
     Anyone,
-    Login {
+    Password {
         username: String,
         password_hash: String,
     },
@@ -333,16 +344,17 @@ impl Config {
         config
     }
 
-    /// Who may sign in to the Admin UI, when it is on.
-    pub fn admin_ui(&self) -> Option<AdminAccess> {
-        let access = match (&self.admin_username, &self.admin_password_hash) {
-            (Some(username), Some(password_hash)) => AdminAccess::Login {
+    /// The Admin UI's settings, when it is on.
+    pub fn admin_ui(&self) -> Option<AdminUi> {
+        let login = match (&self.admin_username, &self.admin_password_hash) {
+            (Some(username), Some(password_hash)) => AdminLogin::Password {
                 username: username.clone(),
                 password_hash: password_hash.clone(),
             },
-            _ => AdminAccess::Anyone,
+            _ => AdminLogin::Anyone,
         };
-        self.admin_ui.then_some(access)
+        let readonly = self.admin_readonly;
+        self.admin_ui.then_some(AdminUi { login, readonly })
     }
 
     fn validate_admin_ui(&self) -> Result<(), ConfigError> {
@@ -591,7 +603,8 @@ mod tests {
         assert!(config.validate().is_ok());
         assert!(matches!(
             config.admin_ui(),
-            Some(AdminAccess::Login { username, .. }) if username == "ops"
+            Some(AdminUi { login: AdminLogin::Password { username, .. }, readonly: false })
+                if username == "ops"
         ));
 
         let mut development = Config::development("sqlite::memory:");
@@ -600,7 +613,13 @@ mod tests {
             development.validate().is_ok(),
             "anyone may sign in in development"
         );
-        assert!(matches!(development.admin_ui(), Some(AdminAccess::Anyone)));
+        assert!(matches!(
+            development.admin_ui(),
+            Some(AdminUi {
+                login: AdminLogin::Anyone,
+                ..
+            })
+        ));
     }
 
     #[test]

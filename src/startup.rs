@@ -172,8 +172,8 @@ impl Application {
                 let publisher = Publisher::new(io.clone(), config.recovery, None, last_logged);
                 let state = state_with(publisher, None);
                 socket::register(&io, state.clone());
-                if let Some(access) = config.admin_ui() {
-                    admin_ui::register(&io, state.clone(), access);
+                if let Some(settings) = config.admin_ui() {
+                    admin_ui::register(&io, state.clone(), settings);
                 }
                 (state.clone(), routes(state).layer(layer))
             }
@@ -198,8 +198,8 @@ impl Application {
                 socket::register(&io, state.clone())
                     .await
                     .map_err(|e| StartupError::Cluster(e.to_string()))?;
-                if let Some(access) = config.admin_ui() {
-                    admin_ui::register(&io, state.clone(), access)
+                if let Some(settings) = config.admin_ui() {
+                    admin_ui::register(&io, state.clone(), settings)
                         .await
                         .map_err(|e| StartupError::Cluster(e.to_string()))?;
                 }

@@ -3,8 +3,12 @@
 //! `config`, this node's `server_stats` every 2 s, `all_sockets`, and the dashboards'
 //! sockets coming, going and changing rooms, on every node (through the adapter, as any
 //! broadcast). This is the operators' feed, not dashboard traffic: it bypasses the
-//! broker's counters, so admin sockets never show in the dashboards' stats. It declares
-//! no commands (`supportedFeatures` is empty): the UI shows itself read-only.
+//! broker's counters, so admin sockets never show in the dashboards' stats.
+//!
+//! Unless read-only, the UI may make dashboard sockets join or leave rooms (within the
+//! rooms their user may join; never their own `user:`/`role:` rooms) and disconnect
+//! them, on any node. It may not emit: every event a dashboard gets is a persisted fact
+//! (or a session message pulso owns), and the UI would send arbitrary ones.
 
 use std::{
     collections::HashMap,
@@ -20,12 +24,19 @@ use socketioxide::{
     extract::{SocketRef, TryData},
     handler::ConnectHandler,
     socket::DisconnectReason,
+    socket::RemoteSocket,
 };
 use socketioxide_core::adapter::DefinedAdapter;
 use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
 
-use crate::{auth::Identity, config::AdminAccess, services::operations, state::AppState};
+use crate::{
+    auth::Identity,
+    channels::{policy, rooms::Room},
+    config::{AdminLogin, AdminUi},
+    services::operations,
+    state::AppState,
+};
 
 pub const NAMESPACE: &str = "/admin";
 /// What the UI shows on its login form when a sign-in fails (it matches these words).
@@ -45,9 +56,20 @@ const SHOWN_HEADERS: [&str; 6] = [
 ];
 const SHOWN_QUERY: [&str; 2] = ["EIO", "transport"];
 
+/// What the UI may do besides watching (`config.supportedFeatures`): one socket (by
+/// id) or many (by room, or all) joining, leaving, disconnecting.
+const FEATURES: [&str; 6] = [
+    "JOIN",
+    "LEAVE",
+    "DISCONNECT",
+    "MJOIN",
+    "MLEAVE",
+    "MDISCONNECT",
+];
+
 /// The `/admin` namespace's login and sessions on this node.
-struct AdminUi {
-    access: AdminAccess,
+struct SignIn {
+    login: AdminLogin,
     /// Session ids handed out here, with when they were.
     sessions: Mutex<HashMap<String, Instant>>,
     /// bcrypt is slow on purpose: one check at a time, so a flood of sign-ins costs
@@ -70,20 +92,26 @@ impl<A: Adapter> Clone for Feed<A> {
 pub fn register<A: Adapter + DefinedAdapter>(
     io: &SocketIo<A>,
     state: Arc<AppState>,
-    access: AdminAccess,
+    settings: AdminUi,
 ) -> A::InitRes {
-    if matches!(access, AdminAccess::Anyone) {
+    if matches!(settings.login, AdminLogin::Anyone) {
         tracing::warn!(
             "the Admin UI (/admin) lets anyone in: set PULSO_ADMIN_USERNAME and PULSO_ADMIN_PASSWORD_HASH"
         );
     }
-    let ui = Arc::new(AdminUi {
-        access,
+    let ui = Arc::new(SignIn {
+        login: settings.login,
         sessions: Mutex::default(),
         checking: Semaphore::new(1),
     });
     tokio::spawn(report_stats(io.clone(), state.clone()));
-    let on_connect = move |socket: SocketRef<A>, io: SocketIo<A>| greet(state.clone(), socket, io);
+    let readonly = settings.readonly;
+    let on_connect = move |socket: SocketRef<A>, io: SocketIo<A>| {
+        if !readonly {
+            listen(&socket, state.clone());
+        }
+        greet(state.clone(), socket, io, readonly)
+    };
     let sign_in = move |socket: SocketRef<A>, auth: TryData<Value>| {
         let ui = ui.clone();
         async move { ui.sign_in(&socket, auth.0.unwrap_or_default()).await }
@@ -100,12 +128,12 @@ struct Refused;
 #[derive(Clone)]
 struct NewSession(String);
 
-impl AdminUi {
+impl SignIn {
     async fn sign_in<A: Adapter>(&self, socket: &SocketRef<A>, auth: Value) -> Result<(), Refused> {
-        let AdminAccess::Login {
+        let AdminLogin::Password {
             username,
             password_hash,
-        } = &self.access
+        } = &self.login
         else {
             return Ok(());
         };
@@ -155,12 +183,18 @@ impl AdminUi {
 
 /// A signed-in admin socket gets its session, what pulso supports, this node's stats
 /// and every dashboard socket.
-async fn greet<A: Adapter>(state: Arc<AppState>, socket: SocketRef<A>, io: SocketIo<A>) {
-    tracing::info!(socket_id = %socket.id, "Admin UI connected");
+async fn greet<A: Adapter>(
+    state: Arc<AppState>,
+    socket: SocketRef<A>,
+    io: SocketIo<A>,
+    readonly: bool,
+) {
+    tracing::info!(socket_id = %socket.id, readonly, "Admin UI connected");
     if let Some(NewSession(session)) = socket.extensions.get::<NewSession>() {
         let _ = socket.emit("session", &session);
     }
-    let _ = socket.emit("config", &json!({ "supportedFeatures": [] }));
+    let features: &[&str] = if readonly { &[] } else { &FEATURES };
+    let _ = socket.emit("config", &json!({ "supportedFeatures": features }));
     let _ = socket.emit("server_stats", &server_stats(&state));
     let _ = socket.emit("all_sockets", &all_sockets(&io).await);
 }
@@ -169,11 +203,18 @@ async fn greet<A: Adapter>(state: Arc<AppState>, socket: SocketRef<A>, io: Socke
 async fn report_stats<A: Adapter>(io: SocketIo<A>, state: Arc<AppState>) {
     let mut ticks = tokio::time::interval(STATS_EVERY);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The namespace appears once registered (with Redis, after this task starts) and
+    // goes when the server closes.
+    let mut registered = false;
     loop {
         ticks.tick().await;
         let Some(admins) = io.of(NAMESPACE) else {
-            return;
+            if registered {
+                return;
+            }
+            continue;
         };
+        registered = true;
         if let Err(error) = admins.emit("server_stats", &server_stats(&state)).await {
             tracing::debug!(%error, "server stats not sent to the Admin UI");
         }
@@ -331,12 +372,151 @@ pub async fn room_changed<A: Adapter>(socket: &SocketRef<A>, room: &str, joined:
 }
 
 async fn tell<A: Adapter>(socket: &SocketRef<A>, event: &str, args: &impl Serialize) {
-    let Some(Feed(io)) = socket.extensions.get::<Feed<A>>() else {
-        return;
-    };
+    if let Some(Feed(io)) = socket.extensions.get::<Feed<A>>() {
+        to_admins(&io, event, args).await;
+    }
+}
+
+/// To every admin socket, on every node.
+async fn to_admins<A: Adapter>(io: &SocketIo<A>, event: &str, args: &impl Serialize) {
     if let Some(admins) = io.of(NAMESPACE)
         && let Err(error) = admins.emit(event, args).await
     {
         tracing::debug!(event, %error, "not sent to the Admin UI");
     }
+}
+
+/// The UI's commands: `join` / `leave` (namespace, room, filter) and `_disconnect`
+/// (namespace, close, filter). The filter is a socket id, a room, or nothing (every
+/// socket). Only `/` is served; a command for another namespace, or that does not
+/// parse, does nothing (the protocol has no answer to give).
+fn listen<A: Adapter>(socket: &SocketRef<A>, state: Arc<AppState>) {
+    let joining = state.clone();
+    socket.on(
+        "join",
+        move |io: SocketIo<A>, TryData(args): TryData<(String, String, Option<String>)>| {
+            let state = joining.clone();
+            async move {
+                if let Ok((nsp, room, filter)) = args
+                    && nsp == "/"
+                {
+                    change_rooms(&io, &state, &room, filter.as_deref(), true).await;
+                }
+            }
+        },
+    );
+    socket.on(
+        "leave",
+        move |io: SocketIo<A>, TryData(args): TryData<(String, String, Option<String>)>| {
+            let state = state.clone();
+            async move {
+                if let Ok((nsp, room, filter)) = args
+                    && nsp == "/"
+                {
+                    change_rooms(&io, &state, &room, filter.as_deref(), false).await;
+                }
+            }
+        },
+    );
+    socket.on(
+        "_disconnect",
+        async |io: SocketIo<A>, TryData(args): TryData<(String, Value, Option<String>)>| {
+            if let Ok((nsp, _close, filter)) = args
+                && nsp == "/"
+            {
+                for target in targets(&io, filter.as_deref()).await {
+                    let id = target.data().id;
+                    if let Err(error) = target.disconnect().await {
+                        tracing::warn!(socket_id = %id, %error, "Admin UI: not disconnected");
+                    }
+                }
+            }
+        },
+    );
+}
+
+/// Makes the filter's sockets join (or leave) `room`, each only where its user may.
+async fn change_rooms<A: Adapter>(
+    io: &SocketIo<A>,
+    state: &AppState,
+    room: &str,
+    filter: Option<&str>,
+    join: bool,
+) {
+    let Ok(parsed) = room.parse::<Room>() else {
+        tracing::info!(room, "Admin UI: not a room");
+        return;
+    };
+    for target in targets(io, filter).await {
+        let id = target.data().id.to_string();
+        let rooms: Vec<String> = match target.rooms().await {
+            Ok(rooms) => rooms.iter().map(|room| room.to_string()).collect(),
+            Err(error) => {
+                tracing::warn!(socket_id = id, %error, "Admin UI: rooms unknown, left as they are");
+                continue;
+            }
+        };
+        let allowed = if join {
+            identity_in(&rooms).is_some_and(|identity| policy::may_join(&identity, &parsed).is_ok())
+                && state.limits.check_rooms(rooms.len() + 1).is_ok()
+        } else {
+            !parsed.is_automatic()
+        };
+        if !allowed {
+            tracing::info!(socket_id = id, room, join, "Admin UI: room change refused");
+            continue;
+        }
+        let changed = match join {
+            true => target.join(room.to_owned()).await,
+            false => target.leave(room.to_owned()).await,
+        };
+        match changed {
+            Ok(()) => {
+                let event = if join { "room_joined" } else { "room_left" };
+                to_admins(io, event, &("/", room, id)).await;
+            }
+            Err(error) => tracing::warn!(socket_id = id, %error, "Admin UI: room not changed"),
+        }
+    }
+}
+
+/// The dashboard sockets a filter names, on every node.
+async fn targets<A: Adapter>(io: &SocketIo<A>, filter: Option<&str>) -> Vec<RemoteSocket<A>> {
+    let Some(dashboards) = io.of("/") else {
+        return Vec::new();
+    };
+    let room = filter.filter(|name| name.parse::<Room>().is_ok());
+    let found = match room {
+        Some(room) => dashboards.within(room.to_owned()).fetch_sockets().await,
+        None => dashboards.fetch_sockets().await,
+    };
+    let sockets = found.unwrap_or_else(|error| {
+        tracing::warn!(%error, "Admin UI: other nodes unreachable, nothing done");
+        Vec::new()
+    });
+    match (filter, room) {
+        (Some(id), None) => sockets
+            .into_iter()
+            .filter(|socket| socket.data().id.to_string() == id)
+            .collect(),
+        _ => sockets,
+    }
+}
+
+/// Who a socket is, from its automatic rooms (a remote socket tells no more).
+fn identity_in(rooms: &[String]) -> Option<Identity> {
+    let (mut user_id, mut role) = (None, None);
+    for room in rooms {
+        match room.parse() {
+            Ok(Room::User(id)) => user_id = Some(id),
+            Ok(Room::Role(r)) => role = Some(r),
+            _ => {}
+        }
+    }
+    Some(Identity {
+        user_id: user_id?,
+        role: role?,
+        expires_at: None,
+        delegated_by: None,
+    })
 }

@@ -12,14 +12,28 @@ const PASSWORD: &str = "correct horse battery staple";
 
 /// A server with the Admin UI on, behind a login (a cheap bcrypt cost, for speed).
 async fn admin_app() -> TestApp {
+    admin_app_with(false).await
+}
+
+async fn admin_app_with(readonly: bool) -> TestApp {
     let hash = bcrypt::hash(PASSWORD, 4).expect("hashed");
     spawn_app_with(|config| {
         config.admin_ui = true;
+        config.admin_readonly = readonly;
         config.admin_username = Some(USERNAME.into());
         config.admin_password_hash = Some(hash);
     })
     .await
 }
+
+const FEATURES: [&str; 6] = [
+    "JOIN",
+    "LEAVE",
+    "DISCONNECT",
+    "MJOIN",
+    "MLEAVE",
+    "MDISCONNECT",
+];
 
 /// An Admin UI socket; each event's arguments are kept as an array.
 async fn admin(app: &TestApp, auth: Value) -> TestSocket {
@@ -67,7 +81,7 @@ async fn the_ui_sees_every_dashboard_socket_and_follows_them_live() {
     assert!(session.as_str().is_some_and(|s| s.len() >= 16), "{session}");
     assert_eq!(
         ui.event("config").await,
-        json!([{ "supportedFeatures": [] }])
+        json!([{ "supportedFeatures": FEATURES }])
     );
     let stats = ui.event("server_stats").await[0].clone();
     assert_eq!(
@@ -156,4 +170,108 @@ async fn hash_password_prints_a_hash_that_signs_in() {
     assert!(output.status.success());
     let hash = String::from_utf8(output.stdout).expect("utf-8");
     assert!(bcrypt::verify("s3cret words", hash.trim()).expect("a bcrypt hash"));
+}
+
+/// How many sockets `/ws/stats` counts in `room`.
+async fn in_room(app: &TestApp, room: &str) -> u64 {
+    let (_, stats) = app.api(Method::GET, "/ws/stats", None).await;
+    stats["stats"]["rooms"][room].as_u64().unwrap_or(0)
+}
+
+#[tokio::test]
+async fn the_ui_moves_sockets_only_into_rooms_their_user_may_join_and_disconnects_them() {
+    let app = admin_app().await;
+    let vic = app.socket(VIEWER_KEY, "vic").await;
+    let vic_id = vic.event("connection_established").await["socket_id"].clone();
+    let ana = app.socket(STAFF_KEY, "ana").await;
+    let ana_id = ana.event("connection_established").await["socket_id"].clone();
+    let ui = admin(&app, login()).await;
+    ui.event("all_sockets").await;
+
+    // One socket, by its id: refused where its user may not go, then let in.
+    ui.emit(
+        "join",
+        vec![json!("/"), json!("role:admin"), vic_id.clone()],
+    )
+    .await;
+    ui.emit("leave", vec![json!("/"), json!("user:vic"), vic_id.clone()])
+        .await;
+    ui.emit("join", vec![json!("/"), json!("order:7"), vic_id.clone()])
+        .await;
+    assert_eq!(
+        ui.event("room_joined").await,
+        json!(["/", "order:7", vic_id])
+    );
+    ui.emit("leave", vec![json!("/"), json!("order:7"), vic_id.clone()])
+        .await;
+    assert_eq!(ui.event("room_left").await, json!(["/", "order:7", vic_id]));
+    assert!(
+        ui.received("room_joined").await.is_empty() && ui.received("room_left").await.is_empty()
+    );
+    assert_eq!(
+        in_room(&app, "role:admin").await,
+        0,
+        "vic was not made an admin"
+    );
+    assert_eq!(in_room(&app, "user:vic").await, 1, "vic kept its own room");
+
+    // Every socket in a room: both dashboards are in `orders`.
+    ui.emit("join", vec![json!("/"), json!("sku:A-1"), json!("orders")])
+        .await;
+    let mut joined = vec![
+        ui.event("room_joined").await[2].clone(),
+        ui.event("room_joined").await[2].clone(),
+    ];
+    joined.sort_by_key(Value::to_string);
+    let mut expected = vec![vic_id.clone(), ana_id.clone()];
+    expected.sort_by_key(Value::to_string);
+    assert_eq!(joined, expected);
+    assert_eq!(in_room(&app, "sku:A-1").await, 2);
+
+    // One socket disconnected, by its id: the other stays.
+    ui.emit(
+        "_disconnect",
+        vec![json!("/"), json!(false), vic_id.clone()],
+    )
+    .await;
+    assert_eq!(
+        ui.event("socket_disconnected").await,
+        json!(["/", vic_id, "server namespace disconnect"])
+    );
+    ana.ok("get_unread_count", json!({})).await;
+    assert_eq!(in_room(&app, "user:ana").await, 1);
+    ui.disconnect().await;
+    ana.disconnect().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_read_only_ui_is_told_so_and_changes_nothing() {
+    let app = admin_app_with(true).await;
+    let vic = app.socket(VIEWER_KEY, "vic").await;
+    let vic_id = vic.event("connection_established").await["socket_id"].clone();
+    let ui = admin(&app, login()).await;
+    assert_eq!(
+        ui.event("config").await,
+        json!([{ "supportedFeatures": [] }])
+    );
+    ui.emit("join", vec![json!("/"), json!("order:7"), vic_id.clone()])
+        .await;
+    ui.emit(
+        "_disconnect",
+        vec![json!("/"), json!(false), vic_id.clone()],
+    )
+    .await;
+    // The dashboard's own join comes after: the UI hears of it, and of nothing before.
+    vic.ok("join_room", json!("order:8")).await;
+    assert_eq!(
+        ui.event("room_joined").await,
+        json!(["/", "order:8", vic_id])
+    );
+    assert_eq!(in_room(&app, "order:7").await, 0);
+    assert!(ui.received("socket_disconnected").await.is_empty());
+    vic.ok("get_unread_count", json!({})).await;
+    ui.disconnect().await;
+    vic.disconnect().await;
+    app.stop().await;
 }

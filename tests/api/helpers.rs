@@ -575,6 +575,14 @@ impl TestSocket {
     pub async fn disconnect(self) {
         let _ = self.client.disconnect().await;
     }
+
+    /// Sends an event with these arguments, asking no ack.
+    pub async fn emit(&self, event: &str, args: Vec<Value>) {
+        self.client
+            .emit(event, Payload::Text(args))
+            .await
+            .expect("event sent");
+    }
 }
 
 /// Every argument of an event, as an array.

@@ -99,6 +99,21 @@ pub async fn run(redis_url: &str) {
         let stats = ui.event("server_stats").await[0].clone();
         servers.insert(stats["serverId"].as_str().expect("serverId").to_owned());
     }
+    // It moves ann's two tabs, on A and B, into a room.
+    ui.emit(
+        "join",
+        vec![json!("/"), json!("order:9"), json!("user:ann")],
+    )
+    .await;
+    for _ in 0..2 {
+        assert_eq!(ui.event("room_joined").await[1], "order:9");
+    }
+    // Any node's stats cover the cluster once the nodes have shared theirs.
+    eventually("ann's two tabs in order:9", WAIT * 2, || async {
+        let (_, stats) = a.api(Method::GET, "/ws/stats", None).await;
+        (stats["stats"]["rooms"]["order:9"] == 2).then_some(())
+    })
+    .await;
     ui.disconnect().await;
 
     // Domain events reach every node.
