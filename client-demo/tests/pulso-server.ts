@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const BIN = process.env.PULSO_BIN ?? path.resolve(here, '../../target/debug/pulso');
+export const BIN = process.env.PULSO_BIN ?? path.resolve(here, '../../target/debug/pulso');
 const START_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 10_000;
 
@@ -20,6 +20,8 @@ export interface PulsoOptions {
   databaseUrl?: string;
   /** Appends the server's log lines to this file. */
   logFile?: string;
+  /** More settings, on top of the tests' own. */
+  env?: Record<string, string>;
 }
 
 export interface PulsoServer {
@@ -33,6 +35,7 @@ export function startPulso({
   addr = '127.0.0.1:0',
   databaseUrl = 'sqlite::memory:',
   logFile,
+  env = {},
 }: PulsoOptions = {}): Promise<PulsoServer> {
   const child = spawn(BIN, [], {
     env: {
@@ -44,6 +47,7 @@ export function startPulso({
         .join(','),
       PULSO_LOG_FORMAT: 'json',
       RUST_LOG: 'info',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

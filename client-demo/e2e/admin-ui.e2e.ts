@@ -1,0 +1,129 @@
+// The Socket.IO Admin UI as its npm package ships it (@socket.io/admin-ui's ui/dist),
+// served on loopback and opened in headless Chromium against a real pulso with the
+// Admin UI on and a dashboard socket connected: it signs in, lists the server and the
+// socket with its rooms, shows a room joined live, and disconnects the socket.
+import { execFileSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import { io, type Socket } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { API_KEYS, BIN, startPulso, type PulsoServer } from '../tests/pulso-server';
+import { launchChromium } from './chromium';
+import { screenshot } from './look';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const DIST = path.resolve(here, '../node_modules/@socket.io/admin-ui/ui/dist');
+const USERNAME = 'ops';
+const PASSWORD = 'an admin-ui e2e passphrase';
+const WAIT_MS = 10_000;
+const TYPES: Record<string, string> = {
+  '.html': 'text/html',
+  '.js': 'text/javascript',
+  '.css': 'text/css',
+  '.png': 'image/png',
+  '.svg': 'image/svg+xml',
+  '.woff': 'font/woff',
+  '.woff2': 'font/woff2',
+  '.ttf': 'font/ttf',
+  '.eot': 'application/vnd.ms-fontobject',
+};
+
+let server: PulsoServer | undefined;
+let files: Server | undefined;
+let uiUrl: string;
+let browser: Browser | undefined;
+let page: Page;
+let dashboard: Socket | undefined;
+
+/** Serves `DIST` on a free loopback port, as an operator would with any static server. */
+async function serveUi(): Promise<string> {
+  files = createServer(async (request, response) => {
+    const wanted = new URL(request.url ?? '/', 'http://x').pathname;
+    const file = path.join(DIST, wanted === '/' ? 'index.html' : wanted);
+    if (!file.startsWith(DIST)) return void response.writeHead(403).end();
+    try {
+      const body = await readFile(file);
+      response.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' });
+      response.end(body);
+    } catch {
+      response.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((resolve) => files!.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(files.address() as AddressInfo).port}`;
+}
+
+function connected(socket: Socket): Promise<void> {
+  return new Promise((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('connect_error', reject);
+  });
+}
+
+beforeAll(async () => {
+  const hash = execFileSync(BIN, ['hash-password'], { input: `${PASSWORD}\n`, env: {} }).toString().trim();
+  server = await startPulso({
+    env: { PULSO_ADMIN_UI: 'true', PULSO_ADMIN_USERNAME: USERNAME, PULSO_ADMIN_PASSWORD_HASH: hash },
+  });
+  uiUrl = await serveUi();
+  dashboard = io(server.url, {
+    auth: { api_key: API_KEYS.staff, user_id: 'ana' },
+    transports: ['websocket'],
+    reconnection: false,
+  });
+  await connected(dashboard);
+  browser = await launchChromium();
+  page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+});
+
+afterAll(async () => {
+  dashboard?.close();
+  await browser?.close();
+  await new Promise((resolve) => (files ? files.close(resolve) : resolve(undefined)));
+  await server?.stop();
+});
+
+describe('the Socket.IO Admin UI on pulso', () => {
+  it('signs in and lists the server and the dashboard socket with its rooms', async () => {
+    await page.goto(uiUrl);
+    await page.getByLabel('Server URL').fill(server!.url);
+    await page.getByLabel('Username').fill(USERNAME);
+    await page.getByLabel('Password').fill(PASSWORD);
+    // Its long-polling sends credentials cross-origin, which pulso's CORS refuses.
+    await page.getByText('Advanced options').click();
+    await page.getByText('WebSocket only?').click();
+    await expect.poll(() => page.getByLabel('WebSocket only?').isChecked(), { timeout: WAIT_MS }).toBe(true);
+    await page.getByRole('button', { name: 'Connect' }).click();
+    await page.getByText('connected', { exact: true }).first().waitFor({ timeout: WAIT_MS });
+
+    await page.goto(`${uiUrl}/#/servers/`);
+    await page.getByText(hostname()).first().waitFor({ timeout: WAIT_MS });
+    await screenshot(page, 'admin-ui-servers');
+
+    await page.goto(`${uiUrl}/#/sockets/`);
+    await page.getByText(dashboard!.id!).waitFor({ timeout: WAIT_MS });
+    await page.goto(`${uiUrl}/#/n/%2F/sockets/${dashboard!.id}`);
+    await page.getByText('user:ana').waitFor({ timeout: WAIT_MS });
+    await page.getByText('orders', { exact: true }).first().waitFor({ timeout: WAIT_MS });
+  });
+
+  it('shows a room the dashboard joins, live', async () => {
+    const ack = await dashboard!.timeout(WAIT_MS).emitWithAck('join_room', 'sku:E2E-9');
+    expect(ack.ok).toBe(true);
+    await page.getByText('sku:E2E-9').waitFor({ timeout: WAIT_MS });
+    await screenshot(page, 'admin-ui-socket');
+  });
+
+  it('disconnects the dashboard socket from the sockets page', async () => {
+    const gone = new Promise<string>((resolve) => dashboard!.once('disconnect', resolve));
+    await page.goto(`${uiUrl}/#/sockets/`);
+    const row = page.getByRole('row', { name: new RegExp(dashboard!.id!) });
+    await row.getByRole('button').click();
+    expect(await gone).toBe('io server disconnect');
+  });
+});
