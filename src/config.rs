@@ -184,6 +184,17 @@ pub struct Config {
     #[arg(long, env = "PULSO_ADMIN_UI", value_name = "PULSO_ADMIN_UI", default_value_t = false, action = clap::ArgAction::Set)]
     pub admin_ui: bool,
 
+    /// Origins the Admin UI page is served from (e.g. `https://admin.socket.io`, or a
+    /// copy on `http://127.0.0.1:8081`), comma separated: allowed by CORS when the
+    /// Admin UI is on.
+    #[arg(
+        long,
+        env = "PULSO_ADMIN_UI_ORIGINS",
+        value_name = "PULSO_ADMIN_UI_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub admin_ui_origins: Vec<String>,
+
     /// The Admin UI only watches: it may not make sockets join or leave rooms, nor
     /// disconnect them.
     #[arg(long, env = "PULSO_ADMIN_READONLY", value_name = "PULSO_ADMIN_READONLY", default_value_t = false, action = clap::ArgAction::Set)]
@@ -471,6 +482,16 @@ impl Config {
         self.cors_origins.iter().any(|o| o.trim() == "*")
     }
 
+    /// The origins browsers may call from: the dashboards', and the Admin UI's when it
+    /// is on.
+    pub fn allowed_origins(&self) -> impl Iterator<Item = &str> {
+        let admin_ui = self.admin_ui.then_some(&self.admin_ui_origins);
+        self.cors_origins
+            .iter()
+            .chain(admin_ui.into_iter().flatten())
+            .map(|origin| origin.trim())
+    }
+
     /// Production keys are long and random, and say whom they speak for; a key that may
     /// speak for any user is a service credential, refused for staff and viewers unless
     /// the operator allows it by role.
@@ -564,6 +585,13 @@ impl Config {
             if origin != "*" && axum::http::HeaderValue::from_str(origin).is_err() {
                 return Err(ConfigError(format!(
                     "PULSO_CORS_ORIGINS has an invalid origin `{origin}`"
+                )));
+            }
+        }
+        for origin in self.admin_ui_origins.iter().map(|o| o.trim()) {
+            if origin == "*" || axum::http::HeaderValue::from_str(origin).is_err() {
+                return Err(ConfigError(format!(
+                    "PULSO_ADMIN_UI_ORIGINS has an invalid origin `{origin}` (name each one)"
                 )));
             }
         }

@@ -23,7 +23,7 @@ use socketioxide::SocketIo;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tower_http::{
-    cors::{AllowOrigin, Any, CorsLayer},
+    cors::{AllowHeaders, AllowMethods, AllowOrigin, Any, CorsLayer},
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     trace::{DefaultOnResponse, TraceLayer},
 };
@@ -548,21 +548,24 @@ fn is_clean<C: sqlx::Connection>(conn: &C) -> bool {
     clean
 }
 
+/// Named origins may send credentials: the Admin UI's long-polling does (pulso itself
+/// reads none, it sets no cookie). Any origin (development) may not: browsers refuse
+/// credentials with `*`.
 fn cors(config: &Config) -> CorsLayer {
-    let origins = if config.allows_any_origin() {
-        AllowOrigin::any()
-    } else {
-        AllowOrigin::list(
-            config
-                .cors_origins
-                .iter()
-                .filter_map(|origin| HeaderValue::from_str(origin.trim()).ok()),
-        )
-    };
+    if config.allows_any_origin() {
+        return CorsLayer::new()
+            .allow_origin(AllowOrigin::any())
+            .allow_methods(Any)
+            .allow_headers(Any);
+    }
+    let origins = config
+        .allowed_origins()
+        .filter_map(|origin| HeaderValue::from_str(origin).ok());
     CorsLayer::new()
-        .allow_origin(origins)
-        .allow_methods(Any)
-        .allow_headers(Any)
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods(AllowMethods::mirror_request())
+        .allow_headers(AllowHeaders::mirror_request())
+        .allow_credentials(true)
 }
 
 /// Keeps the event log and the inbox within their retention. Every node prunes: the

@@ -67,10 +67,15 @@ function connected(socket: Socket): Promise<void> {
 
 beforeAll(async () => {
   const hash = execFileSync(BIN, ['hash-password'], { input: `${PASSWORD}\n`, env: {} }).toString().trim();
-  server = await startPulso({
-    env: { PULSO_ADMIN_UI: 'true', PULSO_ADMIN_USERNAME: USERNAME, PULSO_ADMIN_PASSWORD_HASH: hash },
-  });
   uiUrl = await serveUi();
+  server = await startPulso({
+    env: {
+      PULSO_ADMIN_UI: 'true',
+      PULSO_ADMIN_UI_ORIGINS: uiUrl,
+      PULSO_ADMIN_USERNAME: USERNAME,
+      PULSO_ADMIN_PASSWORD_HASH: hash,
+    },
+  });
   dashboard = io(server.url, {
     auth: { api_key: API_KEYS.staff, user_id: 'ana' },
     transports: ['websocket'],
@@ -94,10 +99,8 @@ describe('the Socket.IO Admin UI on pulso', () => {
     await page.getByLabel('Server URL').fill(server!.url);
     await page.getByLabel('Username').fill(USERNAME);
     await page.getByLabel('Password').fill(PASSWORD);
-    // Its long-polling sends credentials cross-origin, which pulso's CORS refuses.
-    await page.getByText('Advanced options').click();
-    await page.getByText('WebSocket only?').click();
-    await expect.poll(() => page.getByLabel('WebSocket only?').isChecked(), { timeout: WAIT_MS }).toBe(true);
+    // Its defaults: long-polling first (with credentials, from another origin), then
+    // WebSocket; the namespace /admin, the path /socket.io.
     await page.getByRole('button', { name: 'Connect' }).click();
     await page.getByText('connected', { exact: true }).first().waitFor({ timeout: WAIT_MS });
 

@@ -418,6 +418,43 @@ async fn cors_allows_the_configured_origin_only() {
     app.stop().await;
 }
 
+/// The Admin UI's origin is allowed while the Admin UI is on, with credentials (its
+/// long-polling sends them).
+#[tokio::test]
+async fn the_admin_ui_origin_is_allowed_with_credentials_while_the_ui_is_on() {
+    const UI: &str = "http://127.0.0.1:8081";
+    for on in [true, false] {
+        let app = spawn_app_with(|config| {
+            config.admin_ui = on;
+            config.admin_ui_origins = vec![UI.into()];
+        })
+        .await;
+        let response = app
+            .raw(Method::GET, "/socket.io/?EIO=4&transport=polling")
+            .header("Origin", UI)
+            .send()
+            .await
+            .expect("request sent");
+        let header = |name: &str| {
+            let value = response.headers().get(name);
+            value.map(|value| value.to_str().expect("ASCII").to_owned())
+        };
+        let expected = on.then(|| (UI.to_owned(), "true".to_owned()));
+        let got = header("access-control-allow-origin").map(|origin| {
+            (
+                origin,
+                header("access-control-allow-credentials").unwrap_or_default(),
+            )
+        });
+        assert_eq!(got, expected, "Admin UI on: {on}");
+        assert_eq!(
+            allowed_origin(&app, Method::OPTIONS, UI).await.is_some(),
+            on
+        );
+        app.stop().await;
+    }
+}
+
 /// `GET path` as the admin, asserting a 422 that names `limit`.
 async fn refused_limit(app: &TestApp, path: &str) {
     let (status, body) = app.api(Method::GET, path, None).await;
