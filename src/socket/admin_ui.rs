@@ -79,12 +79,19 @@ struct SignIn {
 
 /// The way from a dashboard socket to the `/admin` namespace (in its extensions, when
 /// the Admin UI is on).
-struct Feed<A: Adapter>(SocketIo<A>);
+struct Feed<A: Adapter> {
+    io: SocketIo<A>,
+    /// When the socket connected (the UI's `handshake.issued`).
+    since: chrono::DateTime<chrono::Utc>,
+}
 
 // Derived, it would ask `A: Clone`, which adapters are not.
 impl<A: Adapter> Clone for Feed<A> {
     fn clone(&self) -> Self {
-        Self(self.0.clone())
+        Self {
+            io: self.io.clone(),
+            since: self.since,
+        }
     }
 }
 
@@ -313,6 +320,7 @@ fn serialize<A: Adapter>(socket: &SocketRef<A>) -> Serialized {
         Some(identity) => json!({ "user_id": identity.user_id, "role": identity.role }),
         None => Value::Null,
     };
+    let since = socket.extensions.get::<Feed<A>>().map(|feed| feed.since);
     Serialized {
         id: socket.id.to_string(),
         client_id: socket.id.to_string(),
@@ -329,6 +337,8 @@ fn serialize<A: Adapter>(socket: &SocketRef<A>) -> Serialized {
             "secure": header("x-forwarded-proto") == Some("https"),
             "url": parts.uri.path(),
             "xdomain": header("origin").is_some(),
+            "issued": since.map(|since| since.timestamp_millis()),
+            "time": since.map(|since| since.to_rfc2822()),
         }),
         rooms: socket.rooms().iter().map(|room| room.to_string()).collect(),
     }
@@ -336,7 +346,8 @@ fn serialize<A: Adapter>(socket: &SocketRef<A>) -> Serialized {
 
 /// Lets a dashboard socket's changes reach the Admin UI (only when it is on).
 pub fn follow<A: Adapter>(socket: &SocketRef<A>, io: SocketIo<A>) {
-    socket.extensions.insert(Feed(io));
+    let since = chrono::Utc::now();
+    socket.extensions.insert(Feed { io, since });
 }
 
 /// A dashboard socket connected (with the rooms it starts in).
@@ -372,8 +383,8 @@ pub async fn room_changed<A: Adapter>(socket: &SocketRef<A>, room: &str, joined:
 }
 
 async fn tell<A: Adapter>(socket: &SocketRef<A>, event: &str, args: &impl Serialize) {
-    if let Some(Feed(io)) = socket.extensions.get::<Feed<A>>() {
-        to_admins(&io, event, args).await;
+    if let Some(feed) = socket.extensions.get::<Feed<A>>() {
+        to_admins(&feed.io, event, args).await;
     }
 }
 

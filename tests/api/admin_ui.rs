@@ -105,6 +105,11 @@ async fn the_ui_sees_every_dashboard_socket_and_follows_them_live() {
         rooms.contains(&json!("user:ana")) && rooms.contains(&json!("orders")),
         "{socket}"
     );
+    let issued = socket["handshake"]["issued"]
+        .as_i64()
+        .expect("when it connected");
+    let age = chrono::Utc::now().timestamp_millis() - issued;
+    assert!((0..60_000).contains(&age), "{socket}");
     let shown = socket["handshake"].to_string().to_lowercase();
     assert!(
         !shown.contains(STAFF_KEY) && !shown.contains("x-api-key"),
