@@ -127,26 +127,7 @@ impl Client {
         auth: &Value,
         keep_early: bool,
     ) -> Result<(Self, Handshake), Error> {
-        let socket = TcpSocket::new_v4().map_err(|e| format!("socket: {e}"))?;
-        if let Some(ip) = source {
-            socket
-                .bind(SocketAddr::new(ip, 0))
-                .map_err(|e| format!("bind {ip}: {e}"))?;
-        }
-        let stream = socket
-            .connect(addr)
-            .await
-            .map_err(|e| format!("tcp connect: {e}"))?;
-        stream.set_nodelay(true).map_err(|e| e.to_string())?;
-        // Small buffers: a load generator holding thousands of sockets must stay lean.
-        let config = WebSocketConfig::default()
-            .read_buffer_size(4096)
-            .write_buffer_size(0)
-            .max_write_buffer_size(1 << 20);
-        let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
-        let (ws, _) = client_async_with_config(url, stream, Some(config))
-            .await
-            .map_err(|e| format!("websocket: {e}"))?;
+        let ws = open_transport(addr, source).await?;
         let mut client = Client { ws, next_ack: 0 };
         client.send(format!("40{auth}")).await?;
         // Wait for the namespace connect (`40{"sid":..}`) or its refusal (`44{..}`). Some
@@ -241,6 +222,35 @@ impl Client {
     pub async fn close(mut self) {
         let _ = self.ws.close(None).await;
     }
+}
+
+/// Opens an Engine.IO WebSocket from `source` (its OPEN packet is the first frame to
+/// read), without joining a namespace.
+pub async fn open_transport(
+    addr: SocketAddr,
+    source: Option<IpAddr>,
+) -> Result<WebSocketStream<TcpStream>, Error> {
+    let socket = TcpSocket::new_v4().map_err(|e| format!("socket: {e}"))?;
+    if let Some(ip) = source {
+        socket
+            .bind(SocketAddr::new(ip, 0))
+            .map_err(|e| format!("bind {ip}: {e}"))?;
+    }
+    let stream = socket
+        .connect(addr)
+        .await
+        .map_err(|e| format!("tcp connect: {e}"))?;
+    stream.set_nodelay(true).map_err(|e| e.to_string())?;
+    // Small buffers: a load generator holding thousands of sockets must stay lean.
+    let config = WebSocketConfig::default()
+        .read_buffer_size(4096)
+        .write_buffer_size(0)
+        .max_write_buffer_size(1 << 20);
+    let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
+    let (ws, _) = client_async_with_config(url, stream, Some(config))
+        .await
+        .map_err(|e| format!("websocket: {e}"))?;
+    Ok(ws)
 }
 
 /// `{ ok: true, data }` → data; `{ ok: false, error }` → the error as text.

@@ -18,7 +18,7 @@ use crate::{
     client::Error,
     commands, connections, fanout, latency, mixed,
     server::{Kind, Programs, Server, python_venv, root},
-    storm,
+    soak, storm,
 };
 
 #[derive(Args, Debug)]
@@ -138,6 +138,7 @@ impl Plan {
                 staff_rate: 5.0,
                 notify_rate: 10.0,
                 secs: 30.0,
+                mark_read: false,
             },
             latency: latency::Opts {
                 sockets: vec![1_000, 2_000, 5_000, 10_000],
@@ -182,6 +183,7 @@ impl Plan {
                 staff_rate: 10.0,
                 notify_rate: 10.0,
                 secs: 8.0,
+                mark_read: false,
             },
             latency: latency::Opts {
                 sockets: vec![500, 1_000, 2_000],
@@ -227,6 +229,7 @@ impl Plan {
                 staff_rate: 10.0,
                 notify_rate: 5.0,
                 secs: 2.0,
+                mark_read: false,
             },
             latency: latency::Opts {
                 sockets: vec![20, 50],
@@ -456,7 +459,7 @@ pub async fn compare(opts: Opts) -> Result<(), Error> {
     let machine = machine_facts(opts.pulso_bin.as_deref(), opts.pulso_commit.as_deref());
     let sqlite = Programs {
         pulso,
-        pulso_database_url: None,
+        ..Programs::default()
     };
     let started = std::time::Instant::now();
     let rounds = opts.rounds.max(1);
@@ -510,8 +513,6 @@ pub async fn compare(opts: Opts) -> Result<(), Error> {
         }),
         runs,
     };
-    let dir = opts.out.unwrap_or_else(|| root().join("bench/results"));
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let mut stem = if opts.quick {
         format!("{date}-quick")
     } else {
@@ -520,12 +521,8 @@ pub async fn compare(opts: Opts) -> Result<(), Error> {
     if let Some(name) = &opts.name {
         stem = format!("{stem}-{name}");
     }
-    let json = serde_json::to_string_pretty(&results).map_err(|e| e.to_string())?;
-    std::fs::write(dir.join(format!("{stem}.json")), json + "\n").map_err(|e| e.to_string())?;
     let markdown = crate::report::report(&results);
-    std::fs::write(dir.join(format!("{stem}.md")), &markdown).map_err(|e| e.to_string())?;
-    println!("{markdown}");
-    eprintln!("compare: wrote {}/{stem}.json and .md", dir.display());
+    write_results(opts.out, &stem, &results, &markdown)?;
     let failed = results.runs.iter().filter(|r| r.error.is_some()).count();
     if failed > 0 {
         eprintln!("compare: {failed} runs failed (listed in the report); they count for nothing");
@@ -533,32 +530,32 @@ pub async fn compare(opts: Opts) -> Result<(), Error> {
     Ok(())
 }
 
-/// How busy the machine's cores are over one second, in % (/proc/stat's first line).
-async fn machine_busy_percent() -> f64 {
-    let sample = || -> Option<(u64, u64)> {
-        let stat = std::fs::read_to_string("/proc/stat").ok()?;
-        let ticks: Vec<u64> = stat
-            .lines()
-            .next()?
-            .split_whitespace()
-            .skip(1)
-            .filter_map(|t| t.parse().ok())
-            .collect();
-        // idle + iowait are the idle ticks.
-        let idle = ticks.get(3)? + ticks.get(4).unwrap_or(&0);
-        Some((ticks.iter().sum(), idle))
-    };
-    let before = sample();
-    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-    match (before, sample()) {
-        (Some((t0, i0)), Some((t1, i1))) if t1 > t0 => {
-            crate::stats::round3(100.0 * (1.0 - (i1 - i0) as f64 / (t1 - t0) as f64))
-        }
-        _ => 0.0,
-    }
+/// Writes `<stem>.json` and `<stem>.md` into `out` (bench/results by default) and
+/// prints the markdown; returns the directory.
+pub fn write_results(
+    out: Option<PathBuf>,
+    stem: &str,
+    results: &impl Serialize,
+    markdown: &str,
+) -> Result<PathBuf, Error> {
+    let dir = out.unwrap_or_else(|| root().join("bench/results"));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let json = serde_json::to_string_pretty(results).map_err(|e| e.to_string())?;
+    std::fs::write(dir.join(format!("{stem}.json")), json + "\n").map_err(|e| e.to_string())?;
+    std::fs::write(dir.join(format!("{stem}.md")), markdown).map_err(|e| e.to_string())?;
+    println!("{markdown}");
+    eprintln!("bench: wrote {}/{stem}.json and .md", dir.display());
+    Ok(dir)
 }
 
-fn loadavg() -> String {
+/// How busy the machine's cores are over one second, in %.
+pub async fn machine_busy_percent() -> f64 {
+    let before = crate::stats::machine_ticks();
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    crate::stats::busy_percent(before, crate::stats::machine_ticks())
+}
+
+pub fn loadavg() -> String {
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     load.split_whitespace()
         .take(3)
@@ -640,7 +637,7 @@ pub async fn smoke(opts: SmokeOpts) -> Result<ExitCode, Error> {
     };
     let programs = Programs {
         pulso,
-        pulso_database_url: None,
+        ..Programs::default()
     };
     let plan = Plan::smoke();
     let mut failures = Vec::new();
@@ -658,12 +655,36 @@ pub async fn smoke(opts: SmokeOpts) -> Result<ExitCode, Error> {
             Err(e) => failures.push(format!("{scenario:?}: {e}")),
         }
     }
+    // The soak's machinery (prefilled log, pruning, churn, sampling) for seconds: its
+    // work is judged, its trends are too short to be.
+    match soak::run(&programs, &smoke_soak()).await {
+        Ok(outcome) => {
+            eprintln!("{}", soak::summary(&outcome));
+            failures.extend(outcome.problems.iter().map(|p| format!("soak: {p}")));
+        }
+        Err(e) => failures.push(format!("soak: {e}")),
+    }
     if failures.is_empty() {
-        eprintln!("smoke ok: connections, fanout, latency, commands, mixed, storm");
+        eprintln!("smoke ok: connections, fanout, latency, commands, mixed, storm, soak");
         Ok(ExitCode::SUCCESS)
     } else {
         eprintln!("smoke FAILED:\n  {}", failures.join("\n  "));
         Ok(ExitCode::FAILURE)
+    }
+}
+
+/// A seconds-long soak: every part of it, small.
+fn smoke_soak() -> soak::Opts {
+    soak::Opts {
+        duration_secs: 10,
+        interval_secs: 2,
+        viewers: 40,
+        staff: 1,
+        staff_rate: 5.0,
+        notify_rate: 2.0,
+        churn_rate: 12.0,
+        // A sparse day: a small file to write, still expiring from the first seconds.
+        prefill_per_sec: Some(0.5),
     }
 }
 
@@ -713,11 +734,17 @@ fn problem(outcome: &Outcome, strictness: Strictness) -> Option<String> {
             if o.commands_acked == 0
                 || o.command_errors > 0
                 || o.lost + o.doubled > 0
-                || o.disconnected > 0 =>
+                || o.disconnected > 0
+                || o.mark_read_errors > 0 =>
         {
             Some(format!(
-                "{} acked, {} errors, {} lost, {} doubled, {} disconnected",
-                o.commands_acked, o.command_errors, o.lost, o.doubled, o.disconnected
+                "{} acked, {} errors, {} lost, {} doubled, {} disconnected, {} marks read failed",
+                o.commands_acked,
+                o.command_errors,
+                o.lost,
+                o.doubled,
+                o.disconnected,
+                o.mark_read_errors
             ))
         }
         Outcome::Latency(o) => o
@@ -851,7 +878,7 @@ fn output(program: &str, args: &[&str]) -> String {
         .unwrap_or_else(|| "?".into())
 }
 
-fn machine_facts(pulso_bin: Option<&Path>, pulso_commit: Option<&str>) -> Value {
+pub fn machine_facts(pulso_bin: Option<&Path>, pulso_commit: Option<&str>) -> Value {
     let read = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
     let cpuinfo = read("/proc/cpuinfo");
     let cpu = cpuinfo.lines().find_map(|l| {

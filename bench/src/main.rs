@@ -6,16 +6,22 @@
 //! scenario against a server already running; `bench storm --server KIND` starts (and
 //! kills, and restarts) its own; `bench smoke` is the seconds-long CI run.
 
+mod churn;
 mod client;
 mod commands;
 mod common;
 mod compare;
 mod connections;
+mod eventlog;
 mod fanout;
 mod latency;
 mod mixed;
+mod plot;
+mod prune;
 mod report;
 mod server;
+mod soak;
+mod soak_report;
 mod stats;
 mod storm;
 
@@ -83,6 +89,12 @@ enum Command {
         #[command(flatten)]
         opts: mixed::Opts,
     },
+    /// `order:create` ack latency with retention pruning busy against without (pulso
+    /// only, on a prefilled event log); writes bench/results/<date>-prune.*.
+    Prune(prune::Opts),
+    /// pulso for a long while under a steady mixed load, connection churn and retention
+    /// pruning, sampled every interval; writes bench/results/<date>-soak.* (with a plot).
+    Soak(soak_report::CommandOpts),
     /// Every scenario against pulso and the references, interleaved; writes bench/results/.
     Compare(compare::Opts),
     /// A few seconds of every scenario against pulso only; fails on any error (for CI).
@@ -148,7 +160,7 @@ async fn run(command: Command) -> Result<ExitCode, String> {
             }
             let programs = Programs {
                 pulso,
-                pulso_database_url: None,
+                ..Programs::default()
             };
             let mut running = Server::start(server, &programs)?;
             let outcome = storm::run(&mut running, &opts).await;
@@ -166,6 +178,8 @@ async fn run(command: Command) -> Result<ExitCode, String> {
             let outcome = mixed::run(addr, target.server_pid, &opts).await?;
             print(&outcome, compare::summary_mixed(&outcome))
         }
+        Command::Prune(opts) => prune::run(opts).await.map(|()| ExitCode::SUCCESS),
+        Command::Soak(opts) => soak_report::command(opts).await,
         Command::Compare(opts) => compare::compare(opts).await.map(|()| ExitCode::SUCCESS),
         Command::Smoke(opts) => compare::smoke(opts).await,
         Command::Worker(opts) => connections::worker(opts).await.map(|()| ExitCode::SUCCESS),

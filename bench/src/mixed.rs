@@ -45,6 +45,9 @@ pub struct Opts {
     /// Seconds to run.
     #[arg(long, default_value_t = 30.0)]
     pub secs: f64,
+    /// One tab of each user marks its notifications read (`mark_read`).
+    #[arg(long)]
+    pub mark_read: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -66,6 +69,9 @@ pub struct Outcome {
     pub doubled: u64,
     /// Viewers the server closed during the run.
     pub disconnected: u64,
+    /// Notifications marked read (with `mark_read`), and the marks that failed.
+    pub marked_read: u64,
+    pub mark_read_errors: u64,
     /// Deliveries pulso itself counted as failed during the run (`pulso_send_errors_total`).
     pub server_send_errors: Option<f64>,
     pub server_cpu_percent: f64,
@@ -79,6 +85,8 @@ struct Shared {
     latency: [Histogram; 2],
     deliveries: AtomicU64,
     disconnected: AtomicU64,
+    marked_read: AtomicU64,
+    mark_read_errors: AtomicU64,
 }
 
 /// The marked events (orders, notifications) one viewer received.
@@ -94,9 +102,30 @@ fn rooms_of(i: usize, skus: &[String]) -> Vec<String> {
 }
 
 pub async fn run(addr: SocketAddr, server_pid: Option<u32>, opts: &Opts) -> Result<Outcome, Error> {
+    start(addr, server_pid, opts).await?.finish().await
+}
+
+/// The load under way: viewers reading, writers writing until `opts.secs` have passed.
+pub struct Load {
+    addr: SocketAddr,
+    server_pid: Option<u32>,
+    viewers_asked: usize,
+    users: usize,
+    shared: Arc<Shared>,
+    acks: Arc<Histogram>,
+    counts: Vec<(usize, Counts)>,
+    viewers: JoinSet<()>,
+    writers: JoinSet<Result<Written, Error>>,
+    send_errors_before: Option<f64>,
+    cpu_before: Option<f64>,
+    started: Instant,
+}
+
+/// Connects the viewers, waits until the server is idle, and starts the writers.
+pub async fn start(addr: SocketAddr, server_pid: Option<u32>, opts: &Opts) -> Result<Load, Error> {
     let catalog = Arc::new(Catalog::create(addr).await?);
     let users = (opts.viewers / 4).max(1);
-    let user_of = |i: usize| i / 4 % users;
+    let user_of = move |i: usize| user_of(i, users);
     // Each client with its index: what a viewer should receive depends on it.
     let (clients, errors) = connect_many_with(opts.viewers, 128, |i, source| {
         let rooms = rooms_of(i, &catalog.skus);
@@ -105,7 +134,6 @@ pub async fn run(addr: SocketAddr, server_pid: Option<u32>, opts: &Opts) -> Resu
         async move { Ok((i, Client::connect(addr, Some(source), &auth).await?)) }
     })
     .await;
-    let connected = clients.len();
     if !errors.is_empty() {
         eprintln!(
             "  mixed: {} viewers failed to connect: {}",
@@ -117,13 +145,17 @@ pub async fn run(addr: SocketAddr, server_pid: Option<u32>, opts: &Opts) -> Resu
         latency: [Histogram::default(), Histogram::default()],
         deliveries: AtomicU64::new(0),
         disconnected: AtomicU64::new(0),
+        marked_read: AtomicU64::new(0),
+        mark_read_errors: AtomicU64::new(0),
     });
     let mut viewers = JoinSet::new();
-    let mut counts: Vec<(usize, Counts)> = Vec::with_capacity(connected);
+    let mut counts: Vec<(usize, Counts)> = Vec::with_capacity(clients.len());
     for (i, client) in clients {
         let mine = Counts::default();
         counts.push((i, mine.clone()));
-        viewers.spawn(view(client, shared.clone(), mine));
+        // One tab per user marks read (all four would mark the same notification).
+        let marks = opts.mark_read && i.is_multiple_of(4);
+        viewers.spawn(view(client, shared.clone(), mine, marks));
     }
     stats::settle(server_pid, Duration::from_secs(30)).await; // greetings and presence
     shared.deliveries.store(0, Relaxed);
@@ -175,99 +207,167 @@ pub async fn run(addr: SocketAddr, server_pid: Option<u32>, opts: &Opts) -> Resu
             ("notification:send", note, Some(user))
         },
     ));
-
-    let cpu_before = server_pid.and_then(stats::cpu_seconds);
-    let started = Instant::now();
-    let (mut acked, mut errors, mut tags) = (0, 0, Vec::new());
-    while let Some(done) = writers.join_next().await {
-        let (ok, failed, acked_tags) = done.map_err(|e| e.to_string())??;
-        acked += ok;
-        errors += failed;
-        tags.extend(acked_tags);
-    }
-    // What each viewer should receive: every acked order if it is in `orders`, and
-    // every acked notification to its user.
-    let orders = tags.iter().filter(|&&tag| tag == usize::MAX).count() as u64;
-    let mut notified: HashMap<usize, u64> = HashMap::new();
-    for &tag in tags.iter().filter(|&&tag| tag != usize::MAX) {
-        *notified.entry(tag).or_default() += 1;
-    }
-    let expected_at = |i: usize| {
-        let in_orders = i.is_multiple_of(2); // the `orders` and all-topics viewers (`rooms_of`)
-        [
-            if in_orders { orders } else { 0 },
-            notified.get(&user_of(i)).copied().unwrap_or(0),
-        ]
-    };
-    let expected: u64 = counts.iter().flat_map(|&(i, _)| expected_at(i)).sum();
-    let received = || {
-        let viewer = |got: &Counts| got.iter().map(|n| n.load(Relaxed)).sum::<u64>();
-        counts.iter().map(|(_, got)| viewer(got)).sum::<u64>()
-    };
-    stats::wait_for_count(
-        received,
-        expected,
-        Duration::from_secs(5),
-        Duration::from_secs(5),
-    )
-    .await;
-    let elapsed = started.elapsed().as_secs_f64();
-    let cpu = cpu_before
-        .zip(server_pid.and_then(stats::cpu_seconds))
-        .map_or(0.0, |(a, b)| (b - a) / elapsed * 100.0);
-    let deliveries = shared.deliveries.load(Relaxed);
-    let (mut lost, mut doubled) = (0, 0);
-    for (i, got) in &counts {
-        for (kind, wanted) in expected_at(*i).into_iter().enumerate() {
-            let got = got[kind].load(Relaxed);
-            lost += wanted.saturating_sub(got);
-            doubled += got.saturating_sub(wanted);
-        }
-    }
-    let send_errors = send_errors_before
-        .zip(crate::fanout::server_send_errors(addr).await)
-        .map(|(a, b)| b - a);
-    let disconnected = shared.disconnected.load(Relaxed);
-    viewers.shutdown().await;
-    Ok(Outcome {
-        viewers: opts.viewers,
-        connected,
-        commands_acked: acked,
-        command_errors: errors,
-        ack_latency: acks.take(),
-        order_created_latency: shared.latency[ORDERS].take(),
-        notification_latency: shared.latency[NOTIFICATIONS].take(),
-        deliveries,
-        deliveries_per_sec: (deliveries as f64 / elapsed).round(),
-        lost,
-        doubled,
-        disconnected,
-        server_send_errors: send_errors,
-        server_cpu_percent: round3(cpu),
-        rss_kib: rss_after_gc(addr, server_pid).await,
+    Ok(Load {
+        addr,
+        server_pid,
+        viewers_asked: opts.viewers,
+        users,
+        shared,
+        acks,
+        counts,
+        viewers,
+        writers,
+        send_errors_before,
+        cpu_before: server_pid.and_then(stats::cpu_seconds),
+        started: Instant::now(),
     })
 }
 
-async fn view(mut client: Client, shared: Arc<Shared>, counts: Counts) {
+/// A viewer's user: four tabs each.
+fn user_of(i: usize, users: usize) -> usize {
+    i / 4 % users
+}
+
+impl Load {
+    /// Ack latency, then `order_created` and `notification` delivery latency, since the
+    /// last call (or the start); each starts over.
+    pub fn take_latencies(&self) -> [Latency; 3] {
+        [
+            self.acks.take(),
+            self.shared.latency[ORDERS].take(),
+            self.shared.latency[NOTIFICATIONS].take(),
+        ]
+    }
+
+    /// Waits for the writers to end, then for what their acks promised to arrive, and
+    /// counts it viewer by viewer.
+    pub async fn finish(mut self) -> Result<Outcome, Error> {
+        let (mut acked, mut errors, mut tags) = (0, 0, Vec::new());
+        while let Some(done) = self.writers.join_next().await {
+            let (ok, failed, acked_tags) = done.map_err(|e| e.to_string())??;
+            acked += ok;
+            errors += failed;
+            tags.extend(acked_tags);
+        }
+        // What each viewer should receive: every acked order if it is in `orders`, and
+        // every acked notification to its user.
+        let orders = tags.iter().filter(|&&tag| tag == usize::MAX).count() as u64;
+        let mut notified: HashMap<usize, u64> = HashMap::new();
+        for &tag in tags.iter().filter(|&&tag| tag != usize::MAX) {
+            *notified.entry(tag).or_default() += 1;
+        }
+        let users = self.users;
+        let expected_at = |i: usize| {
+            let in_orders = i.is_multiple_of(2); // the `orders` and all-topics viewers (`rooms_of`)
+            [
+                if in_orders { orders } else { 0 },
+                notified.get(&user_of(i, users)).copied().unwrap_or(0),
+            ]
+        };
+        let counts = &self.counts;
+        let expected: u64 = counts.iter().flat_map(|&(i, _)| expected_at(i)).sum();
+        let received = || {
+            let viewer = |got: &Counts| got.iter().map(|n| n.load(Relaxed)).sum::<u64>();
+            counts.iter().map(|(_, got)| viewer(got)).sum::<u64>()
+        };
+        stats::wait_for_count(
+            received,
+            expected,
+            Duration::from_secs(5),
+            Duration::from_secs(5),
+        )
+        .await;
+        let elapsed = self.started.elapsed().as_secs_f64();
+        let cpu = self
+            .cpu_before
+            .zip(self.server_pid.and_then(stats::cpu_seconds))
+            .map_or(0.0, |(a, b)| (b - a) / elapsed * 100.0);
+        let shared = &self.shared;
+        let deliveries = shared.deliveries.load(Relaxed);
+        let (mut lost, mut doubled) = (0, 0);
+        for (i, got) in counts {
+            for (kind, wanted) in expected_at(*i).into_iter().enumerate() {
+                let got = got[kind].load(Relaxed);
+                lost += wanted.saturating_sub(got);
+                doubled += got.saturating_sub(wanted);
+            }
+        }
+        let send_errors = self
+            .send_errors_before
+            .zip(crate::fanout::server_send_errors(self.addr).await)
+            .map(|(a, b)| b - a);
+        let disconnected = shared.disconnected.load(Relaxed);
+        self.viewers.shutdown().await;
+        let [ack_latency, order_created_latency, notification_latency] = self.take_latencies();
+        Ok(Outcome {
+            viewers: self.viewers_asked,
+            connected: counts.len(),
+            commands_acked: acked,
+            command_errors: errors,
+            ack_latency,
+            order_created_latency,
+            notification_latency,
+            deliveries,
+            deliveries_per_sec: (deliveries as f64 / elapsed).round(),
+            lost,
+            doubled,
+            disconnected,
+            marked_read: shared.marked_read.load(Relaxed),
+            mark_read_errors: shared.mark_read_errors.load(Relaxed),
+            server_send_errors: send_errors,
+            server_cpu_percent: round3(cpu),
+            rss_kib: rss_after_gc(self.addr, self.server_pid).await,
+        })
+    }
+}
+
+async fn view(mut client: Client, shared: Arc<Shared>, counts: Counts, marks_read: bool) {
     while let Ok(Some(incoming)) = client.next().await {
-        let Incoming::Event(frame) = &incoming else {
-            continue;
+        let frame = match &incoming {
+            Incoming::Event(frame) => frame,
+            Incoming::Ack(_, raw) => {
+                // Only `mark_read` is acked to a viewer.
+                let done = match ack_data(raw.as_str()) {
+                    Ok(_) => &shared.marked_read,
+                    Err(_) => &shared.mark_read_errors,
+                };
+                done.fetch_add(1, Relaxed);
+                continue;
+            }
         };
         shared.deliveries.fetch_add(1, Relaxed);
-        if matches!(
-            incoming.event_name(),
-            Some("order_created" | "notification")
-        ) && let Some((kind, sent)) = find_marker(frame.as_str())
+        let name = incoming.event_name();
+        if matches!(name, Some("order_created" | "notification"))
+            && let Some((kind, sent)) = find_marker(frame.as_str())
             && kind < 2
         {
             shared.latency[kind].record(now_us().saturating_sub(sent));
             counts[kind].fetch_add(1, Relaxed);
+            if marks_read
+                && kind == NOTIFICATIONS
+                && let Some(id) = notification_id(frame.as_str())
+                && client
+                    .emit_with_ack("mark_read", &json!({ "notification_id": id }))
+                    .await
+                    .is_err()
+            {
+                shared.mark_read_errors.fetch_add(1, Relaxed);
+            }
         }
     }
     shared.disconnected.fetch_add(1, Relaxed);
 }
 
+/// The notification's own id in a `notification` event (its envelope's data).
+fn notification_id(raw: &str) -> Option<i64> {
+    let event: Value = serde_json::from_str(raw).ok()?;
+    event[1]["data"]["id"].as_i64()
+}
+
 type Made = (&'static str, Value, Option<usize>);
+
+/// A writer's acked commands, its errors, and the tags of the acked commands.
+type Written = (u64, u64, Vec<usize>);
 
 /// Sends `next(n)` at `rate` for `secs` without waiting for acks (bounded), records
 /// ack latency; returns (acked ok, errors, the tags of the acked commands).
@@ -277,7 +377,7 @@ async fn open_loop(
     secs: f64,
     acks: Arc<Histogram>,
     mut next: impl FnMut(u64) -> Made + Send,
-) -> Result<(u64, u64, Vec<usize>), Error> {
+) -> Result<Written, Error> {
     let total = (rate * secs).round() as u64;
     let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate.max(0.001)));
     ticker.set_missed_tick_behavior(MissedTickBehavior::Burst);

@@ -146,14 +146,14 @@ fn outcomes(results: &Results, scenario: Scenario, kind: Kind) -> Vec<(usize, &O
 
 /// A figure over the rounds.
 #[derive(Clone, Copy)]
-struct Spread {
-    median: f64,
-    min: f64,
-    max: f64,
-    n: usize,
+pub struct Spread {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+    pub n: usize,
 }
 
-fn spread(mut values: Vec<f64>) -> Option<Spread> {
+pub fn spread(mut values: Vec<f64>) -> Option<Spread> {
     values.retain(|v| v.is_finite());
     values.sort_by(f64::total_cmp);
     let n = values.len();
@@ -179,7 +179,7 @@ fn fmt(x: f64) -> String {
 }
 
 /// "median (min–max)", or the one value of a single round; `suffix` after each figure.
-fn show(s: Option<Spread>, suffix: &str) -> String {
+pub fn show(s: Option<Spread>, suffix: &str) -> String {
     match s {
         None => "–".into(),
         Some(s) if s.n == 1 || s.min == s.max => format!("{}{suffix}", fmt(s.median)),
@@ -215,6 +215,20 @@ fn ratios(pulso: &[(usize, f64)], reference: &[(usize, f64)]) -> Option<Spread> 
             })
             .collect(),
     )
+}
+
+/// The "Machine" section: one line per fact.
+pub fn machine(facts: &Value) -> String {
+    let mut md = "\n## Machine\n\n".to_owned();
+    if let Value::Object(facts) = facts {
+        for (key, value) in facts {
+            md += &format!(
+                "- {key}: {}\n",
+                value.as_str().map_or(value.to_string(), str::to_owned)
+            );
+        }
+    }
+    md
 }
 
 pub fn report(results: &Results) -> String {
@@ -265,15 +279,7 @@ pub fn report(results: &Results) -> String {
     }
     md += &projection(results);
     md += &failed_runs(results);
-    md += "\n## Machine\n\n";
-    if let Value::Object(facts) = &results.machine {
-        for (key, value) in facts {
-            md += &format!(
-                "- {key}: {}\n",
-                value.as_str().map_or(value.to_string(), str::to_owned)
-            );
-        }
-    }
+    md += &machine(&results.machine);
     md += &format!(
         "- before each run, as `round/scenario/server: load average (1, 5, 15 min); cores busy \
          in the second before` (over {BUSY_WARNING_PERCENT} % is marked ⚠: something else used \

@@ -55,11 +55,13 @@ pub fn python_venv() -> PathBuf {
     root().join("target/bench-python-venv")
 }
 
-/// How to start pulso: its binary, and optionally a database other than SQLite.
-#[derive(Debug, Clone)]
+/// How to start pulso: its binary, optionally a database other than the fresh SQLite
+/// file, and settings of its own (retention, for `prune` and `soak`).
+#[derive(Debug, Clone, Default)]
 pub struct Programs {
     pub pulso: PathBuf,
     pub pulso_database_url: Option<String>,
+    pub pulso_env: Vec<(&'static str, String)>,
 }
 
 pub struct Server {
@@ -165,7 +167,8 @@ fn spawn(
                 .env(
                     "RUST_LOG",
                     std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
-                );
+                )
+                .envs(programs.pulso_env.iter().map(|(k, v)| (k, v)));
             c
         }
         Kind::Node | Kind::NodeBatched => {

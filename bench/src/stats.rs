@@ -73,8 +73,13 @@ pub fn now_us() -> u64 {
 
 /// Resident set size of a process, in KiB (`VmRSS` in /proc/PID/status).
 pub fn rss_kib(pid: u32) -> Option<u64> {
+    status_field(pid, "VmRSS:")
+}
+
+/// A number of /proc/PID/status, by its label.
+fn status_field(pid: u32, label: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let line = status.lines().find(|l| l.starts_with(label))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
@@ -87,6 +92,41 @@ pub fn cpu_seconds(pid: u32) -> Option<f64> {
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
     Some(ticks as f64 / 100.0)
+}
+
+/// The machine's CPU ticks so far, all and idle (/proc/stat's first line).
+pub fn machine_ticks() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let ticks: Vec<u64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    // idle + iowait are the idle ticks.
+    let idle = ticks.get(3)? + ticks.get(4).unwrap_or(&0);
+    Some((ticks.iter().sum(), idle))
+}
+
+/// How busy the cores were between two `machine_ticks`, in % of all of them.
+pub fn busy_percent(before: Option<(u64, u64)>, after: Option<(u64, u64)>) -> f64 {
+    match (before, after) {
+        (Some((t0, i0)), Some((t1, i1))) if t1 > t0 => {
+            round3(100.0 * (1.0 - (i1 - i0) as f64 / (t1 - t0) as f64))
+        }
+        _ => 0.0,
+    }
+}
+
+/// Open file descriptors of a process (entries of /proc/PID/fd).
+pub fn open_fds(pid: u32) -> Option<u64> {
+    Some(std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count() as u64)
+}
+
+/// Threads of a process (`Threads` in /proc/PID/status).
+pub fn threads(pid: u32) -> Option<u64> {
+    status_field(pid, "Threads:")
 }
 
 /// Waits (at most `limit`) until the server is nearly idle — under 5 % of a core over
