@@ -180,6 +180,12 @@ pub struct Config {
     #[arg(long, env = "PULSO_PRUNE_INTERVAL_SECS", value_name = "PULSO_PRUNE_INTERVAL_SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub prune_interval_secs: u64,
 
+    /// Percent of the database's writing time pruning may take: after each of its
+    /// writes it waits until its share is back under this. More catches a backlog up
+    /// sooner, and commands wait behind it more often.
+    #[arg(long, env = "PULSO_PRUNE_WRITER_SHARE_PERCENT", value_name = "PULSO_PRUNE_WRITER_SHARE_PERCENT", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub prune_writer_share_percent: u32,
+
     /// Serve the Socket.IO Admin UI's protocol on the `/admin` namespace.
     #[arg(long, env = "PULSO_ADMIN_UI", value_name = "PULSO_ADMIN_UI", default_value_t = false, action = clap::ArgAction::Set)]
     pub admin_ui: bool,
@@ -300,6 +306,8 @@ pub struct Retention {
     pub events: Duration,
     pub read_notifications: Duration,
     pub every: Duration,
+    /// Percent of the writing time pruning may take.
+    pub writer_share_percent: u32,
 }
 
 /// Connection state recovery settings (`PULSO_RECOVERY*`).
@@ -395,6 +403,7 @@ impl Config {
             events: Duration::from_secs(self.event_retention_hours * 3600),
             read_notifications: Duration::from_secs(self.notification_retention_hours * 3600),
             every: Duration::from_secs(self.prune_interval_secs),
+            writer_share_percent: self.prune_writer_share_percent,
         }
     }
 

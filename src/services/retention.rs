@@ -5,6 +5,8 @@
 //! the log's pruning got is recorded, so a reader whose cursor is older is told. On
 //! SQLite the freed pages then go back to the file system, a few at a time.
 
+use std::time::{Duration, Instant};
+
 use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, DeleteMany,
@@ -18,11 +20,11 @@ use entity::{event, event_log_pruning, notification, notification_read, publicat
 use super::{Services, notifications, now, publish::KEY_WINDOW};
 use crate::{config::Retention, telemetry};
 
-/// Rows removed per write.
-const BATCH: u64 = 1000;
+/// Rows removed per write: a command that arrives meanwhile waits for one such write.
+const BATCH: u64 = 200;
 
 /// SQLite pages (4 KiB each) given back to the file system per write.
-const PAGES_PER_WRITE: u64 = 2000;
+const PAGES_PER_WRITE: u64 = 500;
 
 /// The one row of `event_log_pruning`.
 const ROW: i32 = 1;
@@ -54,20 +56,23 @@ impl Services {
     /// One pass of retention; returns what it removed.
     pub async fn prune(&self, retention: &Retention) -> Result<Pruned, DbErr> {
         let before = |keep| now() - TimeDelta::from_std(keep).unwrap_or(TimeDelta::MAX);
+        let share = retention.writer_share_percent;
         let events = self
-            .remove(Expired::Events(before(retention.events)))
+            .remove(Expired::Events(before(retention.events)), share)
             .await?;
         let read_cutoff = before(retention.read_notifications);
-        let read = self.remove(Expired::ReadNotifications(read_cutoff)).await?;
-        let broadcasts = self.remove(Expired::Broadcasts(read_cutoff)).await?;
+        let read = self
+            .remove(Expired::ReadNotifications(read_cutoff), share)
+            .await?;
+        let broadcasts = self.remove(Expired::Broadcasts(read_cutoff), share).await?;
         if broadcasts > 0 {
             // Unread ones among them no longer count.
             notifications::push_everyones_unread_count(self).await;
         }
         let idempotency_keys = self
-            .remove(Expired::IdempotencyKeys(now() - KEY_WINDOW))
+            .remove(Expired::IdempotencyKeys(now() - KEY_WINDOW), share)
             .await?;
-        let pages = self.give_back_free_pages().await?;
+        let pages = self.give_back_free_pages(share).await?;
 
         let (kept, oldest) = log_extent(&self.db).await?;
         telemetry::record_event_log(kept, oldest);
@@ -79,31 +84,33 @@ impl Services {
         })
     }
 
-    /// Removes every row of the kind, a batch per write; returns how many went.
-    async fn remove(&self, expired: Expired) -> Result<u64, DbErr> {
+    /// Removes every row of the kind, a batch per write, each write taking at most
+    /// `share` percent of the writing time; returns how many went.
+    async fn remove(&self, expired: Expired, share: u32) -> Result<u64, DbErr> {
         let mut removed = 0;
         // Found by a read, so the write lock is held only to delete.
         while let Some(batch) = expired.next_batch(&self.db).await? {
-            let (_turn, txn) = self.begin_writing().await?;
+            let (turn, txn) = self.begin_writing().await?;
+            let writing = Instant::now();
             let gone = txn.execute_raw(batch.delete).await?.rows_affected();
             if let Some(record) = batch.record {
                 txn.execute_raw(record).await?;
             }
             txn.commit().await?;
+            drop(turn);
             removed += gone;
             expired.count(gone);
             if batch.found < BATCH as usize {
                 break;
             }
-            // Writers queued meanwhile go before the next batch.
-            tokio::task::yield_now().await;
+            give_way(writing.elapsed(), share).await;
         }
         Ok(removed)
     }
 
     /// SQLite keeps the pages of removed rows for reuse; with incremental auto-vacuum
     /// (see `startup::connect_database`) they can go back to the file system.
-    async fn give_back_free_pages(&self) -> Result<u64, DbErr> {
+    async fn give_back_free_pages(&self, share: u32) -> Result<u64, DbErr> {
         if self.db.get_database_backend() != DbBackend::Sqlite {
             return Ok(0);
         }
@@ -114,14 +121,24 @@ impl Services {
                 return Ok(given);
             }
             let step = std::cmp::min(free.unsigned_abs(), PAGES_PER_WRITE);
-            let (_turn, txn) = self.begin_writing().await?;
+            let (turn, txn) = self.begin_writing().await?;
+            let writing = Instant::now();
             txn.execute_unprepared(&format!("PRAGMA incremental_vacuum({step})"))
                 .await?;
             txn.commit().await?;
+            drop(turn);
             given += step;
-            tokio::task::yield_now().await;
+            give_way(writing.elapsed(), share).await;
         }
     }
+}
+
+/// Waits so that a write that took `took` is `share` percent of the time since it
+/// began: commands (one writer at a time) rarely find pruning ahead of them
+/// (bench/README.md, "Pruning's cost on writes").
+async fn give_way(took: Duration, share: u32) {
+    let share = share.clamp(1, 100);
+    tokio::time::sleep(took * (100 - share) / share).await;
 }
 
 /// Up to `BATCH` expired rows, oldest first, and the statements that remove them.
@@ -323,4 +340,22 @@ pub async fn pragma<C: ConnectionTrait>(db: &C, name: &str) -> Result<i64, DbErr
         .await?
         .ok_or_else(|| DbErr::Custom(format!("PRAGMA {name} answered nothing")))?;
     row.try_get_by_index(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_write_is_followed_by_the_wait_that_makes_it_its_share() {
+        for (took_ms, share, waited_ms) in [(10, 1, 990), (10, 25, 30), (10, 100, 0)] {
+            let start = tokio::time::Instant::now();
+            give_way(Duration::from_millis(took_ms), share).await;
+            assert_eq!(
+                start.elapsed(),
+                Duration::from_millis(waited_ms),
+                "{share} %"
+            );
+        }
+    }
 }

@@ -63,6 +63,8 @@ async fn events_past_retention_are_pruned_and_an_older_cursor_is_told_so() {
     let app = spawn_binary_app(&[
         ("PULSO_EVENT_RETENTION_HOURS", "720"),
         ("PULSO_PRUNE_INTERVAL_SECS", "1"),
+        // All of the writer: thirteen batches at once, not paced for commands.
+        ("PULSO_PRUNE_WRITER_SHARE_PERCENT", "100"),
     ])
     .await;
     // 2 500 events 40 days old (three batches), 10 of 20 days (kept), then a new one.
@@ -244,6 +246,7 @@ async fn pruning_gives_sqlite_pages_back_to_the_file_system() {
     let app = spawn_binary_app(&[
         ("PULSO_EVENT_RETENTION_HOURS", "24"),
         ("PULSO_PRUNE_INTERVAL_SECS", "1"),
+        ("PULSO_PRUNE_WRITER_SHARE_PERCENT", "100"),
     ])
     .await;
     let db = Database::connect(app.database_url())
