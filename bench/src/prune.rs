@@ -315,8 +315,8 @@ fn report(results: &Results) -> String {
         "# Pruning's cost on writes, {}\n\n\
          `bench prune`: the `commands` load ({}) on pulso started on a copy of one SQLite \
          file prefilled with {} `order_created` events dated {} days ago; **with pruning** \
-         (`PULSO_EVENT_RETENTION_HOURS=24`: every prefilled event expired, removed in \
-         writes of 1 000; `PULSO_PRUNE_INTERVAL_SECS=1`) against **without** (retention \
+         (`PULSO_EVENT_RETENTION_HOURS=24`: every prefilled event expired, removed at \
+         pulso's own pace; `PULSO_PRUNE_INTERVAL_SECS=1`) against **without** (retention \
          876 000 hours: nothing to prune; a pass a day: the one at startup, which counts \
          the log for its gauge, waited for before the load). Rounds interleaved (A B, B A, …), each run on a \
          fresh copy and a fresh process. A figure is the median over the counted runs with \

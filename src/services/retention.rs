@@ -135,7 +135,7 @@ impl Services {
 
 /// Waits so that a write that took `took` is `share` percent of the time since it
 /// began: commands (one writer at a time) rarely find pruning ahead of them
-/// (bench/README.md, "Pruning's cost on writes").
+/// (bench/README.md, "Retention: what pruning costs the writes").
 async fn give_way(took: Duration, share: u32) {
     let share = share.clamp(1, 100);
     tokio::time::sleep(took * (100 - share) / share).await;
