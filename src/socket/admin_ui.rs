@@ -11,7 +11,7 @@
 //! (or a session message pulso owns), and the UI would send arbitrary ones.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     sync::{Arc, Mutex, PoisonError},
     time::{Duration, Instant},
 };
@@ -285,9 +285,10 @@ async fn all_sockets<A: Adapter>(io: &SocketIo<A>) -> Vec<Serialized> {
             Vec::new()
         }
     };
+    let local: HashSet<String> = sockets.iter().map(|known| known.id.clone()).collect();
     for socket in remote {
         let id = socket.data().id.to_string();
-        if sockets.iter().any(|known| known.id == id) {
+        if local.contains(&id) {
             continue;
         }
         let rooms = socket.rooms().await.unwrap_or_default();
@@ -402,33 +403,22 @@ async fn to_admins<A: Adapter>(io: &SocketIo<A>, event: &str, args: &impl Serial
 /// socket). Only `/` is served; a command for another namespace, or that does not
 /// parse, does nothing (the protocol has no answer to give).
 fn listen<A: Adapter>(socket: &SocketRef<A>, state: Arc<AppState>) {
-    let joining = state.clone();
-    socket.on(
-        "join",
-        move |io: SocketIo<A>, TryData(args): TryData<(String, String, Option<String>)>| {
-            let state = joining.clone();
-            async move {
-                if let Ok((nsp, room, filter)) = args
-                    && nsp == "/"
-                {
-                    change_rooms(&io, &state, &room, filter.as_deref(), true).await;
+    for (event, join) in [("join", true), ("leave", false)] {
+        let state = state.clone();
+        socket.on(
+            event,
+            move |io: SocketIo<A>, TryData(args): TryData<(String, String, Option<String>)>| {
+                let state = state.clone();
+                async move {
+                    if let Ok((nsp, room, filter)) = args
+                        && nsp == "/"
+                    {
+                        change_rooms(&io, &state, &room, filter.as_deref(), join).await;
+                    }
                 }
-            }
-        },
-    );
-    socket.on(
-        "leave",
-        move |io: SocketIo<A>, TryData(args): TryData<(String, String, Option<String>)>| {
-            let state = state.clone();
-            async move {
-                if let Ok((nsp, room, filter)) = args
-                    && nsp == "/"
-                {
-                    change_rooms(&io, &state, &room, filter.as_deref(), false).await;
-                }
-            }
-        },
-    );
+            },
+        );
+    }
     socket.on(
         "_disconnect",
         async |io: SocketIo<A>, TryData(args): TryData<(String, Value, Option<String>)>| {
