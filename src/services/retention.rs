@@ -111,13 +111,15 @@ impl Services {
     /// SQLite keeps the pages of removed rows for reuse; with incremental auto-vacuum
     /// (see `startup::connect_database`) they can go back to the file system.
     async fn give_back_free_pages(&self, share: u32) -> Result<u64, DbErr> {
-        if self.db.get_database_backend() != DbBackend::Sqlite {
+        if self.db.get_database_backend() != DbBackend::Sqlite
+            || pragma(&self.db, "auto_vacuum").await? != INCREMENTAL
+        {
             return Ok(0);
         }
         let mut given = 0;
         loop {
             let free = pragma(&self.db, "freelist_count").await?;
-            if free == 0 || pragma(&self.db, "auto_vacuum").await? != INCREMENTAL {
+            if free == 0 {
                 return Ok(given);
             }
             let step = std::cmp::min(free.unsigned_abs(), PAGES_PER_WRITE);
