@@ -42,8 +42,9 @@ pub struct Pruned {
 /// Rows past their retention, each kind found and removed its own way.
 #[derive(Debug, Clone, Copy)]
 enum Expired {
-    /// Events logged before the cutoff.
-    Events(DateTime<Utc>),
+    /// Events logged before the cutoff: those with ids below the first event logged
+    /// since (every event, when none was).
+    Events(Option<i64>),
     /// Notifications to one user that the user read before the cutoff.
     ReadNotifications(DateTime<Utc>),
     /// Notifications to everyone created before the cutoff, read or not.
@@ -57,9 +58,8 @@ impl Services {
     pub async fn prune(&self, retention: &Retention) -> Result<Pruned, DbErr> {
         let before = |keep| now() - TimeDelta::from_std(keep).unwrap_or(TimeDelta::MAX);
         let share = retention.writer_share_percent;
-        let events = self
-            .remove(Expired::Events(before(retention.events)), share)
-            .await?;
+        let first_kept = first_logged_since(&self.db, before(retention.events)).await?;
+        let events = self.remove(Expired::Events(first_kept), share).await?;
         let read_cutoff = before(retention.read_notifications);
         let read = self
             .remove(Expired::ReadNotifications(read_cutoff), share)
@@ -160,17 +160,17 @@ impl Expired {
             record: None,
         };
         let found = match self {
-            Expired::Events(cutoff) => {
-                let ids: Vec<i64> = oldest_ids(
-                    event::Entity::find()
-                        .select_only()
-                        .column(event::Column::Id)
-                        .filter(event::Column::CreatedAt.lt(cutoff))
-                        .order_by_asc(event::Column::Id),
-                    db,
-                )
-                .await?;
-                // Ids grow with time (they are handed out under the log's write lock).
+            Expired::Events(first_kept) => {
+                // Bounded by id, the read stops at the first kept event: filtered by date,
+                // the batch that finds the last expired ones would read the whole log.
+                let mut expired = event::Entity::find()
+                    .select_only()
+                    .column(event::Column::Id)
+                    .order_by_asc(event::Column::Id);
+                if let Some(first_kept) = first_kept {
+                    expired = expired.filter(event::Column::Id.lt(first_kept));
+                }
+                let ids: Vec<i64> = oldest_ids(expired, db).await?;
                 ids.last().map(|&through| Batch {
                     record: Some(record_pruned_through(through).build(backend)),
                     ..batch(
@@ -315,6 +315,23 @@ pub async fn pruned_through(db: &DatabaseConnection) -> Result<i64, DbErr> {
         .one(db)
         .await?
         .map_or(0, |row| row.pruned_through))
+}
+
+/// The id of the first event logged at or after `cutoff`, found through the date's
+/// index (ids grow with time: they are handed out under the log's write lock).
+async fn first_logged_since(
+    db: &DatabaseConnection,
+    cutoff: DateTime<Utc>,
+) -> Result<Option<i64>, DbErr> {
+    event::Entity::find()
+        .select_only()
+        .column(event::Column::Id)
+        .filter(event::Column::CreatedAt.gte(cutoff))
+        .order_by_asc(event::Column::CreatedAt)
+        .limit(1)
+        .into_tuple()
+        .one(db)
+        .await
 }
 
 /// How many events the log holds, and the oldest one's id (0 when empty).
