@@ -296,6 +296,9 @@ pub enum AdminLogin {
     Password {
         username: String,
         password_hash: String,
+        /// Signs the UI's sessions (`PULSO_JWT_SECRET`: every node has it, so a session
+        /// begun on one is good on all).
+        session_secret: JwtSecret,
     },
 }
 
@@ -369,6 +372,8 @@ impl Config {
             (Some(username), Some(password_hash)) => AdminLogin::Password {
                 username: username.clone(),
                 password_hash: password_hash.clone(),
+                // Production requires one; without it the Admin UI stays off.
+                session_secret: self.jwt_secret()?,
             },
             _ => AdminLogin::Anyone,
         };

@@ -35,6 +35,12 @@ impl JwtSecret {
         self.0.is_empty()
     }
 
+    /// HMAC-SHA256 under this secret, for values pulso signs itself (the Admin UI's
+    /// sessions, which every node sharing the secret can then check).
+    pub fn mac(&self) -> Option<Hmac<Sha256>> {
+        Hmac::new_from_slice(&self.0).ok()
+    }
+
     /// Signs claims (tests and tools that mint development tokens use this).
     pub fn sign(&self, claims: &Value) -> String {
         install_hs256();

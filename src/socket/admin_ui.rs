@@ -10,14 +10,13 @@
 //! them, on any node. It may not emit: every event a dashboard gets is a persisted fact
 //! (or a session message pulso owns), and the UI would send arbitrary ones.
 
-use std::{
-    collections::{HashMap, HashSet},
-    sync::{Arc, Mutex, PoisonError},
-    time::{Duration, Instant},
-};
+use std::{collections::HashSet, sync::Arc, time::Duration};
 
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use hmac::{Hmac, Mac};
 use serde::Serialize;
 use serde_json::{Value, json};
+use sha2::Sha256;
 use socketioxide::{
     SocketIo,
     adapter::Adapter,
@@ -31,7 +30,7 @@ use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
 
 use crate::{
-    auth::Identity,
+    auth::{Identity, jwt::JwtSecret},
     channels::{policy, rooms::Room},
     config::{AdminLogin, AdminUi},
     services::operations,
@@ -44,7 +43,6 @@ const REFUSED: &str = "invalid credentials";
 const STATS_EVERY: Duration = Duration::from_secs(2);
 /// A session lets the UI reconnect without the password (the UI keeps its id).
 const SESSION_LASTS: Duration = Duration::from_secs(24 * 3600);
-const MAX_SESSIONS: usize = 1000;
 /// Handshake headers and query parameters shown to operators: never credentials.
 const SHOWN_HEADERS: [&str; 6] = [
     "host",
@@ -67,11 +65,9 @@ const FEATURES: [&str; 6] = [
     "MDISCONNECT",
 ];
 
-/// The `/admin` namespace's login and sessions on this node.
+/// The `/admin` namespace's login.
 struct SignIn {
     login: AdminLogin,
-    /// Session ids handed out here, with when they were.
-    sessions: Mutex<HashMap<String, Instant>>,
     /// bcrypt is slow on purpose: one check at a time, so a flood of sign-ins costs
     /// one core at most.
     checking: Semaphore,
@@ -108,7 +104,6 @@ pub fn register<A: Adapter + DefinedAdapter>(
     }
     let ui = Arc::new(SignIn {
         login: settings.login,
-        sessions: Mutex::default(),
         checking: Semaphore::new(1),
     });
     tokio::spawn(report_stats(io.clone(), state.clone()));
@@ -140,12 +135,20 @@ impl SignIn {
         let AdminLogin::Password {
             username,
             password_hash,
+            session_secret,
         } = &self.login
         else {
             return Ok(());
         };
-        if let Some(session) = auth["sessionId"].as_str()
-            && self.session_valid(session)
+        let session = Session {
+            secret: session_secret,
+            username,
+            password_hash,
+        };
+        let now = chrono::Utc::now().timestamp();
+        if auth["sessionId"]
+            .as_str()
+            .is_some_and(|id| session.is_valid(id, now))
         {
             return Ok(());
         }
@@ -160,31 +163,47 @@ impl SignIn {
             tracing::warn!(socket_id = %socket.id, "Admin UI sign-in refused");
             return Err(Refused);
         }
-        let session = uuid::Uuid::new_v4().simple().to_string();
-        self.keep_session(session.clone());
-        socket.extensions.insert(NewSession(session));
+        let id = session
+            .id(now + SESSION_LASTS.as_secs() as i64)
+            .ok_or(Refused)?;
+        socket.extensions.insert(NewSession(id));
         Ok(())
     }
+}
 
-    fn session_valid(&self, id: &str) -> bool {
-        let sessions = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
-        sessions
-            .get(id)
-            .is_some_and(|since| since.elapsed() < SESSION_LASTS)
+/// A session id is when it expires and a MAC of that and the login under the secret
+/// every node shares: any node accepts it until then, with no state kept, and a new
+/// password (or secret) ends every session.
+struct Session<'a> {
+    secret: &'a JwtSecret,
+    username: &'a str,
+    password_hash: &'a str,
+}
+
+impl Session<'_> {
+    fn id(&self, expires: i64) -> Option<String> {
+        let tag = self.mac(expires)?.finalize().into_bytes();
+        Some(format!("{expires}.{}", URL_SAFE_NO_PAD.encode(tag)))
     }
 
-    fn keep_session(&self, id: String) {
-        let mut sessions = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
-        sessions.retain(|_, since| since.elapsed() < SESSION_LASTS);
-        if sessions.len() >= MAX_SESSIONS
-            && let Some(oldest) = sessions
-                .iter()
-                .min_by_key(|(_, since)| **since)
-                .map(|(id, _)| id.clone())
-        {
-            sessions.remove(&oldest);
-        }
-        sessions.insert(id, Instant::now());
+    fn is_valid(&self, id: &str, now: i64) -> bool {
+        let Some((expires, tag)) = id.split_once('.') else {
+            return false;
+        };
+        let (Ok(expires), Ok(tag)) = (expires.parse::<i64>(), URL_SAFE_NO_PAD.decode(tag)) else {
+            return false;
+        };
+        now < expires
+            && self
+                .mac(expires)
+                .is_some_and(|mac| mac.verify_slice(&tag).is_ok())
+    }
+
+    fn mac(&self, expires: i64) -> Option<Hmac<Sha256>> {
+        let mut mac = self.secret.mac()?;
+        let (username, hash) = (self.username, self.password_hash);
+        mac.update(format!("pulso admin ui session\0{username}\0{hash}\0{expires}").as_bytes());
+        Some(mac)
     }
 }
 
@@ -520,4 +539,42 @@ fn identity_in(rooms: &[String]) -> Option<Identity> {
         expires_at: None,
         delegated_by: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_is_good_until_it_expires_and_only_for_its_login_and_secret() {
+        let (secret, other_secret) = (
+            JwtSecret::new("s".repeat(32)),
+            JwtSecret::new("t".repeat(32)),
+        );
+        let session = Session {
+            secret: &secret,
+            username: "ops",
+            password_hash: "hash",
+        };
+        let id = session.id(1000).expect("signed");
+        assert!(session.is_valid(&id, 999));
+        assert!(!session.is_valid(&id, 1000), "expired");
+        for other in [
+            Session {
+                username: "root",
+                ..session
+            },
+            Session {
+                password_hash: "new hash",
+                ..session
+            },
+            Session {
+                secret: &other_secret,
+                ..session
+            },
+        ] {
+            assert!(!other.is_valid(&id, 999));
+        }
+        assert!(!session.is_valid("1000", 999) && !session.is_valid("x.y", 999));
+    }
 }

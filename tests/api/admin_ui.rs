@@ -1,6 +1,11 @@
 //! The Socket.IO Admin UI's protocol on `/admin`: its login, what it is sent on
 //! connect, and the dashboards' sockets coming, going and changing rooms, live.
 
+use std::{
+    collections::BTreeMap,
+    sync::{Mutex, PoisonError},
+};
+
 use reqwest::Method;
 use rust_socketio::TransportType;
 use serde_json::{Value, json};
@@ -16,7 +21,10 @@ async fn admin_app() -> TestApp {
 }
 
 async fn admin_app_with(readonly: bool) -> TestApp {
-    let hash = bcrypt::hash(PASSWORD, 4).expect("hashed");
+    admin_app_signed_in_by(readonly, password_hash(PASSWORD)).await
+}
+
+async fn admin_app_signed_in_by(readonly: bool, hash: String) -> TestApp {
     spawn_app_with(|config| {
         config.admin_ui = true;
         config.admin_readonly = readonly;
@@ -24,6 +32,16 @@ async fn admin_app_with(readonly: bool) -> TestApp {
         config.admin_password_hash = Some(hash);
     })
     .await
+}
+
+/// One hash per password for the whole run, as every node of a cluster is configured.
+fn password_hash(password: &str) -> String {
+    static HASHES: Mutex<BTreeMap<String, String>> = Mutex::new(BTreeMap::new());
+    let mut hashes = HASHES.lock().unwrap_or_else(PoisonError::into_inner);
+    hashes
+        .entry(password.to_owned())
+        .or_insert_with(|| bcrypt::hash(password, 4).expect("hashed"))
+        .clone()
 }
 
 const FEATURES: [&str; 6] = [
@@ -68,6 +86,34 @@ async fn a_wrong_password_or_session_is_refused_in_the_words_the_ui_expects() {
         );
     }
     app.stop().await;
+}
+
+#[tokio::test]
+async fn a_session_begun_on_one_node_signs_in_on_another_until_the_password_changes() {
+    let (first, second) = (admin_app().await, admin_app().await);
+    let ui = admin(&first, login()).await;
+    let session = ui.event("session").await[0].clone();
+    let elsewhere = admin(&second, json!({ "sessionId": session })).await;
+    assert!(
+        elsewhere.received("session").await.is_empty(),
+        "no new session"
+    );
+
+    let changed = admin_app_signed_in_by(false, password_hash("a new password")).await;
+    let answer = raw_connect_to(&changed, "/admin", "", json!({ "sessionId": session })).await;
+    assert_eq!(answer, r#"44/admin,{"message":"invalid credentials"}"#);
+    let forged = session.as_str().unwrap().replacen('.', "9.", 1);
+    let answer = raw_connect_to(&second, "/admin", "", json!({ "sessionId": forged })).await;
+    assert_eq!(
+        answer, r#"44/admin,{"message":"invalid credentials"}"#,
+        "a later expiry"
+    );
+
+    elsewhere.disconnect().await;
+    ui.disconnect().await;
+    for app in [first, second, changed] {
+        app.stop().await;
+    }
 }
 
 #[tokio::test]
