@@ -83,6 +83,12 @@ impl TokenBucket {
         }
     }
 
+    /// A full bucket is the same as a new one: forgetting it loses nothing.
+    fn is_full(&self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.refilled_at);
+        self.tokens + elapsed.as_secs_f64() * self.rate_per_second >= self.burst
+    }
+
     pub fn take(&mut self, now: Instant) -> Verdict {
         let elapsed = now
             .saturating_duration_since(self.refilled_at)
@@ -104,6 +110,9 @@ impl TokenBucket {
     }
 }
 
+/// Callers kept before a new one sweeps out those whose buckets are full again.
+const CALLERS_BEFORE_SWEEP: usize = 256;
+
 /// A request rate per caller (a producer's credential), over one second's burst.
 #[derive(Debug)]
 pub struct RateByCaller {
@@ -121,12 +130,23 @@ impl RateByCaller {
 
     /// Takes one request from `caller`'s allowance, or refuses with when to retry.
     pub fn take(&self, caller: &str, setting: &str) -> Result<(), AppError> {
-        let now = Instant::now();
+        self.take_at(caller, setting, Instant::now())
+    }
+
+    fn take_at(&self, caller: &str, setting: &str, now: Instant) -> Result<(), AppError> {
         let verdict = match self.buckets.lock() {
-            Ok(mut buckets) => buckets
-                .entry(caller.to_owned())
-                .or_insert_with(|| TokenBucket::with_rate(self.per_second, self.per_second, now))
-                .take(now),
+            Ok(mut buckets) => {
+                // Without this, every caller ever seen would stay for the process's life.
+                if buckets.len() >= CALLERS_BEFORE_SWEEP && !buckets.contains_key(caller) {
+                    buckets.retain(|_, bucket| !bucket.is_full(now));
+                }
+                buckets
+                    .entry(caller.to_owned())
+                    .or_insert_with(|| {
+                        TokenBucket::with_rate(self.per_second, self.per_second, now)
+                    })
+                    .take(now)
+            }
             Err(_) => Verdict::Run,
         };
         match verdict {
@@ -217,6 +237,30 @@ mod tests {
             bucket.take(start + wait),
             Verdict::Flooding,
             "3 refusals in a row"
+        );
+    }
+
+    #[test]
+    fn callers_whose_allowance_is_whole_again_are_forgotten() {
+        let rate = RateByCaller::new(10);
+        let start = Instant::now();
+        for caller in 0..CALLERS_BEFORE_SWEEP {
+            rate.take_at(&caller.to_string(), "X", start).unwrap();
+        }
+        let later = start + Duration::from_secs(1);
+        for _ in 0..10 {
+            rate.take_at("0", "X", later).unwrap();
+        }
+        rate.take_at("new", "X", later).unwrap();
+        let kept: Vec<String> = rate.buckets.lock().unwrap().keys().cloned().collect();
+        assert_eq!(
+            kept.len(),
+            2,
+            "only the emptied bucket and the new one: {kept:?}"
+        );
+        assert!(
+            rate.take_at("0", "X", later).is_err(),
+            "the emptied bucket kept its state"
         );
     }
 
