@@ -1,7 +1,8 @@
 // The Socket.IO Admin UI as its npm package ships it (@socket.io/admin-ui's ui/dist),
 // served on loopback and opened in headless Chromium against a real pulso with the
 // Admin UI on and a dashboard socket connected: it signs in, lists the server and the
-// socket with its rooms, shows a room joined live, and disconnects the socket.
+// socket with its rooms, shows a room joined live and a socket's upgrade from
+// long-polling to WebSocket, and disconnects the socket.
 import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -9,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { NodeWebSocket, NodeXHR } from 'engine.io-client';
 import type { Browser, Page } from 'playwright-core';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -120,6 +122,35 @@ describe('the Socket.IO Admin UI on pulso', () => {
     expect(ack.ok).toBe(true);
     await page.getByText('sku:E2E-9').waitFor({ timeout: WAIT_MS });
     await screenshot(page, 'admin-ui-socket');
+  });
+
+  it('shows a socket that upgrades from long-polling as on WebSocket, live', async () => {
+    // socket.io-client's default transports, but the upgrade waits until the UI has
+    // shown the socket on long-polling, so that only socket_updated can change it.
+    let allowUpgrade!: () => void;
+    const upgradeAllowed = new Promise<void>((resolve) => (allowUpgrade = resolve));
+    class LateWebSocket extends NodeWebSocket {
+      override doOpen(): this {
+        void upgradeAllowed.then(() => super.doOpen());
+        return this;
+      }
+    }
+    const upgrading = io(server!.url, {
+      auth: { api_key: API_KEYS.staff, user_id: 'bea' },
+      transports: [NodeXHR, LateWebSocket],
+      reconnection: false,
+    });
+    try {
+      await connected(upgrading);
+      await page.goto(`${uiUrl}/#/sockets/`);
+      const row = page.getByRole('row', { name: new RegExp(upgrading.id!) });
+      await row.getByText('HTTP long-polling').waitFor({ timeout: WAIT_MS });
+      allowUpgrade();
+      await row.getByText('WebSocket').waitFor({ timeout: WAIT_MS });
+      expect(upgrading.io.engine.transport.name).toBe('websocket');
+    } finally {
+      upgrading.close();
+    }
   });
 
   it('disconnects the dashboard socket from the sockets page', async () => {

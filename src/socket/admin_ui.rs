@@ -1,9 +1,11 @@
 //! The Socket.IO Admin UI (`@socket.io/admin-ui` 0.5, the page operators of Node's
 //! socket.io and python-socketio already use) on the `/admin` namespace: its login, then
 //! `config`, this node's `server_stats` every 2 s, `all_sockets`, and the dashboards'
-//! sockets coming, going and changing rooms, on every node (through the adapter, as any
-//! broadcast). This is the operators' feed, not dashboard traffic: it bypasses the
-//! broker's counters, so admin sockets never show in the dashboards' stats.
+//! sockets coming, going, changing rooms and upgrading from long-polling to WebSocket
+//! (`socket_connected`, `socket_disconnected`, `room_joined`, `room_left`,
+//! `socket_updated`), on every node (through the adapter, as any broadcast). This is the
+//! operators' feed, not dashboard traffic: it bypasses the broker's counters, so admin
+//! sockets never show in the dashboards' stats.
 //!
 //! Unless read-only, the UI may make dashboard sockets join or leave rooms (within the
 //! rooms their user may join; never their own `user:`/`role:` rooms) and disconnect
@@ -344,10 +346,7 @@ fn serialize<A: Adapter>(socket: &SocketRef<A>) -> Serialized {
     Serialized {
         id: socket.id.to_string(),
         client_id: socket.id.to_string(),
-        transport: match socket.transport_type() {
-            socketioxide::TransportType::Websocket => "websocket",
-            socketioxide::TransportType::Polling => "polling",
-        },
+        transport: transport(socket),
         nsp: "/",
         data,
         handshake: json!({
@@ -364,15 +363,35 @@ fn serialize<A: Adapter>(socket: &SocketRef<A>) -> Serialized {
     }
 }
 
-/// Lets a dashboard socket's changes reach the Admin UI (only when it is on).
+fn transport<A: Adapter>(socket: &SocketRef<A>) -> &'static str {
+    match socket.transport_type() {
+        socketioxide::TransportType::Websocket => "websocket",
+        socketioxide::TransportType::Polling => "polling",
+    }
+}
+
+/// Lets a dashboard socket's changes reach the Admin UI (only when it is on). Called
+/// before the socket is shown (`connected`): an upgrade done before then shows there,
+/// one after is told.
 pub fn follow<A: Adapter>(socket: &SocketRef<A>, io: SocketIo<A>) {
     let since = chrono::Utc::now();
     socket.extensions.insert(Feed { io, since });
+    if socket.transport_type() == socketioxide::TransportType::Polling {
+        socket.on_upgrade(upgraded);
+    }
 }
 
 /// A dashboard socket connected (with the rooms it starts in).
 pub async fn connected<A: Adapter>(socket: &SocketRef<A>) {
     tell(socket, "socket_connected", &serialize(socket)).await;
+}
+
+/// A dashboard socket upgraded from long-polling to WebSocket (the UI's `socket_updated`
+/// carries only what changed).
+async fn upgraded<A: Adapter>(socket: SocketRef<A>) {
+    let changed =
+        json!({ "id": socket.id.to_string(), "nsp": "/", "transport": transport(&socket) });
+    tell(&socket, "socket_updated", &changed).await;
 }
 
 /// A dashboard socket went away, with socket.io's words for why.

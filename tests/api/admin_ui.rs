@@ -1,14 +1,17 @@
 //! The Socket.IO Admin UI's protocol on `/admin`: its login, what it is sent on
-//! connect, and the dashboards' sockets coming, going and changing rooms, live.
+//! connect, and the dashboards' sockets coming, going, changing rooms and upgrading to
+//! WebSocket, live.
 
 use std::{
     collections::BTreeMap,
     sync::{Mutex, PoisonError},
 };
 
+use futures_util::{SinkExt, StreamExt};
 use reqwest::Method;
 use rust_socketio::TransportType;
 use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
 
 use crate::helpers::*;
 
@@ -193,6 +196,49 @@ async fn the_ui_sees_every_dashboard_socket_and_follows_them_live() {
     again.disconnect().await;
     ui.disconnect().await;
     ana.disconnect().await;
+    app.stop().await;
+}
+
+/// A client that starts on long-polling and upgrades (as socket.io-client does) shows as
+/// polling, then the UI is told it is on WebSocket.
+#[tokio::test]
+async fn the_ui_is_told_when_a_socket_upgrades_to_websocket() {
+    let app = admin_app().await;
+    let ui = admin(&app, login()).await;
+
+    let (_, open) = send(app.raw(Method::GET, "/socket.io/?EIO=4&transport=polling")).await;
+    let open: Value = serde_json::from_str(&open.as_str().expect("open packet")[1..]).unwrap();
+    let sid = open["sid"].as_str().expect("sid").to_owned();
+    let auth = json!({ "api_key": STAFF_KEY, "user_id": "pat" });
+    let polling = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
+    let (status, _) = send(app.raw(Method::POST, &polling).body(format!("40{auth}"))).await;
+    assert_eq!(status, 200);
+    let came = ui.event("socket_connected").await[0].clone();
+    assert_eq!(
+        (&came["id"], &came["transport"]),
+        (&json!(sid), &json!("polling"))
+    );
+
+    let url = format!(
+        "{}/socket.io/?EIO=4&transport=websocket&sid={sid}",
+        app.url.replacen("http", "ws", 1)
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("websocket opens");
+    ws.send(Message::Text("2probe".into())).await.unwrap();
+    let probe = tokio::time::timeout(WAIT, ws.next())
+        .await
+        .expect("probe answered");
+    assert_eq!(probe.unwrap().unwrap(), Message::Text("3probe".into()));
+    ws.send(Message::Text("5".into())).await.unwrap();
+
+    assert_eq!(
+        ui.event("socket_updated").await,
+        json!([{ "id": sid, "nsp": "/", "transport": "websocket" }])
+    );
+    ws.close(None).await.ok();
+    ui.disconnect().await;
     app.stop().await;
 }
 

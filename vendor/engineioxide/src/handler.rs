@@ -64,4 +64,9 @@ pub trait EngineIoHandler: std::fmt::Debug + Send + Sync + 'static {
 
     /// Called when a binary message is received from the client.
     fn on_binary(self: &Arc<Self>, data: Bytes, socket: Arc<Socket<Self::Data>>);
+
+    /// Called once when a session that began on polling has completed its upgrade to
+    /// websocket; never for a session that began on websocket. Does nothing by default.
+    // pulso's patch: the Socket.IO Admin UI shows each socket's transport.
+    fn on_upgrade(&self, _socket: Arc<Socket<Self::Data>>) {}
 }

@@ -283,6 +283,16 @@ impl<A: Adapter> EngineIoHandler for Client<A> {
         tracing::debug!("disconnect handle spawned for {_cnt} namespaces");
     }
 
+    /// Tells the connection's socket in every namespace
+    /// (see [`Socket::on_upgrade`](crate::socket::Socket::on_upgrade)).
+    fn on_upgrade(&self, socket: Arc<EIoSocket<SocketData<A>>>) {
+        for ns in self.nsps.read().unwrap().values() {
+            if let Ok(socket) = ns.get_socket(socket.id) {
+                socket.upgraded();
+            }
+        }
+    }
+
     fn on_message(self: &Arc<Self>, msg: Str, socket: Arc<EIoSocket<SocketData<A>>>) {
         #[cfg(feature = "tracing")]
         tracing::debug!("received message: {:?}", msg);

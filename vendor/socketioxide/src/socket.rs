@@ -31,6 +31,7 @@ use crate::{
     adapter::{Adapter, LocalAdapter},
     client::SocketData,
     errors::Error,
+    extract::SocketRef,
     handler::{
         BoxedDisconnectHandler, BoxedMessageHandler, DisconnectHandler, MakeErasedHandler,
         MessageHandler,
@@ -293,6 +294,9 @@ impl From<BroadcastError> for RemoteActionError {
     }
 }
 
+/// A [`Socket::on_upgrade`] callback, which spawns the user's future.
+type UpgradeHandler<A> = Box<dyn FnOnce(SocketRef<A>) + Send>;
+
 /// The minimal number of pending acks before looking for the abandoned ones.
 const ACK_SWEEP_MIN: usize = 64;
 
@@ -304,6 +308,8 @@ pub struct Socket<A: Adapter = LocalAdapter> {
     message_handlers: RwLock<HashMap<Cow<'static, str>, BoxedMessageHandler<A>>>,
     fallback_message_handler: RwLock<Option<BoxedMessageHandler<A>>>,
     disconnect_handler: Mutex<Option<BoxedDisconnectHandler<A>>>,
+    /// Called once the connection upgrades to websocket (see [`Socket::on_upgrade`]).
+    upgrade_handler: Mutex<Option<UpgradeHandler<A>>>,
     ack_message: Mutex<HashMap<i64, oneshot::Sender<AckResult<Value>>>>,
     /// The number of entries in `ack_message` at which its abandoned entries are removed.
     ack_sweep_at: AtomicUsize,
@@ -343,6 +349,7 @@ impl<A: Adapter> Socket<A> {
             message_handlers: RwLock::new(HashMap::new()),
             fallback_message_handler: RwLock::new(None),
             disconnect_handler: Mutex::new(None),
+            upgrade_handler: Mutex::new(None),
             ack_message: Mutex::new(HashMap::new()),
             ack_sweep_at: AtomicUsize::new(ACK_SWEEP_MIN),
             ack_counter: AtomicI64::new(0),
@@ -512,6 +519,33 @@ impl<A: Adapter> Socket<A> {
     {
         let handler = MakeErasedHandler::new_disconnect_boxed(callback);
         self.disconnect_handler.lock().unwrap().replace(handler);
+    }
+
+    /// The callback will be called once, when the client upgrades its connection from
+    /// HTTP long-polling to WebSocket: never for a connection that began on WebSocket,
+    /// nor for an upgrade done before the callback was set (check
+    /// [`transport_type`](Socket::transport_type) then). It replaces any callback set
+    /// before.
+    ///
+    /// # Example
+    /// ```
+    /// # use socketioxide::{SocketIo, extract::*};
+    /// let (_, io) = SocketIo::new_svc();
+    /// io.ns("/", async |socket: SocketRef| {
+    ///     socket.on_upgrade(async |socket: SocketRef| {
+    ///         println!("Socket {} is now on {:?}", socket.id, socket.transport_type());
+    ///     });
+    /// });
+    /// ```
+    pub fn on_upgrade<C, F>(&self, callback: C)
+    where
+        C: FnOnce(SocketRef<A>) -> F + Send + 'static,
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let handler: UpgradeHandler<A> = Box::new(move |socket| {
+            tokio::spawn(callback(socket));
+        });
+        self.upgrade_handler.lock().unwrap().replace(handler);
     }
 
     #[doc = include_str!("../docs/operators/emit.md")]
@@ -895,6 +929,14 @@ impl<A: Adapter> Socket<A> {
                 tx.send(Err(AckError::Socket(err))).ok();
                 rx
             }
+        }
+    }
+
+    /// Called when the underlying connection has upgraded to websocket.
+    pub(crate) fn upgraded(self: Arc<Self>) {
+        let handler = self.upgrade_handler.lock().unwrap().take();
+        if let Some(handler) = handler {
+            handler(SocketRef::from(self));
         }
     }
 

@@ -15,7 +15,7 @@ use http::Request;
 use http_body_util::{BodyExt, Either, Empty, Full};
 
 use serde::{Deserialize, Serialize};
-use socketioxide::{ProtocolVersion, SocketIo, service::SocketIoService};
+use socketioxide::{ProtocolVersion, SocketIo, service::SocketIoService, socket::Sid};
 use tokio::{
     io::{AsyncRead, AsyncWrite, ReadBuf},
     sync::mpsc,
@@ -150,6 +150,25 @@ impl AsyncWrite for StreamImpl {
 pub async fn create_ws_connection(
     svc: &SocketIoService<NotFoundService>,
 ) -> WebSocketStream<StreamImpl> {
+    let mut ws = open_ws(svc, None).await;
+    ws.send(Message::text("40{}")).await.unwrap();
+    // wait for the server to process messages and call handlers
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    ws
+}
+
+/// A websocket for the polling session `sid`, before its upgrade handshake.
+pub async fn create_ws_upgrade_connection(
+    svc: &SocketIoService<NotFoundService>,
+    sid: Sid,
+) -> WebSocketStream<StreamImpl> {
+    open_ws(svc, Some(sid)).await
+}
+
+async fn open_ws(
+    svc: &SocketIoService<NotFoundService>,
+    sid: Option<Sid>,
+) -> WebSocketStream<StreamImpl> {
     let (tx, rx) = mpsc::unbounded_channel();
     let (tx1, rx1) = mpsc::unbounded_channel();
 
@@ -165,18 +184,14 @@ pub async fn create_ws_connection(
         .unwrap()
         .into_parts()
         .0;
-    tokio::spawn(svc.ws_init(StreamImpl::new(tx, rx1), ProtocolVersion::V5, None, parts));
+    tokio::spawn(svc.ws_init(StreamImpl::new(tx, rx1), ProtocolVersion::V5, sid, parts));
 
-    let mut ws = tokio_tungstenite::WebSocketStream::from_raw_socket(
+    tokio_tungstenite::WebSocketStream::from_raw_socket(
         StreamImpl::new(tx1, rx),
         Role::Client,
         Default::default(),
     )
-    .await;
-    ws.send(Message::text("40{}")).await.unwrap();
-    // wait for the server to process messages and call handlers
-    tokio::time::sleep(Duration::from_millis(10)).await;
-    ws
+    .await
 }
 
 pub async fn create_server() -> (SocketIoService<NotFoundService>, SocketIo) {

@@ -191,6 +191,7 @@ where
                         return Err(Error::Upgrade);
                     }
                 }
+                engine.handler.on_upgrade(socket.clone());
                 Ok((socket, Session::new(ws, None)))
             }
         }
