@@ -16,7 +16,7 @@ use std::{
 use chrono::{TimeDelta, Utc};
 use clap::Args;
 use serde::Serialize;
-use sqlx::{Connection, SqliteConnection, sqlite::SqliteConnectOptions};
+use sqlx::{AssertSqlSafe, Connection, SqliteConnection, sqlite::SqliteConnectOptions};
 use tokio::sync::watch;
 
 use crate::{
@@ -148,11 +148,30 @@ pub struct Outcome {
     /// Database growth (file and WAL) per 1 000 orders after the warm-up, the log held
     /// flat by retention (notifications written meanwhile included).
     pub db_bytes_per_1000_orders: f64,
+    /// The file table by table at the end (with their indexes), for what a row weighs.
+    pub tables: Vec<TableWeight>,
     /// What went wrong with the work (loss, errors): fails `soak` and `smoke`.
     pub problems: Vec<String>,
     /// Trends over their limits: fail `soak` (a smoke run is too short to judge them).
     pub trends: Vec<String>,
 }
+
+/// One table's pages (its indexes included) and rows.
+#[derive(Debug, Clone, Serialize)]
+pub struct TableWeight {
+    pub table: String,
+    pub bytes: i64,
+    pub rows: i64,
+}
+
+/// The tables whose weight per row the report gives.
+const WEIGHED: [&str; 5] = [
+    "events",
+    "orders",
+    "order_items",
+    "notifications",
+    "notification_reads",
+];
 
 pub async fn run(programs: &Programs, opts: &Opts) -> Result<Outcome, Error> {
     let scratch = Scratch::new("soak")?;
@@ -183,8 +202,11 @@ pub async fn run(programs: &Programs, opts: &Opts) -> Result<Outcome, Error> {
     let server = Server::start(Kind::Pulso, &eventlog::on_file(programs, &file, env))?;
     let outcome = soak(&server, &file, opts).await;
     server.stop();
-    let (samples, mixed, churn) = outcome?;
-    Ok(judge(opts, prefilled, per_sec, samples, mixed, churn))
+    let (samples, mixed, churn, tables) = outcome?;
+    Ok(Outcome {
+        tables,
+        ..judge(opts, prefilled, per_sec, samples, mixed, churn)
+    })
 }
 
 /// The load and the churn for the duration, sampled every interval.
@@ -192,7 +214,15 @@ async fn soak(
     server: &Server,
     file: &Path,
     opts: &Opts,
-) -> Result<(Vec<Sample>, mixed::Outcome, churn::Outcome), Error> {
+) -> Result<
+    (
+        Vec<Sample>,
+        mixed::Outcome,
+        churn::Outcome,
+        Vec<TableWeight>,
+    ),
+    Error,
+> {
     let load = mixed::start(server.addr, Some(server.pid), &opts.mixed()).await?;
     let (stop, stopped) = watch::channel(false);
     let churning = tokio::spawn(churn::run(server.addr, opts.churn_rate, stopped));
@@ -219,8 +249,34 @@ async fn soak(
     let _ = stop.send(true);
     let churn = churning.await.map_err(|e| e.to_string())?;
     let mixed = load.finish().await?;
+    let tables = weigh(&mut db).await?;
     let _ = db.close().await;
-    Ok((samples, mixed, churn))
+    Ok((samples, mixed, churn, tables))
+}
+
+/// SQLite's `dbstat` (compiled into the bundled SQLite): the pages of each table and its
+/// indexes.
+async fn weigh(db: &mut SqliteConnection) -> Result<Vec<TableWeight>, Error> {
+    let mut tables = Vec::new();
+    for table in WEIGHED {
+        let bytes: i64 = sqlx::query_scalar(
+            "SELECT coalesce(sum(s.pgsize), 0) FROM dbstat s JOIN sqlite_master m ON m.name = s.name WHERE m.tbl_name = ?",
+        )
+        .bind(table)
+        .fetch_one(&mut *db)
+        .await
+        .map_err(|e| format!("dbstat of {table}: {e}"))?;
+        let rows = sqlx::query_scalar(AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+            .fetch_one(&mut *db)
+            .await
+            .map_err(|e| format!("rows of {table}: {e}"))?;
+        tables.push(TableWeight {
+            table: table.into(),
+            bytes,
+            rows,
+        });
+    }
+    Ok(tables)
 }
 
 /// CPU seconds of the server and of this process, and the machine's ticks, at a moment.
@@ -405,6 +461,7 @@ fn judge(
         log_events_per_min: log,
         logged_per_min: logged,
         db_bytes_per_1000_orders: (stats::slope(&growth) * 1000.0).round(),
+        tables: Vec::new(),
         problems,
         trends,
     }

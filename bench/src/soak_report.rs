@@ -264,6 +264,7 @@ fn markdown(results: &Results, stem: &str) -> String {
             .collect::<Vec<_>>()
             .join(", "),
     );
+    md += &weights(o);
     md += "## Samples\n\n| min | RSS MiB | fds | threads | DB MiB (WAL) | log rows | pruned | orders | notifications | ack p99 ms | order_created p99 ms | notification p99 ms | CPU % server / bench / machine | load |\n|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---|\n";
     for s in &o.samples {
         let _ = writeln!(
@@ -326,4 +327,55 @@ fn length(secs: u64) -> String {
 
 fn ratio(a: i64, b: i64) -> f64 {
     if b == 0 { 0.0 } else { a as f64 / b as f64 }
+}
+
+/// What a row of each table weighs at the end, and what 1 000 orders a day cost at the
+/// load's mix: the orders and notifications stay, the log only for as long as it is kept.
+fn weights(o: &Outcome) -> String {
+    let weight = |table: &str| {
+        o.tables
+            .iter()
+            .find(|t| t.table == table)
+            .map_or((0, 0), |t| (t.bytes, t.rows))
+    };
+    let per = |bytes: i64, rows: i64| bytes as f64 / rows.max(1) as f64;
+    let mut md = String::from(
+        "## What a row weighs (SQLite `dbstat` at the end: pages, indexes included)\n\n\
+         | table | bytes | rows | bytes per row |\n|---|---:|---:|---:|\n",
+    );
+    for t in &o.tables {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {:.0} |",
+            t.table,
+            t.bytes,
+            t.rows,
+            per(t.bytes, t.rows)
+        );
+    }
+    let (orders, order_rows) = weight("orders");
+    let (items, _) = weight("order_items");
+    let (notifications, notification_rows) = weight("notifications");
+    let (reads, _) = weight("notification_reads");
+    let (events, event_rows) = weight("events");
+    let order = per(orders + items, order_rows);
+    let notification = per(notifications + reads, notification_rows);
+    let event = per(events, event_rows);
+    let orders_per_sec = o.opts.staff as f64 * o.opts.staff_rate * 0.8;
+    let notifications_per_order = o.opts.notify_rate / orders_per_sec;
+    let events_per_order = o.logged_per_min / 60.0 / orders_per_sec;
+    let stays = 1000.0 * (order + notifications_per_order * notification);
+    let log_per_day = 1000.0 * events_per_order * event;
+    let _ = write!(
+        md,
+        "\nAn order with its lines weighs {order:.0} bytes, a notification with its reads \
+         {notification:.0}, a logged event {event:.0} (the log is still mostly the prefilled \
+         `order_created` events, the largest kind: an upper bound). At this load's mix \
+         ({notifications_per_order:.2} notifications and {events_per_order:.2} logged events \
+         per order), **1 000 orders a day add {:.0} KB a day that stay**, and the log holds \
+         **{:.0} KB for each day it keeps** (`PULSO_EVENT_RETENTION_HOURS`).\n\n",
+        stays / 1000.0,
+        log_per_day / 1000.0,
+    );
+    md
 }
