@@ -88,6 +88,9 @@ fn operation(schemas: &mut Schemas, route: &RouteDoc, error: &Value) -> Value {
             refusal("Conflicts with the current state (stock, status, uniqueness)"),
         );
     }
+    if let Some((status, when)) = route.refusal {
+        responses.insert(status.as_u16().to_string(), refusal(when));
+    }
     if route.action.is_some() {
         responses.insert(
             "500".into(),

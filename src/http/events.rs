@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use axum::{Json, extract::State};
+use axum::{Json, extract::State, http::StatusCode};
 use serde::{Deserialize, Serialize};
 
 use super::{
@@ -15,7 +15,11 @@ pub fn routes() -> Routes {
         list,
         doc("The event log after a cursor, oldest first: what the caller may read")
             .query::<After>()
-            .returns::<EventPage>(),
+            .returns::<EventPage>()
+            .refuses(
+                StatusCode::GONE,
+                "`cursor_expired`: the cursor points into events past retention; reload, then read on from the id the message names",
+            ),
     )
 }
 

@@ -41,6 +41,8 @@ pub struct RouteDoc {
     pub status: StatusCode,
     /// Another status answering the same shape (`/ready`'s 503), and when.
     pub also: Option<(StatusCode, &'static str)>,
+    /// An error answer only this route gives (`/api/events`' 410), and when.
+    pub refusal: Option<(StatusCode, &'static str)>,
 }
 
 /// A route that reads (`Action::Read`) and answers JSON; the methods below say otherwise.
@@ -55,6 +57,7 @@ pub fn doc(summary: &'static str) -> RouteDoc {
         answer: Answer::Json(reference::<serde_json::Value>),
         status: StatusCode::OK,
         also: None,
+        refusal: None,
     }
 }
 
@@ -110,6 +113,13 @@ impl RouteDoc {
     pub fn or(self, status: StatusCode, when: &'static str) -> Self {
         Self {
             also: Some((status, when)),
+            ..self
+        }
+    }
+
+    pub fn refuses(self, status: StatusCode, when: &'static str) -> Self {
+        Self {
+            refusal: Some((status, when)),
             ..self
         }
     }
