@@ -42,9 +42,10 @@ pub struct Pruned {
 /// Rows past their retention, each kind found and removed its own way.
 #[derive(Debug, Clone, Copy)]
 enum Expired {
-    /// Events logged before the cutoff: those with ids below the first event logged
-    /// since (every event, when none was).
-    Events(Option<i64>),
+    /// Events logged before the cutoff, read in id order up to `through`, the id of the
+    /// last one logged (found once a pass through the date's index): without that
+    /// bound, the read that finds the last of them would go on through the whole log.
+    Events { cutoff: DateTime<Utc>, through: i64 },
     /// Notifications to one user that the user read before the cutoff.
     ReadNotifications(DateTime<Utc>),
     /// Notifications to everyone created before the cutoff, read or not.
@@ -58,8 +59,14 @@ impl Services {
     pub async fn prune(&self, retention: &Retention) -> Result<Pruned, DbErr> {
         let before = |keep| now() - TimeDelta::from_std(keep).unwrap_or(TimeDelta::MAX);
         let share = retention.writer_share_percent;
-        let first_kept = first_logged_since(&self.db, before(retention.events)).await?;
-        let events = self.remove(Expired::Events(first_kept), share).await?;
+        let cutoff = before(retention.events);
+        let events = match last_logged_before(&self.db, cutoff).await? {
+            Some(through) => {
+                self.remove(Expired::Events { cutoff, through }, share)
+                    .await?
+            }
+            None => 0,
+        };
         let read_cutoff = before(retention.read_notifications);
         let read = self
             .remove(Expired::ReadNotifications(read_cutoff), share)
@@ -160,23 +167,23 @@ impl Expired {
             record: None,
         };
         let found = match self {
-            Expired::Events(first_kept) => {
-                // Bounded by id, the read stops at the first kept event: filtered by date,
-                // the batch that finds the last expired ones would read the whole log.
-                let mut expired = event::Entity::find()
-                    .select_only()
-                    .column(event::Column::Id)
-                    .order_by_asc(event::Column::Id);
-                if let Some(first_kept) = first_kept {
-                    expired = expired.filter(event::Column::Id.lt(first_kept));
-                }
-                let ids: Vec<i64> = oldest_ids(expired, db).await?;
-                ids.last().map(|&through| Batch {
-                    record: Some(record_pruned_through(through).build(backend)),
+            Expired::Events { cutoff, through } => {
+                let ids: Vec<i64> = oldest_ids(
+                    event::Entity::find()
+                        .select_only()
+                        .column(event::Column::Id)
+                        .filter(event::Column::Id.lte(through))
+                        .filter(event::Column::CreatedAt.lt(cutoff))
+                        .order_by_asc(event::Column::Id),
+                    db,
+                )
+                .await?;
+                ids.last().copied().map(move |last| Batch {
+                    record: Some(record_pruned_through(last).build(backend)),
                     ..batch(
                         ids.len(),
                         event::Entity::delete_many()
-                            .filter(event::Column::Id.lte(through))
+                            .filter(event::Column::Id.is_in(ids))
                             .build(backend),
                     )
                 })
@@ -242,7 +249,7 @@ impl Expired {
 
     fn count(self, removed: u64) {
         match self {
-            Expired::Events(_) => telemetry::record_events_pruned(removed),
+            Expired::Events { .. } => telemetry::record_events_pruned(removed),
             Expired::ReadNotifications(_) | Expired::Broadcasts(_) => {
                 telemetry::record_notifications_pruned(removed)
             }
@@ -317,17 +324,19 @@ pub async fn pruned_through(db: &DatabaseConnection) -> Result<i64, DbErr> {
         .map_or(0, |row| row.pruned_through))
 }
 
-/// The id of the first event logged at or after `cutoff`, found through the date's
-/// index (ids grow with time: they are handed out under the log's write lock).
-async fn first_logged_since(
+/// The id of the last event logged before `cutoff`, found through the date's index.
+/// Ids grow with time (they are handed out under the log's write lock); one that does
+/// not, logged by a node whose clock is behind, goes at a later pass.
+async fn last_logged_before(
     db: &DatabaseConnection,
     cutoff: DateTime<Utc>,
 ) -> Result<Option<i64>, DbErr> {
     event::Entity::find()
         .select_only()
         .column(event::Column::Id)
-        .filter(event::Column::CreatedAt.gte(cutoff))
-        .order_by_asc(event::Column::CreatedAt)
+        .filter(event::Column::CreatedAt.lt(cutoff))
+        .order_by_desc(event::Column::CreatedAt)
+        .order_by_desc(event::Column::Id)
         .limit(1)
         .into_tuple()
         .one(db)

@@ -113,6 +113,52 @@ async fn events_past_retention_are_pruned_and_an_older_cursor_is_told_so() {
     app.stop().await;
 }
 
+/// A node whose clock is behind logs events dated before others with smaller ids:
+/// pruning goes by date, never by id alone.
+#[tokio::test]
+async fn only_expired_events_go_when_their_dates_are_out_of_id_order() {
+    let app = spawn_binary_app(&[
+        ("PULSO_EVENT_RETENTION_HOURS", "720"),
+        ("PULSO_PRUNE_INTERVAL_SECS", "1"),
+    ])
+    .await;
+    let db = Database::connect(app.database_url())
+        .await
+        .expect("database");
+    let days_ago = |days| Utc::now() - TimeDelta::days(days);
+    write_events(&db, 10, days_ago(40), "expired").await;
+    write_events(&db, 5, Utc::now(), "kept").await;
+    write_events(&db, 10, days_ago(39), "expired").await;
+
+    let notes = || async {
+        let rows = event::Entity::find().all(&db).await.expect("events read");
+        rows.into_iter()
+            .map(|row| {
+                (
+                    row.id,
+                    row.data["notes"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let kept = eventually(
+        "the expired events pruned",
+        Duration::from_secs(30),
+        || async {
+            let kept = notes().await;
+            (kept.len() <= 5).then_some(kept)
+        },
+    )
+    .await;
+    assert_eq!(
+        kept,
+        (11..=15)
+            .map(|id| (id, "kept".to_owned()))
+            .collect::<Vec<_>>()
+    );
+    app.stop().await;
+}
+
 /// Two days ago: past a retention of 24 hours.
 fn two_days_ago() -> DateTime<Utc> {
     Utc::now() - TimeDelta::days(2)
