@@ -1,7 +1,11 @@
 //! Configuration: one struct, read from flags and environment variables, validated
 //! before anything starts. Production refuses unsafe defaults.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
@@ -201,6 +205,12 @@ pub struct Config {
     )]
     pub admin_ui_origins: Vec<String>,
 
+    /// A copy of the Admin UI's page (the `ui/dist` folder of the npm package
+    /// `@socket.io/admin-ui`), served at `/admin/`: the page then calls pulso from its
+    /// own origin, so PULSO_ADMIN_UI_ORIGINS need not name it.
+    #[arg(long, env = "PULSO_ADMIN_UI_DIR", value_name = "PULSO_ADMIN_UI_DIR")]
+    pub admin_ui_dir: Option<PathBuf>,
+
     /// The Admin UI only watches: it may not make sockets join or leave rooms, nor
     /// disconnect them.
     #[arg(long, env = "PULSO_ADMIN_READONLY", value_name = "PULSO_ADMIN_READONLY", default_value_t = false, action = clap::ArgAction::Set)]
@@ -265,7 +275,7 @@ pub enum Command {
     HashPassword,
     /// Copy the SQLite database to FILE while the server may be running: a consistent
     /// snapshot (SQLite's `VACUUM INTO`). FILE must not exist.
-    Backup { file: std::path::PathBuf },
+    Backup { file: PathBuf },
 }
 
 #[derive(Debug, Clone, Copy, Subcommand)]
@@ -381,6 +391,11 @@ impl Config {
         self.admin_ui.then_some(AdminUi { login, readonly })
     }
 
+    /// The folder of the Admin UI's page, when the Admin UI is on and pulso serves it.
+    pub fn admin_ui_page(&self) -> Option<&Path> {
+        self.admin_ui_dir.as_deref().filter(|_| self.admin_ui)
+    }
+
     fn validate_admin_ui(&self) -> Result<(), ConfigError> {
         let hash = self.admin_password_hash.as_deref();
         if self.admin_username.is_some() != hash.is_some() {
@@ -393,6 +408,20 @@ impl Config {
                 "PULSO_ADMIN_PASSWORD_HASH is not a bcrypt hash: make one with `pulso hash-password`"
                     .into(),
             ));
+        }
+        if let Some(dir) = &self.admin_ui_dir {
+            if !self.admin_ui {
+                return Err(ConfigError(
+                    "PULSO_ADMIN_UI_DIR serves the Admin UI's page: it needs PULSO_ADMIN_UI=true"
+                        .into(),
+                ));
+            }
+            if !dir.join("index.html").is_file() {
+                return Err(ConfigError(format!(
+                    "PULSO_ADMIN_UI_DIR `{}` has no index.html: name the `ui/dist` folder of @socket.io/admin-ui",
+                    dir.display()
+                )));
+            }
         }
         if self.admin_ui && self.is_production() && hash.is_none() {
             return Err(ConfigError(
@@ -662,6 +691,19 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn the_admin_ui_page_needs_the_admin_ui_and_a_folder_with_the_page() {
+        let folder = tempfile::tempdir().unwrap();
+        let mut config = Config::development("sqlite::memory:");
+        config.admin_ui_dir = Some(folder.path().into());
+        assert!(refusal(&config).contains("needs PULSO_ADMIN_UI=true"));
+        config.admin_ui = true;
+        assert!(refusal(&config).contains("has no index.html"));
+        std::fs::write(folder.path().join("index.html"), "<title>UI</title>").unwrap();
+        assert!(config.validate().is_ok());
+        assert_eq!(config.admin_ui_page(), Some(folder.path()));
     }
 
     #[test]

@@ -175,7 +175,7 @@ impl Application {
                 if let Some(settings) = config.admin_ui() {
                     admin_ui::register(&io, state.clone(), settings);
                 }
-                (state.clone(), routes(state).layer(layer))
+                (state.clone(), routes(state, &config).layer(layer))
             }
             Some(url) => {
                 let driver = ManagedDriver::connect(url, &config.redis_prefix, &node).await?;
@@ -203,7 +203,7 @@ impl Application {
                         .await
                         .map_err(|e| StartupError::Cluster(e.to_string()))?;
                 }
-                (state.clone(), routes(state).layer(layer))
+                (state.clone(), routes(state, &config).layer(layer))
             }
         };
 
@@ -387,17 +387,23 @@ async fn detach_socket_request(request: Request<Body>) -> Request<Body> {
     Request::from_parts(parts, body)
 }
 
-/// The span of one HTTP request: its request id (set by `SetRequestIdLayer`), method
-/// and path. Only the path: query strings may carry credentials.
-/// Every HTTP route: the API, and the documents describing it and the sockets.
-fn routes(state: Arc<AppState>) -> Router {
-    http::routes()
+/// Every HTTP route: the API, the documents describing it and the sockets, and the Admin
+/// UI's page. All of them before the socket.io layer: a layer wraps only the routes (and
+/// the fallback) added before it, and the socket.io layer answers through that fallback.
+fn routes(state: Arc<AppState>, config: &Config) -> Router {
+    let router = http::routes()
         .merge(docs::routes())
         .into_parts()
         .0
-        .with_state(state)
+        .with_state(state);
+    match config.admin_ui_page() {
+        Some(dir) => router.merge(http::admin_page::router(dir)),
+        None => router,
+    }
 }
 
+/// The span of one HTTP request: its request id (set by `SetRequestIdLayer`), method
+/// and path. Only the path: query strings may carry credentials.
 fn request_span(request: &Request<Body>) -> Span {
     let request_id = request
         .headers()

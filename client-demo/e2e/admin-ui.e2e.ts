@@ -2,7 +2,8 @@
 // served on loopback and opened in headless Chromium against a real pulso with the
 // Admin UI on and a dashboard socket connected: it signs in, lists the server and the
 // socket with its rooms, shows a room joined live and a socket's upgrade from
-// long-polling to WebSocket, and disconnects the socket.
+// long-polling to WebSocket, signs in from the copy pulso serves at /admin/, and
+// disconnects the socket.
 import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -76,6 +77,7 @@ beforeAll(async () => {
       PULSO_ADMIN_UI_ORIGINS: uiUrl,
       PULSO_ADMIN_USERNAME: USERNAME,
       PULSO_ADMIN_PASSWORD_HASH: hash,
+      PULSO_ADMIN_UI_DIR: DIST,
     },
   });
   dashboard = io(server.url, {
@@ -150,6 +152,24 @@ describe('the Socket.IO Admin UI on pulso', () => {
       expect(upgrading.io.engine.transport.name).toBe('websocket');
     } finally {
       upgrading.close();
+    }
+  });
+
+  it('signs in from the page pulso serves itself at /admin/, from its own origin', async () => {
+    const own = await browser!.newPage({ viewport: { width: 1400, height: 900 } });
+    try {
+      await own.goto(`${server!.url}/admin`);
+      await own.getByLabel('Server URL').fill(server!.url);
+      await own.getByLabel('Username').fill(USERNAME);
+      await own.getByLabel('Password').fill(PASSWORD);
+      await own.getByRole('button', { name: 'Connect' }).click();
+      await own.getByText('connected', { exact: true }).first().waitFor({ timeout: WAIT_MS });
+      expect(new URL(own.url()).pathname).toBe('/admin/');
+      await own.goto(`${server!.url}/admin/#/sockets/`);
+      await own.getByText(dashboard!.id!).waitFor({ timeout: WAIT_MS });
+      await screenshot(own, 'admin-ui-served-by-pulso');
+    } finally {
+      await own.close();
     }
   });
 

@@ -4,6 +4,7 @@
 //! checked before the body is read, so a denial says nothing about the input (as
 //! socket commands do).
 
+pub mod admin_page;
 mod clients;
 mod events;
 mod health;

@@ -372,3 +372,72 @@ async fn a_read_only_ui_is_told_so_and_changes_nothing() {
     vic.disconnect().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn pulso_serves_the_ui_page_at_admin_from_its_folder_and_nothing_beside_it() {
+    let folder = tempfile::tempdir().expect("a temporary folder");
+    let dist = folder.path().join("dist");
+    std::fs::create_dir_all(dist.join("js")).unwrap();
+    std::fs::write(dist.join("index.html"), "<title>Socket.IO Admin UI</title>").unwrap();
+    std::fs::write(dist.join("js/app.js"), "console.log('ui')").unwrap();
+    std::fs::write(folder.path().join("secret.txt"), "not for the web").unwrap();
+    let app = spawn_app_with(|config| {
+        config.admin_ui = true;
+        config.admin_ui_dir = Some(dist.clone());
+    })
+    .await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let get = |path: &str| http.get(format!("{}{path}", app.url)).send();
+
+    // Its files are named relative to the page, so the page is read from `/admin/`.
+    let moved = get("/admin").await.unwrap();
+    assert_eq!(moved.status(), 308);
+    assert_eq!(moved.headers()["location"], "/admin/");
+    let page = get("/admin/").await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert_eq!(
+        page.text().await.unwrap(),
+        "<title>Socket.IO Admin UI</title>"
+    );
+    let script = get("/admin/js/app.js").await.unwrap();
+    assert_eq!(script.status(), 200);
+    assert_eq!(script.text().await.unwrap(), "console.log('ui')");
+
+    for outside in [
+        "/admin/%2e%2e/secret.txt",
+        "/admin/..%2fsecret.txt",
+        "/admin/missing.js",
+    ] {
+        let answer = get(outside).await.unwrap();
+        assert_eq!(answer.status(), 404, "{outside}");
+        assert!(!answer.text().await.unwrap().contains("not for the web"));
+    }
+    // Socket.IO is still served beside the page, over long-polling and WebSocket.
+    let ui = admin(&app, json!({})).await;
+    assert_eq!(
+        ui.event("config").await[0]["supportedFeatures"],
+        json!(FEATURES)
+    );
+    let vic = app.socket(VIEWER_KEY, "vic").await;
+    vic.event("connection_established").await;
+    ui.disconnect().await;
+    vic.disconnect().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn without_a_folder_there_is_no_page_at_admin() {
+    let app = admin_app().await;
+    let (status, body) = send(app.raw(Method::GET, "/admin/")).await;
+    assert_eq!(status, 404, "{body}");
+    app.stop().await;
+}

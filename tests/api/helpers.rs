@@ -442,7 +442,7 @@ impl TestSocket {
     ) -> TestSocket {
         let inbox = Arc::new(Inbox::default());
         let sink = inbox.clone();
-        let client = ClientBuilder::new(url)
+        let connecting = ClientBuilder::new(url)
             .namespace(namespace)
             .auth(auth)
             .transport_type(transport)
@@ -467,8 +467,11 @@ impl TestSocket {
                 }
                 .boxed()
             })
-            .connect()
+            .connect();
+        // Where the server answers no Engine.IO handshake, rust_socketio tries forever.
+        let client = tokio::time::timeout(WAIT, connecting)
             .await
+            .expect("the socket connects in time")
             .expect("socket connects");
         let socket = TestSocket { client, inbox };
         // rust_socketio returns before the server has accepted the namespace, and an
