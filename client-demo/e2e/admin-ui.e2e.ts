@@ -61,6 +61,18 @@ async function serveUi(): Promise<string> {
   return `http://127.0.0.1:${(files.address() as AddressInfo).port}`;
 }
 
+/** Opens the UI at `url`, fills its login form for pulso and waits until it is connected. */
+async function signIn(ui: Page, url: string): Promise<void> {
+  await ui.goto(url);
+  await ui.getByLabel('Server URL').fill(server!.url);
+  await ui.getByLabel('Username').fill(USERNAME);
+  await ui.getByLabel('Password').fill(PASSWORD);
+  // Its defaults: long-polling first, then WebSocket; the namespace /admin, the path
+  // /socket.io.
+  await ui.getByRole('button', { name: 'Connect' }).click();
+  await ui.getByText('connected', { exact: true }).first().waitFor({ timeout: WAIT_MS });
+}
+
 function connected(socket: Socket): Promise<void> {
   return new Promise((resolve, reject) => {
     socket.once('connect', () => resolve());
@@ -99,14 +111,8 @@ afterAll(async () => {
 
 describe('the Socket.IO Admin UI on pulso', () => {
   it('signs in and lists the server and the dashboard socket with its rooms', async () => {
-    await page.goto(uiUrl);
-    await page.getByLabel('Server URL').fill(server!.url);
-    await page.getByLabel('Username').fill(USERNAME);
-    await page.getByLabel('Password').fill(PASSWORD);
-    // Its defaults: long-polling first (with credentials, from another origin), then
-    // WebSocket; the namespace /admin, the path /socket.io.
-    await page.getByRole('button', { name: 'Connect' }).click();
-    await page.getByText('connected', { exact: true }).first().waitFor({ timeout: WAIT_MS });
+    // From another origin: its long-polling calls pulso with credentials, through CORS.
+    await signIn(page, uiUrl);
 
     await page.goto(`${uiUrl}/#/servers/`);
     await page.getByText(hostname()).first().waitFor({ timeout: WAIT_MS });
@@ -158,12 +164,7 @@ describe('the Socket.IO Admin UI on pulso', () => {
   it('signs in from the page pulso serves itself at /admin/, from its own origin', async () => {
     const own = await browser!.newPage({ viewport: { width: 1400, height: 900 } });
     try {
-      await own.goto(`${server!.url}/admin`);
-      await own.getByLabel('Server URL').fill(server!.url);
-      await own.getByLabel('Username').fill(USERNAME);
-      await own.getByLabel('Password').fill(PASSWORD);
-      await own.getByRole('button', { name: 'Connect' }).click();
-      await own.getByText('connected', { exact: true }).first().waitFor({ timeout: WAIT_MS });
+      await signIn(own, `${server!.url}/admin`);
       expect(new URL(own.url()).pathname).toBe('/admin/');
       await own.goto(`${server!.url}/admin/#/sockets/`);
       await own.getByText(dashboard!.id!).waitFor({ timeout: WAIT_MS });
